@@ -1,0 +1,14 @@
+//! ossd: an OSS sound device (/dev/dsp) in userspace, over CUSE, that mixes
+//! its clients itself and plays the mix straight to an ALSA hw device.
+//!
+//! The data path is the module order: a client's write arrives as a CUSE
+//! request ([`cuse`]), is handled by its open file's OSS state ([`oss`]),
+//! queued in its voice and mixed ([`mix`]), and written to the device one
+//! period at a time ([`output`]). [`daemon`] runs the protocol and engine
+//! threads that move it along.
+
+pub mod cuse;
+pub mod daemon;
+pub mod mix;
+pub mod oss;
+pub mod output;

@@ -1,0 +1,513 @@
+//! One client's playback stream as the engine sees it: its ring of client
+//! bytes and the conversion from its format, channels and rate to the
+//! device's, accumulated into the mix one period at a time.
+//!
+//! Per period: decode whole frames from the ring (`oss::format`), resample
+//! when the rates differ (rubato, on the client's channels), then map the
+//! channels to the device's, apply the volume and add into the accumulator.
+//! Everything it needs is allocated in [`Voice::new`]; [`Voice::render`] does
+//! not allocate.
+
+use audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Async, FixedAsync, PolynomialDegree, Resampler};
+
+use super::ring::Ring;
+use super::{DeviceConfig, PcmFormat};
+use crate::oss::format;
+
+/// Where a voice is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceState {
+    /// Not consumed by the engine: filling up, paused by a trigger, or done.
+    Stopped,
+    /// Consumed every period.
+    Running,
+}
+
+/// How a voice's channels land on the device's.
+#[derive(Debug, Clone)]
+enum ChannelMap {
+    /// Same count: channel i to channel i.
+    Identity,
+    /// One client channel to every device channel.
+    MonoToAll,
+    /// A dense `out × in` gain matrix, row-major.
+    Matrix(Vec<f64>),
+}
+
+impl ChannelMap {
+    /// Standard down/up-mix coefficients for the OSS channel order
+    /// (L, R, C, LFE, Ls, Rs, Lr, Rr: CHNORDER_NORMAL).
+    fn new(inp: usize, out: usize) -> ChannelMap {
+        if inp == out {
+            return ChannelMap::Identity;
+        }
+        if inp == 1 {
+            return ChannelMap::MonoToAll;
+        }
+        const C: f64 = std::f64::consts::FRAC_1_SQRT_2;
+        let mut m = vec![0.0; out * inp];
+        if out == 1 {
+            // Average of the front pair plus centre and surrounds at -3 dB.
+            for (i, g) in m.iter_mut().enumerate() {
+                *g = match i {
+                    0 | 1 => 0.5,
+                    3 => 0.0, // LFE is dropped in a downmix
+                    _ => 0.5 * C,
+                };
+            }
+        } else if out == 2 {
+            // ITU-R BS.775 style stereo downmix.
+            for i in 0..inp {
+                let (l, r) = match i {
+                    0 => (1.0, 0.0),
+                    1 => (0.0, 1.0),
+                    2 => (C, C),
+                    3 => (0.0, 0.0),
+                    i if i % 2 == 0 => (C, 0.0),
+                    _ => (0.0, C),
+                };
+                m[i] = l;
+                m[inp + i] = r;
+            }
+            // Keep a full-scale input from clipping: normalise each row.
+            for row in m.chunks_mut(inp) {
+                let sum: f64 = row.iter().sum();
+                if sum > 1.0 {
+                    row.iter_mut().for_each(|g| *g /= sum);
+                }
+            }
+        } else {
+            // Other counts: shared channels straight across, the rest dropped
+            // (fewer outputs) or left silent (more outputs).
+            for i in 0..inp.min(out) {
+                m[i * inp + i] = 1.0;
+            }
+        }
+        ChannelMap::Matrix(m)
+    }
+}
+
+/// A per-voice resampler and its buffers.
+struct Resampling {
+    rs: Async<f64>,
+    /// Output of one period, on the client's channels.
+    out: Vec<f64>,
+}
+
+impl std::fmt::Debug for Resampling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resampling")
+            .field("ratio", &self.rs.resample_ratio())
+            .finish()
+    }
+}
+
+/// Resampler quality, chosen per daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Quality {
+    /// Cubic polynomial interpolation: low delay, cheap.
+    #[default]
+    Fast,
+    /// Band-limited sinc interpolation: clean, a little more delay and CPU.
+    High,
+}
+
+#[derive(Debug)]
+pub struct Voice {
+    pub fmt: PcmFormat,
+    pub ring: Ring,
+    pub state: VoiceState,
+    /// Bytes queued before a stopped voice starts by itself.
+    pub start_threshold: usize,
+    /// SYNC or close: play out whatever is queued, then stop.
+    pub draining: bool,
+    /// POST or a draining request: start now, whatever the threshold.
+    pub kick: bool,
+    /// SETTRIGGER: output enabled.
+    pub trigger: bool,
+    /// Linear gain per device channel (SETPLAYVOL).
+    pub gains: Vec<f64>,
+    /// Client bytes the engine has taken from the ring, in all.
+    pub consumed_bytes: u64,
+    /// Device frame index just after the last frame carrying this voice's
+    /// sound (resampler delay included): it is audible until the device has
+    /// played that far.
+    pub sound_end: u64,
+    /// Periods in which the stream ran dry while playing and not draining.
+    pub underruns: u32,
+    was_flowing: bool,
+    /// Device frame at which the resampler's output began (it starts afresh
+    /// each time the voice starts) and client frames fed to it since.
+    rs_origin: u64,
+    rs_fed: u64,
+    map: ChannelMap,
+    dev_channels: usize,
+    period: usize,
+    /// Decoded client frames of one period (client channels).
+    dec: Vec<f64>,
+    resampling: Option<Resampling>,
+}
+
+impl Voice {
+    /// A voice for a client stream of `fmt`, with a ring of `ring_bytes`
+    /// (rounded down to whole frames, at least one period of input).
+    pub fn new(fmt: PcmFormat, dev: &DeviceConfig, ring_bytes: usize, quality: Quality) -> Voice {
+        let period = dev.period_frames as usize;
+        let in_ch = fmt.channels as usize;
+        let resampling = (fmt.rate != dev.pcm.rate).then(|| {
+            let ratio = dev.pcm.rate as f64 / fmt.rate as f64;
+            let rs = match quality {
+                Quality::Fast => Async::<f64>::new_poly(
+                    ratio,
+                    1.0,
+                    PolynomialDegree::Cubic,
+                    period,
+                    in_ch,
+                    FixedAsync::Output,
+                ),
+                Quality::High => {
+                    let params = rubato::SincInterpolationParameters {
+                        sinc_len: 128,
+                        f_cutoff: Some(0.925),
+                        oversampling_factor: 128,
+                        interpolation: rubato::SincInterpolationType::Cubic,
+                        window: rubato::WindowFunction::BlackmanHarris2,
+                    };
+                    Async::<f64>::new_sinc(ratio, 1.0, &params, period, in_ch, FixedAsync::Output)
+                }
+            }
+            .expect("valid resampler parameters: rates and channels are clamped by the OSS layer");
+            Resampling {
+                out: vec![0.0; period * in_ch],
+                rs,
+            }
+        });
+        let max_in = resampling
+            .as_ref()
+            .map_or(period, |r| r.rs.input_frames_max());
+        let fb = fmt.frame_bytes();
+        let ring_bytes = (ring_bytes / fb).max(max_in) * fb;
+        Voice {
+            fmt,
+            ring: Ring::new(ring_bytes),
+            state: VoiceState::Stopped,
+            start_threshold: (max_in * fb).min(ring_bytes),
+            draining: false,
+            kick: false,
+            trigger: true,
+            gains: vec![1.0; dev.pcm.channels as usize],
+            consumed_bytes: 0,
+            sound_end: 0,
+            underruns: 0,
+            was_flowing: false,
+            rs_origin: 0,
+            rs_fed: 0,
+            map: ChannelMap::new(in_ch, dev.pcm.channels as usize),
+            dev_channels: dev.pcm.channels as usize,
+            period,
+            dec: vec![0.0; max_in * in_ch],
+            resampling,
+        }
+    }
+
+    /// Client frames the engine takes per period at most.
+    pub fn max_input_frames(&self) -> usize {
+        self.dec.len() / self.fmt.channels as usize
+    }
+
+    /// Frames of delay the resampler adds (0 without resampling).
+    pub fn resampler_delay(&self) -> usize {
+        self.resampling.as_ref().map_or(0, |r| r.rs.output_delay())
+    }
+
+    /// Drops everything queued and in flight (RESET/HALT).
+    pub fn reset(&mut self, now_frame: u64) {
+        self.ring.clear();
+        self.state = VoiceState::Stopped;
+        self.draining = false;
+        self.kick = false;
+        self.was_flowing = false;
+        self.sound_end = self.sound_end.min(now_frame);
+        if let Some(r) = &mut self.resampling {
+            r.rs.reset();
+        }
+    }
+
+    /// Whether a SYNC or close waiting on this voice is satisfied once the
+    /// device has played up to `played`.
+    pub fn drained(&self, played: u64) -> bool {
+        self.ring.len() < self.fmt.frame_bytes()
+            && self.state == VoiceState::Stopped
+            && played >= self.sound_end
+    }
+
+    /// Mixes one period into `acc` (device frames × device channels), the
+    /// period starting at device frame `start`.
+    pub fn render(&mut self, acc: &mut [f64], start: u64) {
+        if self.state == VoiceState::Stopped {
+            let fb = self.fmt.frame_bytes();
+            let ready = self.ring.len() >= self.start_threshold.max(fb)
+                || ((self.kick || self.draining) && self.ring.len() >= fb);
+            if !(self.trigger && ready) {
+                self.kick = false;
+                return;
+            }
+            self.state = VoiceState::Running;
+            self.rs_origin = start;
+            self.rs_fed = 0;
+        }
+        self.kick = false;
+        let in_ch = self.fmt.channels as usize;
+        let fb = self.fmt.frame_bytes();
+        let need = match &self.resampling {
+            Some(r) => r.rs.input_frames_next(),
+            None => self.period,
+        };
+        let take = if self.trigger {
+            need.min(self.ring.len() / fb)
+        } else {
+            0
+        };
+        // Decode `take` frames (the ring's read side is frame-aligned, see ring.rs).
+        let (a, b) = self.ring.slices();
+        let from_a = (a.len() / fb).min(take);
+        let n = format::decode(
+            self.fmt.sample,
+            &a[..from_a * fb],
+            &mut self.dec[..from_a * in_ch],
+        );
+        debug_assert_eq!(n, from_a * in_ch);
+        let from_b = take - from_a;
+        format::decode(
+            self.fmt.sample,
+            &b[..from_b * fb],
+            &mut self.dec[from_a * in_ch..take * in_ch],
+        );
+        self.dec[take * in_ch..need * in_ch].fill(0.0);
+        self.ring.consume(take * fb);
+        self.consumed_bytes += (take * fb) as u64;
+
+        let (src, frames_out_with_sound): (&[f64], usize) = match &mut self.resampling {
+            Some(r) => {
+                let input = InterleavedSlice::new(&self.dec[..need * in_ch], in_ch, need)
+                    .expect("decode buffer holds `need` frames");
+                let mut output =
+                    InterleavedSlice::new_mut(&mut r.out, in_ch, self.period).expect("one period");
+                // Cannot fail: the buffers are sized from the resampler's own limits.
+                let _ = r.rs.process_into_buffer(&input, &mut output, None);
+                // Input frame i comes out at rs_origin + i·ratio + delay.
+                let last = self.rs_fed + take as u64;
+                self.rs_fed += need as u64;
+                let end = self.rs_origin
+                    + (last as f64 * r.rs.resample_ratio()).ceil() as u64
+                    + r.rs.output_delay() as u64;
+                (&r.out[..], end.saturating_sub(start) as usize)
+            }
+            None => (&self.dec[..], take),
+        };
+        if take > 0 {
+            self.sound_end = self.sound_end.max(start + frames_out_with_sound as u64);
+        }
+        mix_into(
+            acc,
+            src,
+            self.period,
+            in_ch,
+            self.dev_channels,
+            &self.map,
+            &self.gains,
+        );
+
+        if take < need {
+            if self.was_flowing && !self.draining && take < need {
+                self.underruns = self.underruns.saturating_add(1);
+            }
+            self.was_flowing = false;
+            if take == 0 && start + self.period as u64 >= self.sound_end {
+                // Dry, and everything it played is out of the resampler: stop
+                // consuming until the next threshold, SYNC or POST.
+                self.state = VoiceState::Stopped;
+                self.draining = false;
+                if self.ring.len() < fb {
+                    self.ring.clear(); // a trailing partial frame is never playable
+                }
+                if let Some(r) = &mut self.resampling {
+                    r.rs.reset();
+                }
+            }
+        } else {
+            self.was_flowing = true;
+        }
+    }
+}
+
+/// acc[f][o] += Σ_i map[o][i] · src[f][i] · gain[o], for `frames` frames.
+fn mix_into(
+    acc: &mut [f64],
+    src: &[f64],
+    frames: usize,
+    in_ch: usize,
+    out_ch: usize,
+    map: &ChannelMap,
+    gains: &[f64],
+) {
+    let acc = &mut acc[..frames * out_ch];
+    let src = &src[..frames * in_ch];
+    match map {
+        ChannelMap::Identity if out_ch == 2 => {
+            let (gl, gr) = (gains[0], gains[1]);
+            for (a, s) in acc.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
+                a[0] += s[0] * gl;
+                a[1] += s[1] * gr;
+            }
+        }
+        ChannelMap::Identity => {
+            for (a, s) in acc.chunks_exact_mut(out_ch).zip(src.chunks_exact(in_ch)) {
+                for c in 0..out_ch {
+                    a[c] += s[c] * gains[c];
+                }
+            }
+        }
+        ChannelMap::MonoToAll => {
+            for (a, &s) in acc.chunks_exact_mut(out_ch).zip(src) {
+                for (x, g) in a.iter_mut().zip(gains) {
+                    *x += s * g;
+                }
+            }
+        }
+        ChannelMap::Matrix(m) => {
+            for (a, s) in acc.chunks_exact_mut(out_ch).zip(src.chunks_exact(in_ch)) {
+                for (o, x) in a.iter_mut().enumerate() {
+                    let row = &m[o * in_ch..(o + 1) * in_ch];
+                    let v: f64 = row.iter().zip(s).map(|(g, v)| g * v).sum();
+                    *x += v * gains[o];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oss::format::SampleFormat;
+
+    fn dev() -> DeviceConfig {
+        DeviceConfig {
+            pcm: PcmFormat {
+                sample: SampleFormat::S16Le,
+                channels: 2,
+                rate: 48000,
+            },
+            period_frames: 4,
+            buffer_frames: 16,
+        }
+    }
+
+    fn s16(v: &[i16]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn native_stream_passes_through_exactly() {
+        let d = dev();
+        let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
+        let samples: Vec<i16> = vec![1, -1, 32767, -32768, 1000, -1000, 7, 9];
+        v.ring.push(&s16(&samples));
+        let mut acc = vec![0.0; 8];
+        v.render(&mut acc, 0);
+        let got: Vec<i16> = acc.iter().map(|x| (x * 32768.0) as i16).collect();
+        assert_eq!(got, samples);
+        assert_eq!(v.sound_end, 4);
+        assert_eq!(v.consumed_bytes, 16);
+    }
+
+    #[test]
+    fn mono_goes_to_both_sides_and_partial_periods_pad_with_silence() {
+        let d = dev();
+        let fmt = PcmFormat {
+            channels: 1,
+            ..d.pcm
+        };
+        let mut v = Voice::new(fmt, &d, 64, Quality::Fast);
+        v.ring.push(&s16(&[16384, -16384]));
+        v.kick = true;
+        let mut acc = vec![0.0; 8];
+        v.render(&mut acc, 100);
+        assert_eq!(acc, vec![0.5, 0.5, -0.5, -0.5, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(v.sound_end, 102);
+        // Dry now: the next period stops it and it reports drained once played.
+        v.render(&mut acc, 104);
+        assert_eq!(v.state, VoiceState::Stopped);
+        assert!(!v.drained(101));
+        assert!(v.drained(102));
+        assert_eq!(
+            v.underruns, 0,
+            "a stream that never flowed whole did not underrun"
+        );
+    }
+
+    #[test]
+    fn waits_for_its_threshold_unless_kicked() {
+        let d = dev();
+        let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
+        v.ring.push(&s16(&[5, 5]));
+        let mut acc = vec![0.0; 8];
+        v.render(&mut acc, 0);
+        assert_eq!(v.state, VoiceState::Stopped);
+        assert!(acc.iter().all(|&x| x == 0.0));
+        v.trigger = false;
+        v.kick = true;
+        v.render(&mut acc, 0);
+        assert_eq!(v.state, VoiceState::Stopped, "trigger off keeps it stopped");
+    }
+
+    #[test]
+    fn running_dry_counts_an_underrun() {
+        let d = dev();
+        let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
+        v.ring.push(&s16(&[1; 8]));
+        let mut acc = vec![0.0; 8];
+        v.render(&mut acc, 0);
+        v.ring.push(&s16(&[1; 2]));
+        v.render(&mut acc, 4);
+        assert_eq!(v.underruns, 1);
+    }
+
+    #[test]
+    fn resampled_tone_keeps_its_length() {
+        let d = DeviceConfig {
+            period_frames: 256,
+            buffer_frames: 1024,
+            ..dev()
+        };
+        let fmt = PcmFormat {
+            sample: SampleFormat::S16Le,
+            channels: 1,
+            rate: 8000,
+        };
+        let mut v = Voice::new(fmt, &d, 1 << 16, Quality::Fast);
+        // 0.5 s at 8 kHz must come out as 0.5 s at 48 kHz (plus resampler delay).
+        let tone: Vec<i16> = (0..4000)
+            .map(|i| ((i as f64 * 0.3).sin() * 10000.0) as i16)
+            .collect();
+        v.ring.push(&s16(&tone));
+        v.draining = true;
+        v.kick = true;
+        let mut start = 0u64;
+        let mut acc = vec![0.0; 512];
+        while v.state == VoiceState::Running || !v.ring.is_empty() {
+            acc.fill(0.0);
+            v.render(&mut acc, start);
+            start += 256;
+            assert!(start < 100_000, "never stopped");
+        }
+        let expect = 24000 + v.resampler_delay() as u64;
+        assert!(
+            v.sound_end.abs_diff(expect) <= 8,
+            "{} vs {expect}",
+            v.sound_end
+        );
+    }
+}

@@ -1,0 +1,113 @@
+//! A sink with no hardware behind it that consumes frames at its rate by the
+//! monotonic clock, with a buffer of `buffer_frames`: it blocks a writer and
+//! reports delay exactly as a sound card would, and underruns if fed late.
+
+use std::time::{Duration, Instant};
+
+use super::{Sink, SinkError};
+use crate::mix::DeviceConfig;
+
+#[derive(Debug)]
+pub struct ClockSink {
+    cfg: DeviceConfig,
+    /// When frame 0 played (moved forward after an underrun).
+    epoch: Option<Instant>,
+    written: u64,
+    xruns: u64,
+    /// Every period written, when a test wants to look at what was played.
+    pub capture: Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>,
+}
+
+impl ClockSink {
+    pub fn new(cfg: DeviceConfig) -> ClockSink {
+        ClockSink {
+            cfg,
+            epoch: None,
+            written: 0,
+            xruns: 0,
+            capture: None,
+        }
+    }
+
+    fn played(&self, now: Instant) -> u64 {
+        match self.epoch {
+            None => 0,
+            Some(e) => {
+                let f = now.saturating_duration_since(e).as_secs_f64() * self.cfg.pcm.rate as f64;
+                (f as u64).min(self.written)
+            }
+        }
+    }
+
+    fn frames_to_duration(&self, frames: u64) -> Duration {
+        Duration::from_secs_f64(frames as f64 / self.cfg.pcm.rate as f64)
+    }
+}
+
+impl Sink for ClockSink {
+    fn config(&self) -> DeviceConfig {
+        self.cfg
+    }
+
+    fn write_period(&mut self, period: &[u8]) -> Result<(), SinkError> {
+        let n = (period.len() / self.cfg.pcm.frame_bytes()) as u64;
+        let now = Instant::now();
+        let epoch = *self.epoch.get_or_insert(now);
+        let due = epoch + self.frames_to_duration(self.written);
+        if self.written > 0 && now > due + self.frames_to_duration(1) {
+            // Ran dry: the device restarts from here, as ALSA's prepare+start.
+            self.xruns += 1;
+            self.epoch = Some(now - self.frames_to_duration(self.written));
+        }
+        // Room for the period once played >= written + n - buffer.
+        let must_have_played = (self.written + n).saturating_sub(self.cfg.buffer_frames as u64);
+        let ready_at = self.epoch.expect("set above") + self.frames_to_duration(must_have_played);
+        let now = Instant::now();
+        if ready_at > now {
+            std::thread::sleep(ready_at - now);
+        }
+        if let Some(c) = &self.capture {
+            c.lock().expect("capture lock").extend_from_slice(period);
+        }
+        self.written += n;
+        Ok(())
+    }
+
+    fn delay(&mut self) -> u64 {
+        self.written - self.played(Instant::now())
+    }
+
+    fn xruns(&self) -> u64 {
+        self.xruns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mix::PcmFormat;
+    use crate::oss::format::SampleFormat;
+
+    #[test]
+    fn paces_writes_to_its_rate_after_the_buffer_fills() {
+        let cfg = DeviceConfig {
+            pcm: PcmFormat {
+                sample: SampleFormat::S16Le,
+                channels: 2,
+                rate: 48000,
+            },
+            period_frames: 480,
+            buffer_frames: 960,
+        };
+        let mut s = ClockSink::new(cfg);
+        let p = vec![0u8; 480 * 4];
+        let t = Instant::now();
+        for _ in 0..12 {
+            s.write_period(&p).unwrap();
+        }
+        // 12 periods of 10 ms, 2 of which fit in the buffer at once.
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(95), "{took:?}");
+        assert!(s.delay() <= 960);
+    }
+}

@@ -1,0 +1,30 @@
+//! Where the mix goes: a device that takes one period at a time and says how
+//! far it has played. [`alsa::AlsaSink`] is the real one (an ALSA hw PCM);
+//! [`clock::ClockSink`] keeps real time by its own clock and needs no sound
+//! hardware (the fake-kernel tests and benchmarks run on it).
+
+pub mod alsa;
+pub mod clock;
+
+use crate::mix::DeviceConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("{0}")]
+    Alsa(#[from] ::alsa::Error),
+    #[error("the output device is gone: {0}")]
+    Gone(String),
+}
+
+/// The device end of the engine.
+pub trait Sink: Send {
+    /// What the device was opened with.
+    fn config(&self) -> DeviceConfig;
+    /// Writes one period (`period_frames` frames), blocking until the device
+    /// has room for it. An underrun is recovered here and counted.
+    fn write_period(&mut self, period: &[u8]) -> Result<(), SinkError>;
+    /// Frames written but not yet played (the device's odelay).
+    fn delay(&mut self) -> u64;
+    /// Underruns of the device so far.
+    fn xruns(&self) -> u64;
+}

@@ -1,0 +1,505 @@
+//! A fake kernel: plays Linux's side of a CUSE connection over a
+//! `SOCK_SEQPACKET` socketpair (one request per message, one reply per
+//! message), and checks every reply the way fs/fuse/dev.c does: the length
+//! matches, the error is 0 or a negative errno above -512, an error reply is
+//! a bare header, every unique is answered once and only if it was asked,
+//! and no payload is larger than the request allowed.
+//!
+//! The daemon runs whole, in-process, on a [`ClockSink`] that keeps real time.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+
+use ossd::cuse::abi::{self, opcode};
+use ossd::cuse::channel::Channel;
+use ossd::cuse::wire::Header;
+use ossd::daemon::{Config, Daemon, DaemonError, Stopper};
+use ossd::mix::{DeviceConfig, PcmFormat};
+use ossd::oss::format::SampleFormat;
+use ossd::output::clock::ClockSink;
+
+pub const RATE: u32 = 48000;
+
+pub fn device(period: u32, periods: u32) -> DeviceConfig {
+    DeviceConfig {
+        pcm: PcmFormat {
+            sample: SampleFormat::S16Le,
+            channels: 2,
+            rate: RATE,
+        },
+        period_frames: period,
+        buffer_frames: period * periods,
+    }
+}
+
+/// One message from the daemon.
+#[derive(Debug, Clone)]
+pub struct Msg {
+    pub error: i32,
+    pub unique: u64,
+    pub payload: Vec<u8>,
+    pub at: Instant,
+}
+
+impl Msg {
+    pub fn u32_at(&self, off: usize) -> u32 {
+        u32::from_ne_bytes(self.payload[off..off + 4].try_into().unwrap())
+    }
+    pub fn i32_at(&self, off: usize) -> i32 {
+        self.u32_at(off) as i32
+    }
+    pub fn u64_at(&self, off: usize) -> u64 {
+        u64::from_ne_bytes(self.payload[off..off + 8].try_into().unwrap())
+    }
+    /// The result of an IOCTL reply.
+    pub fn ioctl_result(&self) -> i32 {
+        self.i32_at(0)
+    }
+    /// The output data of an IOCTL reply.
+    pub fn ioctl_out(&self) -> &[u8] {
+        &self.payload[abi::IOCTL_OUT_SIZE..]
+    }
+    pub fn ioctl_int(&self) -> i32 {
+        assert_eq!(self.error, 0, "ioctl failed: {self:?}");
+        i32::from_ne_bytes(self.ioctl_out()[..4].try_into().unwrap())
+    }
+}
+
+/// What a request allows its reply to carry.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    Exactly(usize),
+    AtMost(usize),
+    /// INTERRUPT: never answered.
+    NoReply,
+}
+
+pub struct Kernel {
+    fd: OwnedFd,
+    next_unique: u64,
+    outstanding: HashMap<u64, (u32, Limit)>,
+    answered: HashSet<u64>,
+    stash: HashMap<u64, Msg>,
+    pub notifications: Vec<u64>,
+    pub capture: Arc<Mutex<Vec<u8>>>,
+    pub stopper: Stopper,
+    daemon: Option<JoinHandle<Result<(), DaemonError>>>,
+    pub dev: DeviceConfig,
+}
+
+impl Kernel {
+    /// Starts a daemon on a fresh fake kernel and does the CUSE handshake.
+    pub fn start(dev: DeviceConfig) -> Kernel {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .unwrap();
+        // Room for a 128 KiB write request in flight each way.
+        for fd in [&ours, &theirs] {
+            let _ = nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::SndBuf, &(1 << 20));
+            let _ = nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::RcvBuf, &(1 << 20));
+        }
+        let capture = Arc::new(Mutex::new(Vec::new()));
+        let mut sink = ClockSink::new(dev);
+        sink.capture = Some(capture.clone());
+        let daemon = Daemon::new(
+            Config::default(),
+            Channel::from_fd(theirs).unwrap(),
+            Box::new(sink),
+        )
+        .unwrap();
+        let stopper = daemon.stopper();
+        let handle = std::thread::spawn(move || daemon.run(None));
+        let mut k = Kernel {
+            fd: ours,
+            next_unique: 2,
+            outstanding: HashMap::new(),
+            answered: HashSet::new(),
+            stash: HashMap::new(),
+            notifications: Vec::new(),
+            capture,
+            stopper,
+            daemon: Some(handle),
+            dev,
+        };
+        let mut args = Vec::new();
+        for v in [7u32, 38, 0, abi::CUSE_UNRESTRICTED_IOCTL] {
+            args.extend_from_slice(&v.to_ne_bytes());
+        }
+        let u = k.send(
+            opcode::CUSE_INIT,
+            &args,
+            Limit::AtMost(abi::CUSE_INIT_OUT_SIZE + abi::CUSE_INIT_INFO_MAX),
+        );
+        let r = k.wait(u);
+        assert_eq!(r.error, 0);
+        assert_eq!(r.u32_at(0), 7, "major");
+        assert!(r.u32_at(4) >= 11, "minor the kernel accepts");
+        assert_eq!(
+            r.u32_at(12) & abi::CUSE_UNRESTRICTED_IOCTL,
+            0,
+            "restricted ioctls"
+        );
+        let info = &r.payload[abi::CUSE_INIT_OUT_SIZE..];
+        assert!(
+            info.split(|&b| b == 0).any(|s| s.starts_with(b"DEVNAME=")),
+            "DEVNAME given"
+        );
+        k
+    }
+
+    /// Sends raw bytes as one request (for malformed ones).
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        nix::unistd::write(&self.fd, bytes).unwrap();
+    }
+
+    fn send(&mut self, op: u32, args: &[u8], limit: Limit) -> u64 {
+        let unique = if op == opcode::FUSE_INTERRUPT {
+            self.next_unique | 1
+        } else {
+            self.next_unique
+        };
+        self.next_unique += 2;
+        let mut v = Vec::new();
+        Header {
+            len: (abi::IN_HEADER_SIZE + args.len()) as u32,
+            opcode: op,
+            unique,
+            nodeid: 0,
+            uid: 0,
+            gid: 0,
+            pid: 4242,
+            total_extlen: 0,
+        }
+        .emit(&mut v);
+        v.extend_from_slice(args);
+        self.outstanding.insert(unique, (op, limit));
+        self.send_raw(&v);
+        unique
+    }
+
+    /// Expects an answer to a raw request with this unique.
+    pub fn expect_unique(&mut self, unique: u64, limit_payload: usize) {
+        self.outstanding
+            .insert(unique, (0, Limit::AtMost(limit_payload)));
+    }
+
+    /// Reads one message within `timeout`, checking it as the kernel would.
+    pub fn recv(&mut self, timeout: Duration) -> Option<Msg> {
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        let ms = timeout.as_millis().min(u16::MAX as u128) as u16;
+        if poll(&mut fds, PollTimeout::from(ms)).unwrap() == 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; 1 << 18];
+        let n = nix::unistd::read(&self.fd, &mut buf).unwrap();
+        if n == 0 {
+            self.daemon.as_ref()?; // stopped: the connection is closed
+            let r = self.daemon.take().map(|h| h.join());
+            panic!("the daemon closed the connection: {r:?}");
+        }
+        assert!(
+            n >= abi::OUT_HEADER_SIZE,
+            "reply shorter than a header: {n}"
+        );
+        let len = u32::from_ne_bytes(buf[0..4].try_into().unwrap()) as usize;
+        let error = i32::from_ne_bytes(buf[4..8].try_into().unwrap());
+        let unique = u64::from_ne_bytes(buf[8..16].try_into().unwrap());
+        assert_eq!(len, n, "header len disagrees with the bytes written");
+        let msg = Msg {
+            error,
+            unique,
+            payload: buf[16..n].to_vec(),
+            at: Instant::now(),
+        };
+        if unique == 0 {
+            assert_eq!(
+                error,
+                abi::FUSE_NOTIFY_POLL,
+                "unique 0 is only for notifications"
+            );
+            assert_eq!(n, 24, "poll notification size");
+            self.notifications.push(msg.u64_at(0));
+            return Some(msg);
+        }
+        assert!(error <= 0 && error > -512, "errno out of range: {error}");
+        assert!(
+            !self.answered.contains(&unique),
+            "unique {unique} answered twice"
+        );
+        let (op, limit) = self
+            .outstanding
+            .remove(&unique)
+            .unwrap_or_else(|| panic!("reply to unique {unique} that was never asked"));
+        self.answered.insert(unique);
+        if error != 0 {
+            assert_eq!(n, abi::OUT_HEADER_SIZE, "error reply with a payload");
+        } else {
+            match limit {
+                Limit::Exactly(s) => {
+                    assert_eq!(msg.payload.len(), s, "payload size for opcode {op}")
+                }
+                Limit::AtMost(s) => {
+                    assert!(msg.payload.len() <= s, "payload too big for opcode {op}")
+                }
+                Limit::NoReply => panic!("an INTERRUPT was answered"),
+            }
+        }
+        Some(msg)
+    }
+
+    /// Waits for the reply to `unique` (other replies are kept for later).
+    pub fn wait_for(&mut self, unique: u64, timeout: Duration) -> Option<Msg> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(m) = self.stash.remove(&unique) {
+                return Some(m);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            if let Some(m) = self.recv(left) {
+                if m.unique != 0 {
+                    self.stash.insert(m.unique, m);
+                }
+            }
+        }
+    }
+
+    pub fn wait(&mut self, unique: u64) -> Msg {
+        self.wait_for(unique, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no reply to {unique} within 10 s"))
+    }
+
+    /// True if `unique` has not been answered within `d`.
+    pub fn still_pending(&mut self, unique: u64, d: Duration) -> bool {
+        match self.wait_for(unique, d) {
+            None => true,
+            Some(m) => {
+                self.stash.insert(unique, m);
+                false
+            }
+        }
+    }
+
+    pub fn open(&mut self, flags: i32) -> Result<u64, i32> {
+        let mut a = Vec::new();
+        a.extend_from_slice(&(flags as u32).to_ne_bytes());
+        a.extend_from_slice(&0u32.to_ne_bytes());
+        let u = self.send(opcode::FUSE_OPEN, &a, Limit::Exactly(abi::OPEN_OUT_SIZE));
+        let r = self.wait(u);
+        if r.error != 0 {
+            Err(-r.error)
+        } else {
+            Ok(r.u64_at(0))
+        }
+    }
+
+    pub fn write_async(&mut self, fh: u64, data: &[u8], flags: i32) -> u64 {
+        let mut a = vec![0u8; abi::WRITE_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[16..20].copy_from_slice(&(data.len() as u32).to_ne_bytes());
+        a[32..36].copy_from_slice(&(flags as u32).to_ne_bytes());
+        a.extend_from_slice(data);
+        self.send(opcode::FUSE_WRITE, &a, Limit::Exactly(abi::WRITE_OUT_SIZE))
+    }
+
+    /// A write as write(2) does it: the kernel splits it into 128 KiB requests
+    /// and stops at the first short or failed one.
+    pub fn write(&mut self, fh: u64, data: &[u8], flags: i32) -> Result<usize, i32> {
+        let mut done = 0;
+        for chunk in data.chunks(abi::MAX_WRITE as usize) {
+            let u = self.write_async(fh, chunk, flags);
+            let r = self.wait(u);
+            if r.error != 0 {
+                return if done > 0 { Ok(done) } else { Err(-r.error) };
+            }
+            let n = r.u32_at(0) as usize;
+            assert!(n <= chunk.len(), "wrote more than asked");
+            done += n;
+            if n < chunk.len() {
+                break;
+            }
+        }
+        Ok(done)
+    }
+
+    pub fn ioctl_async(&mut self, fh: u64, cmd: u32, input: &[u8], out_size: u32) -> u64 {
+        let mut a = vec![0u8; abi::IOCTL_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[12..16].copy_from_slice(&cmd.to_ne_bytes());
+        a[16..24].copy_from_slice(&0x7fff_0000u64.to_ne_bytes());
+        a[24..28].copy_from_slice(&(input.len() as u32).to_ne_bytes());
+        a[28..32].copy_from_slice(&out_size.to_ne_bytes());
+        a.extend_from_slice(input);
+        self.send(
+            opcode::FUSE_IOCTL,
+            &a,
+            Limit::AtMost(abi::IOCTL_OUT_SIZE + out_size as usize),
+        )
+    }
+
+    /// An ioctl as the kernel's restricted mode sends it: the size and
+    /// direction come from the number.
+    pub fn ioctl(&mut self, fh: u64, cmd: u32, arg: &[u8]) -> Msg {
+        let size = ((cmd >> 16) & 0x3fff) as usize;
+        let dir = cmd >> 30;
+        let input = if dir & 1 != 0 {
+            &arg[..size.min(arg.len())]
+        } else {
+            &[][..]
+        };
+        let out = if dir & 2 != 0 { size as u32 } else { 0 };
+        let u = self.ioctl_async(fh, cmd, input, out);
+        self.wait(u)
+    }
+
+    pub fn ioctl_int(&mut self, fh: u64, cmd: u32, v: i32) -> Result<i32, i32> {
+        let r = self.ioctl(fh, cmd, &v.to_ne_bytes());
+        if r.error != 0 {
+            Err(-r.error)
+        } else {
+            Ok(r.ioctl_int())
+        }
+    }
+
+    pub fn poll_async(&mut self, fh: u64, kh: u64, schedule: bool) -> u64 {
+        let mut a = vec![0u8; abi::POLL_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[8..16].copy_from_slice(&kh.to_ne_bytes());
+        let flags = if schedule {
+            abi::FUSE_POLL_SCHEDULE_NOTIFY
+        } else {
+            0
+        };
+        a[16..20].copy_from_slice(&flags.to_ne_bytes());
+        a[20..24].copy_from_slice(&((libc::POLLOUT | libc::POLLIN) as u32).to_ne_bytes());
+        self.send(opcode::FUSE_POLL, &a, Limit::Exactly(abi::POLL_OUT_SIZE))
+    }
+
+    pub fn interrupt(&mut self, target: u64) {
+        let u = self.send(
+            opcode::FUSE_INTERRUPT,
+            &target.to_ne_bytes(),
+            Limit::NoReply,
+        );
+        self.outstanding.remove(&u);
+    }
+
+    pub fn release_async(&mut self, fh: u64, flags: i32) -> u64 {
+        let mut a = vec![0u8; abi::RELEASE_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[8..12].copy_from_slice(&(flags as u32).to_ne_bytes());
+        self.send(opcode::FUSE_RELEASE, &a, Limit::Exactly(0))
+    }
+
+    pub fn release(&mut self, fh: u64, flags: i32) -> Msg {
+        let u = self.release_async(fh, flags);
+        self.wait(u)
+    }
+
+    /// Sends a request whose header is well formed, with any opcode and args.
+    pub fn request(&mut self, op: u32, args: &[u8], max_payload: usize) -> u64 {
+        self.send(op, args, Limit::AtMost(max_payload))
+    }
+
+    /// What the device has played so far, as S16 frames of the device.
+    pub fn captured(&self) -> Vec<u8> {
+        self.capture.lock().unwrap().clone()
+    }
+
+    /// Stops the daemon and checks it ended cleanly, with nothing left unanswered.
+    pub fn stop(mut self) {
+        self.stopper.stop();
+        let r = self
+            .daemon
+            .take()
+            .unwrap()
+            .join()
+            .expect("daemon thread panicked");
+        assert!(r.is_ok(), "daemon ended with {r:?}");
+        while self.recv(Duration::from_millis(50)).is_some() {}
+        let left: Vec<_> = self.outstanding.keys().collect();
+        assert!(left.is_empty(), "requests never answered: {left:?}");
+    }
+}
+
+/// A U8 mono tone, as `cat tone.raw > /dev/dsp` would send it.
+pub fn u8_tone(rate: u32, freq: f64, secs: f64, amp: f64) -> Vec<u8> {
+    let n = (rate as f64 * secs) as usize;
+    (0..n)
+        .map(|i| {
+            let x = (std::f64::consts::TAU * freq * i as f64 / rate as f64).cos() * amp;
+            (128.0 + x * 127.0).round() as u8
+        })
+        .collect()
+}
+
+/// Device S16 stereo bytes as (left, right) samples.
+pub fn frames(bytes: &[u8]) -> Vec<(i16, i16)> {
+    bytes
+        .chunks_exact(4)
+        .map(|f| {
+            (
+                i16::from_le_bytes([f[0], f[1]]),
+                i16::from_le_bytes([f[2], f[3]]),
+            )
+        })
+        .collect()
+}
+
+/// The longest run of frames in which no 2 ms window is silent, in frames.
+pub fn longest_sound(frames: &[(i16, i16)], rate: u32) -> (usize, usize) {
+    let win = (rate / 500) as usize;
+    let mut best = (0, 0);
+    let mut start = None;
+    for (w, chunk) in frames.chunks(win).enumerate() {
+        let loud = chunk
+            .iter()
+            .any(|&(l, r)| l.unsigned_abs() > 64 || r.unsigned_abs() > 64);
+        match (loud, start) {
+            (true, None) => start = Some(w),
+            (false, Some(s)) => {
+                if (w - s) * win > best.1 {
+                    best = (s * win, (w - s) * win);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        let n = frames.len() - s * win;
+        if n > best.1 {
+            best = (s * win, n);
+        }
+    }
+    best
+}
+
+/// Frequency of a channel over a stretch, by counting rising zero crossings.
+pub fn frequency(samples: &[i16], rate: u32) -> f64 {
+    let mut crossings = Vec::new();
+    for i in 1..samples.len() {
+        if samples[i - 1] < 0 && samples[i] >= 0 {
+            crossings.push(i);
+        }
+    }
+    if crossings.len() < 2 {
+        return 0.0;
+    }
+    let span = (crossings[crossings.len() - 1] - crossings[0]) as f64;
+    (crossings.len() - 1) as f64 * rate as f64 / span
+}
