@@ -154,6 +154,7 @@ fn run(args: Args) -> Result<(), String> {
 
     let cfg = Config {
         dsp_name: args.dsp.clone(),
+        device_name: device.clone(),
         quality: args.resampler,
         ..Config::default()
     };

@@ -28,7 +28,7 @@ use crate::cuse::abi::{FUSE_POLL_SCHEDULE_NOTIFY, READ_BUFFER_SIZE};
 use crate::cuse::channel::{Channel, Sent};
 use crate::cuse::wire::{Op, Reply, Request};
 use crate::mix::{Mixer, Quality, Voice, VoiceId};
-use crate::oss::dsp::{Clock, Dsp, Outcome};
+use crate::oss::dsp::{DeviceInfo, Dsp, Env, Outcome};
 use crate::output::Sink;
 use engine::Position;
 
@@ -48,6 +48,8 @@ pub struct Shared {
 pub struct Config {
     /// Node name under /dev ("dsp").
     pub dsp_name: String,
+    /// The output device's name, for the OSS information calls.
+    pub device_name: String,
     /// Device number to ask for; (0, 0) lets the kernel choose.
     pub dsp_dev: (u32, u32),
     pub quality: Quality,
@@ -60,6 +62,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             dsp_name: "dsp".into(),
+            device_name: "(none)".into(),
             dsp_dev: (0, 0),
             quality: Quality::Fast,
             drain_grace: Duration::from_secs(2),
@@ -133,6 +136,7 @@ pub struct Daemon {
     engine_stop: Arc<AtomicBool>,
     engine: Option<JoinHandle<()>>,
     clients: HashMap<u64, Client>,
+    info: DeviceInfo,
     next_fh: u64,
     reply: Reply,
     buf: Vec<u8>,
@@ -166,6 +170,11 @@ impl Daemon {
                 .spawn(move || engine::run(shared, sink, tick, stop))
                 .map_err(|e| DaemonError::Setup(format!("cannot start the engine thread: {e}")))?
         };
+        let info = DeviceInfo {
+            alsa_name: cfg.device_name.clone(),
+            devnode: format!("/dev/{}", cfg.dsp_name),
+            open_files: 0,
+        };
         Ok(Daemon {
             cfg,
             chan,
@@ -175,6 +184,7 @@ impl Daemon {
             engine_stop,
             engine: Some(engine),
             clients: HashMap::new(),
+            info,
             next_fh: 1,
             reply: Reply::new(),
             buf: vec![0; READ_BUFFER_SIZE],
@@ -415,22 +425,29 @@ impl Daemon {
         input: &[u8],
         out_size: u32,
     ) -> Result<(), DaemonError> {
-        let Some(c) = self.clients.get_mut(&fh) else {
+        if !self.clients.contains_key(&fh) {
             return self.send_error(unique, libc::EBADF);
-        };
+        }
         let outcome = {
             let mut s = self.shared.lock().expect("lock");
-            let clock = Clock {
-                played: s.position.played(Instant::now()),
+            let info = DeviceInfo {
+                open_files: self.clients.len(),
+                ..self.info.clone()
             };
+            let env = Env {
+                played: s.position.played(Instant::now()),
+                info: &info,
+            };
+            let c = self.clients.get_mut(&fh).expect("checked above");
             match s.mixer.voice_mut(c.voice) {
-                Some(v) => c.dsp.ioctl(v, clock, cmd, input),
+                Some(v) => c.dsp.ioctl(v, env, cmd, input),
                 None => Outcome::Error(libc::EIO),
             }
         };
-        if c.dsp.dirty && !c.dsp.io_started {
-            self.rebuild_voice(fh);
-        }
+        // A format, rate, channel or fragment change takes effect at once,
+        // dropping what was queued in the old format (an implicit reset, as
+        // OSS drivers do when the format changes mid-stream).
+        self.rebuild_voice(fh);
         match outcome {
             Outcome::Reply { result, out } => {
                 if out.len() > out_size as usize {
@@ -638,8 +655,9 @@ impl Daemon {
     }
 }
 
-/// Writable for poll(): no write waiting and at least one fragment free.
+/// Writable for poll(): no write waiting and at least a fragment (or the
+/// LOW_WATER mark) free.
 fn writable(dsp: &Dsp, voice: Option<&Voice>, no_parked_writes: bool) -> bool {
     let Some(v) = voice else { return true };
-    no_parked_writes && v.ring.space() >= dsp.geometry().0.min(v.ring.capacity())
+    no_parked_writes && v.ring.space() >= dsp.low_water().min(v.ring.capacity())
 }

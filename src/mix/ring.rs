@@ -116,7 +116,7 @@ mod tests {
         #[test]
         fn behaves_like_a_fifo(ops in proptest::collection::vec((any::<bool>(), 0usize..40), 0..60)) {
             let mut r = Ring::new(24);
-            let mut model = std::collections::VecDeque::new();
+            let mut model = std::collections::VecDeque::<u8>::new();
             let mut next = 0u8;
             for (push, n) in ops {
                 if push {

@@ -234,6 +234,23 @@ impl Voice {
         }
     }
 
+    /// Overwrites what is queued with silence, keeping its length (SILENCE).
+    pub fn silence_queued(&mut self) {
+        let len = self.ring.len();
+        let sample = self.fmt.sample;
+        self.ring.clear();
+        let mut chunk = [0u8; 256];
+        let bps = sample.bytes_per_sample();
+        let whole = chunk.len() / bps * bps;
+        sample.fill_silence(&mut chunk[..whole]);
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(whole);
+            self.ring.push(&chunk[..n]);
+            left -= n;
+        }
+    }
+
     /// Whether a SYNC or close waiting on this voice is satisfied once the
     /// device has played up to `played`.
     pub fn drained(&self, played: u64) -> bool {

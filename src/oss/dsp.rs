@@ -43,21 +43,81 @@ impl Outcome {
         }
     }
     fn int(v: i32) -> Outcome {
-        Outcome::Reply {
-            result: 0,
-            out: v.to_ne_bytes().to_vec(),
-        }
+        Outcome::bytes(v.to_ne_bytes().to_vec())
     }
     fn bytes(out: Vec<u8>) -> Outcome {
         Outcome::Reply { result: 0, out }
     }
 }
 
-/// Where the device is now, for the calls that report timing.
+/// What an ioctl may need to know beyond its own file.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub struct Env<'a> {
     /// Device frames played so far.
     pub played: u64,
+    /// The device (for SYSINFO, AUDIOINFO, ENGINEINFO).
+    pub info: &'a DeviceInfo,
+}
+
+/// The device as the OSS information calls describe it.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceInfo {
+    /// The ALSA PCM played to.
+    pub alsa_name: String,
+    /// The node, e.g. "/dev/dsp".
+    pub devnode: String,
+    /// Files of the node open now.
+    pub open_files: usize,
+}
+
+/// A file's playback volume, OSS style: left | right << 8, each 0..=100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Volume {
+    pub left: u8,
+    pub right: u8,
+}
+
+impl Volume {
+    pub const FULL: Volume = Volume {
+        left: 100,
+        right: 100,
+    };
+
+    /// Decodes `left | right << 8`, clamping each side to 100 (manual: values
+    /// above the maximum are clamped, the call does not fail).
+    pub fn from_oss(v: i32) -> Volume {
+        let side = |x: i32| (x & 0xff).min(100) as u8;
+        Volume {
+            left: side(v),
+            right: side(v >> 8),
+        }
+    }
+
+    pub fn to_oss(self) -> i32 {
+        self.left as i32 | (self.right as i32) << 8
+    }
+
+    /// Linear gain for a side's 0..=100 value: 100 is exactly 1.0 (so full
+    /// volume stays bit-exact), 0 is silence, and in between a 50 dB
+    /// logarithmic taper, so each step sounds about as large as the next.
+    pub fn gain(side: u8) -> f64 {
+        match side {
+            0 => 0.0,
+            100.. => 1.0,
+            v => 10f64.powf((v as f64 - 100.0) * 0.5 / 20.0),
+        }
+    }
+
+    /// Gains for `channels` device channels: even channels take the left
+    /// value, odd ones the right (mono takes the louder).
+    pub fn gains(self, channels: usize) -> Vec<f64> {
+        if channels == 1 {
+            return vec![Volume::gain(self.left.max(self.right))];
+        }
+        (0..channels)
+            .map(|c| Volume::gain(if c % 2 == 0 { self.left } else { self.right }))
+            .collect()
+    }
 }
 
 /// One open file's OSS state.
@@ -67,14 +127,26 @@ pub struct Dsp {
     pub fmt: PcmFormat,
     /// The SETFRAGMENT request, if any (applied whenever the buffer is rebuilt).
     frag_request: Option<(usize, usize)>,
+    /// SUBDIVIDE: the default fragment is divided by this (1, 2 or 4).
+    subdivide: usize,
     /// Set by SNDCTL_DSP_NONBLOCK; it sticks until close.
     pub nonblock: bool,
     /// A write or read has happened: the buffer geometry is fixed from here.
     pub io_started: bool,
     /// The format, channels, rate or fragments changed: the voice must be rebuilt.
     pub dirty: bool,
+    /// SETPLAYVOL.
+    pub play_volume: Volume,
+    /// SETRECVOL (kept for recording; reported back as set).
+    pub rec_volume: Volume,
+    /// LOW_WATER: free bytes that make the file writable for poll.
+    low_water: Option<usize>,
+    /// Underruns already reported by GETERROR (it reports what is new).
+    underruns_reported: u32,
     /// Fragments reported played by the last GETOPTR (its `blocks` counts from here).
     optr_blocks_seen: u64,
+    /// SETNAME: what the program calls itself (shown in /dev/sndstat).
+    pub name: String,
 }
 
 impl Dsp {
@@ -88,36 +160,44 @@ impl Dsp {
                 rate: 8000,
             },
             frag_request: None,
+            subdivide: 1,
             nonblock: false,
             io_started: false,
             dirty: false,
+            play_volume: Volume::FULL,
+            rec_volume: Volume::FULL,
+            low_water: None,
+            underruns_reported: 0,
             optr_blocks_seen: 0,
+            name: String::new(),
         }
     }
 
+    /// Client frames the engine takes per device period, with resampler slack.
+    fn period_in_frames(&self) -> usize {
+        (self.dev.period_frames as u64 * self.fmt.rate as u64).div_ceil(self.dev.pcm.rate as u64)
+            as usize
+            + 8
+    }
+
     /// (fragment size, fragment count) for the current format. The default is
-    /// a power of two near one device period of this stream, times four; a
-    /// SETFRAGMENT request wins within bounds, but the buffer is never
-    /// smaller than two periods of this stream, or the engine could not be fed.
+    /// a power of two near one device period of this stream (divided by
+    /// SUBDIVIDE), four of them; a SETFRAGMENT request wins within bounds, but
+    /// the buffer is never smaller than two periods of this stream, or the
+    /// engine could not be fed.
     pub fn geometry(&self) -> (usize, usize) {
         let fb = self.fmt.frame_bytes();
-        let period_in = (self.dev.period_frames as u64 * self.fmt.rate as u64)
-            .div_ceil(self.dev.pcm.rate as u64) as usize
-            + 8; // resampler slack
+        let period_in = self.period_in_frames();
         let (size, count) = match self.frag_request {
             Some((size, count)) => (size, count),
             None => (
-                (period_in * fb)
-                    .next_power_of_two()
+                ((period_in * fb).next_power_of_two() / self.subdivide)
                     .clamp(1 << MIN_FRAG_SHIFT, 1 << MAX_FRAG_SHIFT),
-                DEFAULT_FRAGS,
+                DEFAULT_FRAGS * self.subdivide,
             ),
         };
-        let min_total = 2 * period_in * fb;
-        let count = count
-            .max(min_total.div_ceil(size))
-            .clamp(MIN_FRAGS, MAX_FRAGS.max(min_total.div_ceil(size)));
-        (size, count)
+        let needed = (2 * period_in * fb).div_ceil(size);
+        (size, count.clamp(MIN_FRAGS, MAX_FRAGS).max(needed))
     }
 
     /// Ring bytes for [`Voice::new`].
@@ -128,42 +208,54 @@ impl Dsp {
 
     /// Builds the voice this file's settings call for.
     pub fn make_voice(&self, quality: crate::mix::Quality) -> Voice {
-        Voice::new(self.fmt, &self.dev, self.buffer_bytes(), quality)
+        let mut v = Voice::new(self.fmt, &self.dev, self.buffer_bytes(), quality);
+        v.gains = self.play_volume.gains(self.dev.pcm.channels as usize);
+        v
+    }
+
+    /// Free bytes that make the file writable for poll/select: one fragment,
+    /// or LOW_WATER.
+    pub fn low_water(&self) -> usize {
+        self.low_water.unwrap_or(self.geometry().0)
+    }
+
+    /// Device frames still to play of what this voice has handed to the engine.
+    fn in_flight_frames(&self, voice: &Voice, played: u64) -> u64 {
+        let dev_frames = voice.sound_end.saturating_sub(played);
+        (dev_frames * self.fmt.rate as u64).div_ceil(self.dev.pcm.rate as u64)
     }
 
     /// Bytes not yet audible: queued in the ring, plus what the engine has
     /// taken but the device has not played yet (in this stream's bytes).
-    pub fn odelay(&self, voice: &Voice, clock: Clock) -> u64 {
-        let in_flight = voice.sound_end.saturating_sub(clock.played);
-        let frames = (in_flight * self.fmt.rate as u64).div_ceil(self.dev.pcm.rate as u64);
-        voice.ring.len() as u64 + (frames * self.fmt.frame_bytes() as u64).min(voice.consumed_bytes)
+    pub fn odelay(&self, voice: &Voice, played: u64) -> u64 {
+        let in_flight = self.in_flight_frames(voice, played) * self.fmt.frame_bytes() as u64;
+        voice.ring.len() as u64 + in_flight.min(voice.consumed_bytes)
     }
 
     /// Bytes of this stream that the device has played.
-    pub fn played_bytes(&self, voice: &Voice, clock: Clock) -> u64 {
-        (voice.consumed_bytes + voice.ring.len() as u64).saturating_sub(self.odelay(voice, clock))
+    pub fn played_bytes(&self, voice: &Voice, played: u64) -> u64 {
+        (voice.consumed_bytes + voice.ring.len() as u64).saturating_sub(self.odelay(voice, played))
     }
 
     /// Handles one ioctl. `input` is what the kernel copied in (restricted
     /// mode: the size encoded in `cmd`).
-    pub fn ioctl(&mut self, voice: &mut Voice, clock: Clock, cmd: u32, input: &[u8]) -> Outcome {
-        let arg = || -> Option<i32> {
-            input
-                .get(..4)
-                .map(|b| i32::from_ne_bytes(b.try_into().expect("4 bytes")))
-        };
-        macro_rules! need_arg {
+    pub fn ioctl(&mut self, voice: &mut Voice, env: Env<'_>, cmd: u32, input: &[u8]) -> Outcome {
+        let int_arg = input
+            .get(..4)
+            .map(|b| i32::from_ne_bytes(b.try_into().expect("4 bytes")));
+        macro_rules! arg {
             () => {
-                match arg() {
+                match int_arg {
                     Some(v) => v,
                     None => return Outcome::Error(libc::EINVAL),
                 }
             };
         }
         match cmd {
+            // --- format, channels, rate: never fail for a value; write back the choice.
             SNDCTL_DSP_SETFMT => {
-                let v = need_arg!();
-                // AFMT_QUERY (0) and negative values only report.
+                let v = arg!();
+                // AFMT_QUERY (0) only reports; so does a negative value (not a format).
                 if v > 0 {
                     let f = SampleFormat::from_afmt(v as u32)
                         .unwrap_or_else(|| format::nearest_supported(v as u32));
@@ -176,28 +268,28 @@ impl Dsp {
             }
             SNDCTL_DSP_GETFMTS => Outcome::int(format::SUPPORTED_AFMTS as i32),
             SNDCTL_DSP_CHANNELS => {
-                let v = need_arg!();
-                // 0 or negative: report only (as the manual allows "query").
+                let v = arg!();
+                // 0 or negative: nothing to set; report the current count.
                 if v > 0 {
-                    let ch = (v as u32).clamp(1, MAX_CHANNELS);
+                    let channels = (v as u32).clamp(1, MAX_CHANNELS);
                     self.set_fmt(PcmFormat {
-                        channels: ch,
+                        channels,
                         ..self.fmt
                     });
                 }
                 Outcome::int(self.fmt.channels as i32)
             }
             SNDCTL_DSP_STEREO => {
-                let v = need_arg!();
-                let ch = if v != 0 { 2 } else { 1 };
+                let channels = if arg!() != 0 { 2 } else { 1 };
                 self.set_fmt(PcmFormat {
-                    channels: ch,
+                    channels,
                     ..self.fmt
                 });
                 Outcome::int((self.fmt.channels == 2) as i32)
             }
             SNDCTL_DSP_SPEED => {
-                let v = need_arg!();
+                let v = arg!();
+                // 0 or negative: report the current rate (the manual's "query").
                 if v > 0 {
                     let rate = (v as u32).clamp(MIN_RATE, MAX_RATE);
                     self.set_fmt(PcmFormat { rate, ..self.fmt });
@@ -207,40 +299,61 @@ impl Dsp {
             SOUND_PCM_READ_RATE => Outcome::int(self.fmt.rate as i32),
             SOUND_PCM_READ_CHANNELS => Outcome::int(self.fmt.channels as i32),
             SOUND_PCM_READ_BITS => Outcome::int(self.fmt.sample.afmt() as i32),
+            SNDCTL_DSP_GET_CHNORDER => Outcome::bytes(CHNORDER_NORMAL.to_ne_bytes().to_vec()),
+            SNDCTL_DSP_SET_CHNORDER => {
+                // Only the normal order is offered; the call writes back what is used.
+                if input.len() < 8 {
+                    return Outcome::Error(libc::EINVAL);
+                }
+                Outcome::bytes(CHNORDER_NORMAL.to_ne_bytes().to_vec())
+            }
+            SNDCTL_DSP_GETCHANNELMASK => Outcome::int(DSP_BIND_FRONT as i32),
+            SNDCTL_DSP_BIND_CHANNEL => {
+                arg!();
+                Outcome::int(DSP_BIND_FRONT as i32)
+            }
+
+            // --- buffering
             SNDCTL_DSP_SETFRAGMENT => {
-                let v = need_arg!() as u32;
-                // A hint honoured only before the first read/write (manual).
+                let v = arg!() as u32;
+                // A hint, honoured only before the first read/write (manual).
                 if !self.io_started {
                     let shift = (v & 0xffff).clamp(MIN_FRAG_SHIFT, MAX_FRAG_SHIFT);
                     let size = 1usize << shift;
-                    let max_count = (MAX_BUFFER / size).min(MAX_FRAGS);
                     let count = match (v >> 16) as usize {
-                        0 => DEFAULT_FRAGS, // 0 means "no limit" in OSS 4: use the default
-                        c => c.clamp(MIN_FRAGS, max_count),
+                        // 0x7fff (and 0) mean "as many as you like": use the default.
+                        0 | 0x7fff => DEFAULT_FRAGS,
+                        c => c,
                     };
-                    self.frag_request = Some((size, count));
+                    self.frag_request = Some((
+                        size,
+                        count.clamp(MIN_FRAGS, (MAX_BUFFER / size).max(MIN_FRAGS)),
+                    ));
                     self.dirty = true;
                 }
                 let (size, count) = self.geometry();
                 Outcome::int(((count as u32) << 16 | size.trailing_zeros()) as i32)
             }
+            SNDCTL_DSP_SUBDIVIDE => {
+                let v = arg!();
+                if !matches!(v, 0 | 1 | 2 | 4) {
+                    return Outcome::Error(libc::EINVAL);
+                }
+                if v > 0 && !self.io_started && self.frag_request.is_none() {
+                    self.subdivide = v as usize;
+                    self.dirty = true;
+                }
+                Outcome::int(self.subdivide as i32)
+            }
             SNDCTL_DSP_GETBLKSIZE => Outcome::int(self.geometry().0 as i32),
             SNDCTL_DSP_GETOSPACE => {
                 let (size, _) = self.geometry();
-                let total = if self.dirty {
-                    self.buffer_bytes()
-                } else {
-                    voice.ring.capacity()
-                };
-                let free = if self.dirty {
-                    total
-                } else {
-                    voice.ring.space()
-                };
+                let total = voice.ring.capacity();
+                let free = voice.ring.space();
                 Outcome::bytes(
                     AudioBufInfo {
                         fragments: (free / size) as i32,
-                        fragstotal: (total / size) as i32,
+                        fragstotal: (total / size).max(1) as i32,
                         fragsize: size as i32,
                         bytes: free as i32,
                     }
@@ -248,21 +361,63 @@ impl Dsp {
                     .to_vec(),
                 )
             }
+            SNDCTL_DSP_LOW_WATER => {
+                let v = arg!();
+                // Clamped to 1 byte .. the whole buffer.
+                self.low_water = Some((v.max(1) as usize).min(voice.ring.capacity().max(1)));
+                Outcome::ok()
+            }
+            SNDCTL_DSP_POLICY => {
+                // 0..10, a latency hint; accepted, the fragment defaults already
+                // follow the device period.
+                let v = arg!();
+                if !(0..=10).contains(&v) {
+                    return Outcome::Error(libc::EINVAL);
+                }
+                Outcome::ok()
+            }
+            SNDCTL_DSP_NONBLOCK => {
+                self.nonblock = true;
+                Outcome::ok()
+            }
+            SNDCTL_DSP_COOKEDMODE => {
+                // ossd always converts ("cooked"); turning it off is accepted
+                // as a request the mixer cannot honour for shared hardware.
+                arg!();
+                Outcome::ok()
+            }
+            SNDCTL_DSP_PROFILE | SNDCTL_DSP_SETSYNCRO => Outcome::ok(),
+
+            // --- timing
             SNDCTL_DSP_GETODELAY => {
-                Outcome::int(self.odelay(voice, clock).min(i32::MAX as u64) as i32)
+                Outcome::int(self.odelay(voice, env.played).min(i32::MAX as u64) as i32)
             }
             SNDCTL_DSP_GETOPTR => {
                 let (size, _) = self.geometry();
-                let played = self.played_bytes(voice, clock);
+                let played = self.played_bytes(voice, env.played);
                 let blocks = played / size as u64;
                 let new_blocks = blocks.saturating_sub(self.optr_blocks_seen);
                 self.optr_blocks_seen = blocks;
                 let cap = voice.ring.capacity().max(1) as u64;
                 Outcome::bytes(
                     CountInfo {
-                        bytes: played as i32,
+                        // The OSS field is an int: it wraps, as in every driver.
+                        bytes: played as u32 as i32,
                         blocks: new_blocks.min(i32::MAX as u64) as i32,
                         ptr: (played % cap) as i32,
+                    }
+                    .to_bytes()
+                    .to_vec(),
+                )
+            }
+            SNDCTL_DSP_CURRENT_OPTR => {
+                let fb = self.fmt.frame_bytes() as u64;
+                Outcome::bytes(
+                    OssCount {
+                        samples: (self.played_bytes(voice, env.played) / fb) as i64,
+                        fifo_samples: (self.odelay(voice, env.played) / fb).min(i32::MAX as u64)
+                            as i32,
+                        filler: [0; 32],
                     }
                     .to_bytes()
                     .to_vec(),
@@ -277,39 +432,555 @@ impl Dsp {
                 voice.kick = true;
                 Outcome::ok()
             }
-            SNDCTL_DSP_RESET => {
-                voice.reset(clock.played);
+            // RESET is HALT (same number); HALT_OUTPUT is its playback half.
+            SNDCTL_DSP_RESET | SNDCTL_DSP_HALT_OUTPUT => {
+                voice.reset(env.played);
                 Outcome::ok()
             }
-            SNDCTL_DSP_NONBLOCK => {
-                self.nonblock = true;
+            SNDCTL_DSP_SKIP => {
+                // Drop what is queued but not yet taken by the mixer; keep playing.
+                voice.ring.clear();
                 Outcome::ok()
             }
-            SNDCTL_DSP_GETCAPS => Outcome::int(
-                (DSP_CAP_REALTIME | DSP_CAP_TRIGGER | DSP_CAP_MULTI | DSP_CAP_OUTPUT | 1) as i32,
-            ),
+            SNDCTL_DSP_SILENCE => {
+                // Overwrite what is queued with silence, keeping its length (and timing).
+                voice.silence_queued();
+                Outcome::ok()
+            }
             SNDCTL_DSP_GETTRIGGER => Outcome::int(if voice.trigger {
                 PCM_ENABLE_OUTPUT as i32
             } else {
                 0
             }),
             SNDCTL_DSP_SETTRIGGER => {
-                let v = need_arg!();
-                voice.trigger = v & PCM_ENABLE_OUTPUT as i32 != 0;
-                if voice.trigger {
-                    voice.kick = true;
-                }
+                voice.trigger = arg!() & PCM_ENABLE_OUTPUT as i32 != 0;
+                voice.kick = voice.trigger;
                 Outcome::ok()
             }
+
+            // --- volume and errors
+            SNDCTL_DSP_GETPLAYVOL => Outcome::int(self.play_volume.to_oss()),
+            SNDCTL_DSP_SETPLAYVOL => {
+                self.play_volume = Volume::from_oss(arg!());
+                voice.gains = self.play_volume.gains(voice.gains.len());
+                Outcome::int(self.play_volume.to_oss())
+            }
+            SNDCTL_DSP_GETRECVOL => Outcome::int(self.rec_volume.to_oss()),
+            SNDCTL_DSP_SETRECVOL => {
+                self.rec_volume = Volume::from_oss(arg!());
+                Outcome::int(self.rec_volume.to_oss())
+            }
+            SNDCTL_DSP_GETERROR => {
+                let new = voice.underruns.wrapping_sub(self.underruns_reported);
+                self.underruns_reported = voice.underruns;
+                Outcome::bytes(
+                    AudioErrInfo {
+                        play_underruns: new.min(i32::MAX as u32) as i32,
+                        ..AudioErrInfo::default()
+                    }
+                    .to_bytes()
+                    .to_vec(),
+                )
+            }
+
+            // --- identity and capabilities
+            SNDCTL_DSP_GETCAPS => Outcome::int(caps() as i32),
             OSS_GETVERSION => Outcome::int(SOUND_VERSION as i32),
+            SNDCTL_SETNAME => {
+                let Some(name) = input.get(..OSS_LONGNAME_SIZE) else {
+                    return Outcome::Error(libc::EINVAL);
+                };
+                self.name = cstr_to_string(name);
+                Outcome::ok()
+            }
+            SNDCTL_SYSINFO => Outcome::bytes(sysinfo(env.info).to_bytes().to_vec()),
+            SNDCTL_AUDIOINFO | SNDCTL_AUDIOINFO_EX | SNDCTL_ENGINEINFO => {
+                let dev = int_arg.unwrap_or(-1);
+                // -1 asks about the device this file is open on; there is one.
+                if dev != -1 && dev != 0 {
+                    return Outcome::Error(libc::EINVAL);
+                }
+                Outcome::bytes(self.audioinfo(env.info).to_bytes().to_vec())
+            }
+            SNDCTL_CARDINFO => {
+                let card = int_arg.unwrap_or(-1);
+                if card != -1 && card != 0 {
+                    return Outcome::Error(libc::EINVAL);
+                }
+                let mut c = OssCardInfo::default();
+                set_cstr(&mut c.shortname, "ossd");
+                set_cstr(
+                    &mut c.longname,
+                    &format!("ossd on ALSA {}", env.info.alsa_name),
+                );
+                set_cstr(&mut c.hw_info, &self.device_description(env.info));
+                Outcome::bytes(c.to_bytes().to_vec())
+            }
+
+            // --- what this device does not do
+            // Recording is not built yet: the input calls answer EINVAL as on
+            // a playback-only device (the manual's rule for a missing direction).
+            SNDCTL_DSP_GETISPACE
+            | SNDCTL_DSP_GETIPTR
+            | SNDCTL_DSP_CURRENT_IPTR
+            | SNDCTL_DSP_SETDUPLEX => Outcome::Error(libc::EINVAL),
+            SNDCTL_DSP_HALT_INPUT => Outcome::ok(),
+            // No mmap over CUSE (the kernel refuses it), so no buffer to map.
+            SNDCTL_DSP_MAPINBUF | SNDCTL_DSP_MAPOUTBUF => Outcome::Error(libc::EINVAL),
             _ => Outcome::Error(libc::EINVAL),
         }
     }
 
+    fn device_description(&self, info: &DeviceInfo) -> String {
+        let d = &self.dev;
+        format!(
+            "{} {} {} Hz {} ch, period {} frames, buffer {} frames",
+            info.alsa_name,
+            d.pcm.sample.name(),
+            d.pcm.rate,
+            d.pcm.channels,
+            d.period_frames,
+            d.buffer_frames
+        )
+    }
+
+    fn audioinfo(&self, info: &DeviceInfo) -> OssAudioinfo {
+        let mut a = OssAudioinfo {
+            dev: 0,
+            busy: if info.open_files > 0 {
+                OPEN_WRITE as i32
+            } else {
+                0
+            },
+            pid: -1,
+            caps: caps() as i32,
+            iformats: 0,
+            oformats: format::SUPPORTED_AFMTS as i32,
+            card_number: 0,
+            port_number: 0,
+            mixer_dev: -1,
+            real_device: 0,
+            enabled: 1,
+            min_rate: MIN_RATE as i32,
+            max_rate: MAX_RATE as i32,
+            min_channels: 1,
+            max_channels: MAX_CHANNELS as i32,
+            binding: DSP_BIND_FRONT as i32,
+            rate_source: 0,
+            nrates: 0,
+            latency: -1,
+            next_play_engine: 0,
+            next_rec_engine: 0,
+            ..OssAudioinfo::default()
+        };
+        set_cstr(&mut a.name, &format!("ossd mixer on {}", info.alsa_name));
+        set_cstr(&mut a.cmd, &self.name);
+        set_cstr(&mut a.handle, "ossd-dsp0");
+        set_cstr(&mut a.label, "ossd");
+        set_cstr(&mut a.devnode, &info.devnode);
+        a
+    }
     fn set_fmt(&mut self, fmt: PcmFormat) {
         if fmt != self.fmt {
             self.fmt = fmt;
             self.dirty = true;
         }
+    }
+}
+
+/// What /dev/dsp can do (GETCAPS): revision 1, real-time position
+/// reporting, triggers, any number of opens, playback. Never MMAP: CUSE
+/// cannot map a buffer into the client.
+pub fn caps() -> u32 {
+    1 | DSP_CAP_REALTIME | DSP_CAP_TRIGGER | DSP_CAP_MULTI | DSP_CAP_OUTPUT | DSP_CAP_VIRTUAL
+}
+
+/// SNDCTL_SYSINFO: one card, one audio device, one mixer.
+pub fn sysinfo(info: &DeviceInfo) -> OssSysinfo {
+    let mut s = OssSysinfo {
+        versionnum: SOUND_VERSION as i32,
+        numaudios: 1,
+        nummixers: 1,
+        numcards: 1,
+        numaudioengines: 1,
+        ..OssSysinfo::default()
+    };
+    if info.open_files > 0 {
+        s.openedaudio[0] = 1;
+    }
+    set_cstr(&mut s.product, "ossd");
+    set_cstr(&mut s.version, env!("CARGO_PKG_VERSION"));
+    set_cstr(&mut s.license, "MIT/Apache-2.0");
+    set_cstr(&mut s.options, &format!("alsa={}", info.alsa_name));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mix::Quality;
+
+    fn dev() -> DeviceConfig {
+        DeviceConfig {
+            pcm: PcmFormat {
+                sample: SampleFormat::S16Le,
+                channels: 2,
+                rate: 48000,
+            },
+            period_frames: 256,
+            buffer_frames: 768,
+        }
+    }
+
+    struct T {
+        dsp: Dsp,
+        voice: Voice,
+        info: DeviceInfo,
+        played: u64,
+    }
+
+    impl T {
+        fn new() -> T {
+            let dsp = Dsp::new(dev());
+            let voice = dsp.make_voice(Quality::Fast);
+            T {
+                dsp,
+                voice,
+                info: DeviceInfo {
+                    alsa_name: "hw:0,0".into(),
+                    devnode: "/dev/dsp".into(),
+                    open_files: 1,
+                },
+                played: 0,
+            }
+        }
+        fn call(&mut self, cmd: u32, input: &[u8]) -> Outcome {
+            let env = Env {
+                played: self.played,
+                info: &self.info,
+            };
+            let out = self.dsp.ioctl(&mut self.voice, env, cmd, input);
+            if self.dsp.dirty {
+                // What the daemon does after a change.
+                self.dsp.dirty = false;
+                self.voice = self.dsp.make_voice(Quality::Fast);
+            }
+            out
+        }
+        fn int(&mut self, cmd: u32, v: i32) -> i32 {
+            match self.call(cmd, &v.to_ne_bytes()) {
+                Outcome::Reply { out, .. } => i32::from_ne_bytes(out[..4].try_into().unwrap()),
+                o => panic!("{cmd:#x}: {o:?}"),
+            }
+        }
+        fn ints(&mut self, cmd: u32) -> Vec<i32> {
+            match self.call(cmd, &[]) {
+                Outcome::Reply { out, .. } => out
+                    .chunks(4)
+                    .map(|b| i32::from_ne_bytes(b.try_into().unwrap()))
+                    .collect(),
+                o => panic!("{cmd:#x}: {o:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fresh_open_is_u8_mono_8000() {
+        let mut t = T::new();
+        assert_eq!(t.int(SNDCTL_DSP_SETFMT, AFMT_QUERY as i32), AFMT_U8 as i32);
+        assert_eq!(t.int(SOUND_PCM_READ_CHANNELS, 0), 1);
+        assert_eq!(t.int(SOUND_PCM_READ_RATE, 0), 8000);
+        assert_eq!(t.int(SNDCTL_DSP_GETPLAYVOL, 0), 100 | 100 << 8);
+    }
+
+    #[test]
+    fn set_calls_never_fail_for_a_value() {
+        let mut t = T::new();
+        for (v, want) in [
+            (AFMT_S16_LE as i32, AFMT_S16_LE as i32),
+            (AFMT_MPEG as i32, AFMT_S16_LE as i32),
+            (-5, AFMT_S16_LE as i32),
+            (0, AFMT_S16_LE as i32),
+        ] {
+            assert_eq!(t.int(SNDCTL_DSP_SETFMT, v), want, "SETFMT {v:#x}");
+        }
+        // Several bits: the lowest supported one.
+        assert_eq!(
+            t.int(SNDCTL_DSP_SETFMT, (AFMT_S16_BE | AFMT_U8) as i32),
+            AFMT_U8 as i32
+        );
+        for (v, want) in [
+            (2, 2),
+            (0, 2),
+            (-1, 2),
+            (1, 1),
+            (9, 8),
+            (i32::MAX, 8),
+            (6, 6),
+        ] {
+            assert_eq!(t.int(SNDCTL_DSP_CHANNELS, v), want, "CHANNELS {v}");
+        }
+        assert_eq!(t.int(SNDCTL_DSP_STEREO, 1), 1);
+        assert_eq!(t.int(SOUND_PCM_READ_CHANNELS, 0), 2);
+        assert_eq!(t.int(SNDCTL_DSP_STEREO, 0), 0);
+        assert_eq!(t.int(SNDCTL_DSP_STEREO, -7), 1);
+        for (v, want) in [
+            (44100, 44100),
+            (0, 44100),
+            (-1, 44100),
+            (1, 1000),
+            (999_999_999, 192_000),
+            (48000, 48000),
+        ] {
+            assert_eq!(t.int(SNDCTL_DSP_SPEED, v), want, "SPEED {v}");
+        }
+    }
+
+    #[test]
+    fn every_format_can_be_chosen_and_reported() {
+        let mut t = T::new();
+        let all = t.int(SNDCTL_DSP_GETFMTS, 0) as u32;
+        for f in SampleFormat::ALL {
+            assert_ne!(all & f.afmt(), 0);
+            assert_eq!(t.int(SNDCTL_DSP_SETFMT, f.afmt() as i32), f.afmt() as i32);
+            assert_eq!(t.int(SNDCTL_DSP_SETFMT, 0), f.afmt() as i32);
+        }
+    }
+
+    #[test]
+    fn setfragment_is_honoured_within_bounds_and_written_back() {
+        let mut t = T::new();
+        t.int(SNDCTL_DSP_SETFMT, AFMT_S16_LE as i32);
+        t.int(SNDCTL_DSP_CHANNELS, 2);
+        t.int(SNDCTL_DSP_SPEED, 48000);
+        // 8 fragments of 4 KiB.
+        let r = t.int(SNDCTL_DSP_SETFRAGMENT, 0x0008_000C);
+        assert_eq!(r, 0x0008_000C);
+        assert_eq!(t.int(SNDCTL_DSP_GETBLKSIZE, 0), 4096);
+        let o = t.ints(SNDCTL_DSP_GETOSPACE);
+        assert_eq!(o, vec![8, 8, 4096, 8 * 4096]);
+        // Tiny fragments: size clamps to 16 bytes and the count rises until
+        // the buffer holds two device periods (2 × 264 frames × 4 bytes).
+        let r = t.int(SNDCTL_DSP_SETFRAGMENT, 0x0002_0001) as u32;
+        assert_eq!(r & 0xffff, 4);
+        assert!((r >> 16) as usize * 16 >= 2 * 264 * 4, "{r:#x}");
+        // Huge: bounded by 1 MiB.
+        let r = t.int(SNDCTL_DSP_SETFRAGMENT, 0x7fff_00ff) as u32;
+        assert_eq!(r & 0xffff, 16);
+        assert!((r >> 16) as usize * 65536 <= 1 << 20);
+        // After I/O started it no longer changes anything.
+        t.dsp.io_started = true;
+        let before = t.int(SNDCTL_DSP_GETBLKSIZE, 0);
+        t.int(SNDCTL_DSP_SETFRAGMENT, 0x0004_0008);
+        assert_eq!(t.int(SNDCTL_DSP_GETBLKSIZE, 0), before);
+    }
+
+    #[test]
+    fn default_buffer_is_tens_of_milliseconds() {
+        let mut t = T::new();
+        t.int(SNDCTL_DSP_SETFMT, AFMT_S16_LE as i32);
+        t.int(SNDCTL_DSP_CHANNELS, 2);
+        t.int(SNDCTL_DSP_SPEED, 44100);
+        let o = t.ints(SNDCTL_DSP_GETOSPACE);
+        let ms = o[3] as f64 / (44100.0 * 4.0) * 1000.0;
+        assert!((10.0..=100.0).contains(&ms), "{ms} ms");
+        assert_eq!(o[0], o[1], "empty buffer: every fragment free");
+    }
+
+    #[test]
+    fn subdivide_splits_the_default_fragment() {
+        let mut t = T::new();
+        let whole = t.int(SNDCTL_DSP_GETBLKSIZE, 0);
+        assert_eq!(t.int(SNDCTL_DSP_SUBDIVIDE, 2), 2);
+        assert_eq!(t.int(SNDCTL_DSP_GETBLKSIZE, 0), whole / 2);
+        assert_eq!(
+            t.call(SNDCTL_DSP_SUBDIVIDE, &3i32.to_ne_bytes()),
+            Outcome::Error(libc::EINVAL)
+        );
+    }
+
+    #[test]
+    fn odelay_and_optr_follow_the_device_position() {
+        let mut t = T::new();
+        t.int(SNDCTL_DSP_SETFMT, AFMT_S16_LE as i32);
+        t.int(SNDCTL_DSP_CHANNELS, 2);
+        t.int(SNDCTL_DSP_SPEED, 48000);
+        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 0);
+        t.voice.ring.push(&vec![1u8; 2048 * 4]);
+        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 2048 * 4);
+        // The engine mixes one period: it is in flight until the device plays it.
+        let mut acc = vec![0.0; 512];
+        t.voice.render(&mut acc, 0);
+        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 2048 * 4);
+        assert_eq!(t.ints(SNDCTL_DSP_GETOPTR)[0], 0);
+        t.played = 100;
+        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), (2048 - 100) * 4);
+        let optr = t.ints(SNDCTL_DSP_GETOPTR);
+        assert_eq!(optr[0], 400);
+        t.played = 256;
+        assert_eq!(t.ints(SNDCTL_DSP_GETOPTR)[0], 1024);
+        // CURRENT_OPTR: frames played and frames queued.
+        match t.call(SNDCTL_DSP_CURRENT_OPTR, &[]) {
+            Outcome::Reply { out, .. } => {
+                assert_eq!(out.len(), OssCount::SIZE);
+                let c = OssCount::from_bytes(&out).unwrap();
+                assert_eq!((c.samples, c.fifo_samples), (256, 2048 - 256));
+            }
+            o => panic!("{o:?}"),
+        }
+        // RESET drops everything at once.
+        t.call(SNDCTL_DSP_RESET, &[]);
+        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 0);
+        let o = t.ints(SNDCTL_DSP_GETOSPACE);
+        assert_eq!(o[3] as usize, t.voice.ring.capacity());
+    }
+
+    #[test]
+    fn trigger_sync_post_skip_silence() {
+        let mut t = T::new();
+        assert_eq!(t.int(SNDCTL_DSP_GETTRIGGER, 0), PCM_ENABLE_OUTPUT as i32);
+        assert_eq!(
+            t.call(SNDCTL_DSP_SETTRIGGER, &0i32.to_ne_bytes()),
+            Outcome::ok()
+        );
+        assert_eq!(t.int(SNDCTL_DSP_GETTRIGGER, 0), 0);
+        assert!(!t.voice.trigger);
+        t.call(
+            SNDCTL_DSP_SETTRIGGER,
+            &(PCM_ENABLE_OUTPUT as i32).to_ne_bytes(),
+        );
+        assert!(t.voice.trigger && t.voice.kick);
+        assert_eq!(t.call(SNDCTL_DSP_SYNC, &[]), Outcome::ParkUntilDrained);
+        assert!(t.voice.draining);
+        t.voice.ring.push(&[7u8; 100]);
+        t.call(SNDCTL_DSP_SILENCE, &[]);
+        let (a, b) = t.voice.ring.slices();
+        assert_eq!(a.len() + b.len(), 100);
+        assert!(a.iter().chain(b).all(|&x| x == 0x80), "U8 silence is 0x80");
+        t.call(SNDCTL_DSP_SKIP, &[]);
+        assert!(t.voice.ring.is_empty());
+        assert_eq!(t.call(SNDCTL_DSP_POST, &[]), Outcome::ok());
+    }
+
+    #[test]
+    fn playback_volume_is_clamped_and_applied() {
+        let mut t = T::new();
+        assert_eq!(t.int(SNDCTL_DSP_SETPLAYVOL, 50 | 30 << 8), 50 | 30 << 8);
+        assert_eq!(t.int(SNDCTL_DSP_GETPLAYVOL, 0), 50 | 30 << 8);
+        assert!(t.voice.gains[0] > t.voice.gains[1] && t.voice.gains[0] < 1.0);
+        assert_eq!(t.int(SNDCTL_DSP_SETPLAYVOL, 200 | 255 << 8), 100 | 100 << 8);
+        assert_eq!(t.voice.gains, vec![1.0, 1.0]);
+        assert_eq!(t.int(SNDCTL_DSP_SETPLAYVOL, 0), 0);
+        assert_eq!(t.voice.gains, vec![0.0, 0.0]);
+        // The volume survives a format change (the voice is rebuilt).
+        t.int(SNDCTL_DSP_SETPLAYVOL, 70 | 70 << 8);
+        t.int(SNDCTL_DSP_SPEED, 22050);
+        assert_eq!(t.voice.gains, vec![Volume::gain(70); 2]);
+        assert_eq!(t.int(SNDCTL_DSP_SETRECVOL, 40 | 40 << 8), 40 | 40 << 8);
+        assert_eq!(t.int(SNDCTL_DSP_GETRECVOL, 0), 40 | 40 << 8);
+    }
+
+    #[test]
+    fn geterror_reports_new_underruns_once() {
+        let mut t = T::new();
+        t.voice.underruns = 3;
+        let e = t.ints(SNDCTL_DSP_GETERROR);
+        assert_eq!(e.len() * 4, AudioErrInfo::SIZE);
+        assert_eq!(e[0], 3);
+        assert_eq!(t.ints(SNDCTL_DSP_GETERROR)[0], 0);
+    }
+
+    #[test]
+    fn caps_and_information_calls() {
+        let mut t = T::new();
+        let caps = t.int(SNDCTL_DSP_GETCAPS, 0) as u32;
+        assert_ne!(caps & DSP_CAP_TRIGGER, 0);
+        assert_ne!(caps & DSP_CAP_REALTIME, 0);
+        assert_ne!(caps & DSP_CAP_MULTI, 0);
+        assert_eq!(caps & DSP_CAP_MMAP, 0, "CUSE cannot mmap");
+        assert!(t.int(OSS_GETVERSION, 0) >= 0x040000);
+        match t.call(SNDCTL_SYSINFO, &[]) {
+            Outcome::Reply { out, .. } => {
+                let s = OssSysinfo::from_bytes(&out).unwrap();
+                assert_eq!(cstr_to_string(&s.product), "ossd");
+                assert_eq!(s.numaudios, 1);
+            }
+            o => panic!("{o:?}"),
+        }
+        for cmd in [SNDCTL_AUDIOINFO, SNDCTL_AUDIOINFO_EX, SNDCTL_ENGINEINFO] {
+            let mut q = OssAudioinfo {
+                dev: -1,
+                ..OssAudioinfo::default()
+            };
+            match t.call(cmd, &q.to_bytes()) {
+                Outcome::Reply { out, .. } => {
+                    let a = OssAudioinfo::from_bytes(&out).unwrap();
+                    assert_eq!(cstr_to_string(&a.devnode), "/dev/dsp");
+                    assert!(cstr_to_string(&a.name).contains("hw:0,0"));
+                    assert_eq!(a.max_channels, 8);
+                }
+                o => panic!("{o:?}"),
+            }
+            q.dev = 5;
+            assert_eq!(t.call(cmd, &q.to_bytes()), Outcome::Error(libc::EINVAL));
+        }
+        let mut name = [0u8; OSS_LONGNAME_SIZE];
+        set_cstr(&mut name, "mpg123");
+        assert_eq!(t.call(SNDCTL_SETNAME, &name), Outcome::ok());
+        assert_eq!(t.dsp.name, "mpg123");
+    }
+
+    #[test]
+    fn bad_arguments_and_unknown_calls_get_einval() {
+        let mut t = T::new();
+        // Truncated input (never from a real kernel, but never a panic).
+        assert_eq!(
+            t.call(SNDCTL_DSP_SPEED, &[1, 2]),
+            Outcome::Error(libc::EINVAL)
+        );
+        assert_eq!(
+            t.call(SNDCTL_SETNAME, &[0; 3]),
+            Outcome::Error(libc::EINVAL)
+        );
+        assert_eq!(t.call(0xdead_beef, &[]), Outcome::Error(libc::EINVAL));
+        assert_eq!(
+            t.call(SNDCTL_DSP_MAPOUTBUF, &[]),
+            Outcome::Error(libc::EINVAL)
+        );
+        assert_eq!(
+            t.call(SNDCTL_DSP_POLICY, &11i32.to_ne_bytes()),
+            Outcome::Error(libc::EINVAL)
+        );
+        assert_eq!(
+            t.call(SNDCTL_DSP_GETISPACE, &[]),
+            Outcome::Error(libc::EINVAL)
+        );
+    }
+
+    #[test]
+    fn low_water_sets_the_poll_threshold() {
+        let mut t = T::new();
+        assert_eq!(t.dsp.low_water(), t.dsp.geometry().0);
+        t.call(SNDCTL_DSP_LOW_WATER, &100i32.to_ne_bytes());
+        assert_eq!(t.dsp.low_water(), 100);
+        t.call(SNDCTL_DSP_LOW_WATER, &(-4i32).to_ne_bytes());
+        assert_eq!(t.dsp.low_water(), 1);
+        t.call(SNDCTL_DSP_LOW_WATER, &i32::MAX.to_ne_bytes());
+        assert_eq!(t.dsp.low_water(), t.voice.ring.capacity());
+    }
+
+    #[test]
+    fn volume_taper() {
+        assert_eq!(Volume::gain(100), 1.0);
+        assert_eq!(Volume::gain(0), 0.0);
+        let g50 = Volume::gain(50);
+        assert!((20.0 * g50.log10() + 25.0).abs() < 1e-9);
+        assert_eq!(
+            Volume::from_oss(-1),
+            Volume {
+                left: 100,
+                right: 100
+            }
+        );
     }
 }

@@ -34,44 +34,14 @@
 //! the slices. They never allocate and never panic: they convert as many whole samples as fit in
 //! both slices and return that count.
 
-use dasp_sample::{Sample, I24};
+/// The `AFMT_*` values live with the rest of the OSS ABI.
+pub use crate::oss::soundcard::{
+    AFMT_AC3, AFMT_A_LAW, AFMT_FLOAT, AFMT_IMA_ADPCM, AFMT_MPEG, AFMT_MU_LAW, AFMT_QUERY,
+    AFMT_S16_BE, AFMT_S16_LE, AFMT_S24_BE, AFMT_S24_LE, AFMT_S24_PACKED, AFMT_S32_BE, AFMT_S32_LE,
+    AFMT_S8, AFMT_U16_BE, AFMT_U16_LE, AFMT_U8,
+};
 
-/// `AFMT_QUERY`: asks `SNDCTL_DSP_SETFMT` for the current format; not a format.
-pub const AFMT_QUERY: u32 = 0x0000_0000;
-/// `AFMT_MU_LAW`: 8-bit G.711 mu-law.
-pub const AFMT_MU_LAW: u32 = 0x0000_0001;
-/// `AFMT_A_LAW`: 8-bit G.711 A-law.
-pub const AFMT_A_LAW: u32 = 0x0000_0002;
-/// `AFMT_IMA_ADPCM`: 4-bit IMA ADPCM (not supported).
-pub const AFMT_IMA_ADPCM: u32 = 0x0000_0004;
-/// `AFMT_U8`: unsigned 8-bit.
-pub const AFMT_U8: u32 = 0x0000_0008;
-/// `AFMT_S16_LE`: signed 16-bit little-endian.
-pub const AFMT_S16_LE: u32 = 0x0000_0010;
-/// `AFMT_S16_BE`: signed 16-bit big-endian.
-pub const AFMT_S16_BE: u32 = 0x0000_0020;
-/// `AFMT_S8`: signed 8-bit.
-pub const AFMT_S8: u32 = 0x0000_0040;
-/// `AFMT_U16_LE`: unsigned 16-bit little-endian.
-pub const AFMT_U16_LE: u32 = 0x0000_0080;
-/// `AFMT_U16_BE`: unsigned 16-bit big-endian.
-pub const AFMT_U16_BE: u32 = 0x0000_0100;
-/// `AFMT_MPEG`: MPEG audio (not supported).
-pub const AFMT_MPEG: u32 = 0x0000_0200;
-/// `AFMT_AC3`: AC3 bitstream (not supported).
-pub const AFMT_AC3: u32 = 0x0000_0400;
-/// `AFMT_S32_LE` (OSS 4): signed 32-bit little-endian.
-pub const AFMT_S32_LE: u32 = 0x0000_1000;
-/// `AFMT_S32_BE` (OSS 4): signed 32-bit big-endian.
-pub const AFMT_S32_BE: u32 = 0x0000_2000;
-/// `AFMT_FLOAT` (OSS 4): 32-bit IEEE float; ossd takes it little-endian.
-pub const AFMT_FLOAT: u32 = 0x0000_4000;
-/// `AFMT_S24_LE` (OSS 4): signed 24-bit in the low bits of a little-endian 32-bit word.
-pub const AFMT_S24_LE: u32 = 0x0000_8000;
-/// `AFMT_S24_BE` (OSS 4): signed 24-bit in the low bits of a big-endian 32-bit word.
-pub const AFMT_S24_BE: u32 = 0x0001_0000;
-/// `AFMT_S24_PACKED` (OSS 4): signed 24-bit packed in 3 bytes, little-endian.
-pub const AFMT_S24_PACKED: u32 = 0x0004_0000;
+use dasp_sample::{Sample, I24};
 
 /// The OR of the `AFMT_*` values of every format in [`SampleFormat::ALL`]
 /// (the answer to `SNDCTL_DSP_GETFMTS`).
