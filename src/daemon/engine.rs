@@ -1,6 +1,6 @@
-//! The engine thread: the one real-time loop. Each turn it mixes one period
-//! under the shared lock (no allocation, no I/O under it), hands the period to
-//! the output (which blocks until the device has room: that is the clock),
+//! The engine thread: the one real-time loop. Each turn it waits until the
+//! device has room for a period (that wait is the clock), mixes the period
+//! under the shared lock (no allocation, no I/O under it), writes it,
 //! publishes the device position and wakes the protocol thread.
 //!
 //! It never logs per period; device underruns are counted, and reported at
@@ -59,11 +59,14 @@ pub fn run(
     let mut xruns_logged = 0;
     let mut last_log = Instant::now() - XRUN_LOG_INTERVAL;
     while !stop.load(Ordering::Acquire) {
-        {
-            let mut s = shared.lock().expect("engine lock");
-            period.copy_from_slice(s.mixer.mix_period());
-        }
-        if let Err(e) = sink.write_period(&period) {
+        let written = sink.wait_ready().and_then(|()| {
+            {
+                let mut s = shared.lock().expect("engine lock");
+                period.copy_from_slice(s.mixer.mix_period());
+            }
+            sink.write_period(&period)
+        });
+        if let Err(e) = written {
             let mut s = shared.lock().expect("engine lock");
             s.failed = Some(e.to_string());
             drop(s);

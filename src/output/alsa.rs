@@ -130,26 +130,49 @@ fn configure(pcm: &PCM, req: &AlsaRequest) -> Result<DeviceConfig, String> {
     })
 }
 
+impl AlsaSink {
+    /// Recovers from an underrun or suspend (counted), retries after a signal;
+    /// anything else, and a vanished device, is an error.
+    fn recover(&mut self, err: alsa::Error) -> Result<(), SinkError> {
+        match err.errno() {
+            libc::EPIPE | libc::ESTRPIPE => {
+                self.xruns += 1;
+                self.pcm.try_recover(err, true)?;
+                Ok(())
+            }
+            libc::EINTR | libc::EAGAIN => Ok(()),
+            libc::ENODEV => Err(SinkError::Gone(err.to_string())),
+            _ => Err(err.into()),
+        }
+    }
+}
+
 impl Sink for AlsaSink {
     fn config(&self) -> DeviceConfig {
         self.cfg
+    }
+
+    fn wait_ready(&mut self) -> Result<(), SinkError> {
+        loop {
+            match self.pcm.avail_update() {
+                Ok(avail) if avail >= self.cfg.period_frames as i64 => return Ok(()),
+                Ok(_) => match self.pcm.wait(Some(1000)) {
+                    Ok(_) => {}
+                    Err(err) => self.recover(err)?,
+                },
+                Err(err) => self.recover(err)?,
+            }
+        }
     }
 
     fn write_period(&mut self, period: &[u8]) -> Result<(), SinkError> {
         let fb = self.cfg.pcm.frame_bytes();
         let mut off = 0;
         while off < period.len() {
-            match self.pcm.io_bytes().writei(&period[off..]) {
+            let result = self.pcm.io_bytes().writei(&period[off..]);
+            match result {
                 Ok(frames) => off += frames * fb,
-                Err(err) if err.errno() == libc::EPIPE || err.errno() == libc::ESTRPIPE => {
-                    self.xruns += 1;
-                    self.pcm.try_recover(err, true)?;
-                }
-                Err(err) if err.errno() == libc::EINTR || err.errno() == libc::EAGAIN => {}
-                Err(err) if err.errno() == libc::ENODEV => {
-                    return Err(SinkError::Gone(err.to_string()));
-                }
-                Err(err) => return Err(err.into()),
+                Err(err) => self.recover(err)?,
             }
         }
         Ok(())

@@ -49,8 +49,8 @@ impl Sink for ClockSink {
         self.cfg
     }
 
-    fn write_period(&mut self, period: &[u8]) -> Result<(), SinkError> {
-        let n = (period.len() / self.cfg.pcm.frame_bytes()) as u64;
+    fn wait_ready(&mut self) -> Result<(), SinkError> {
+        let n = self.cfg.period_frames as u64;
         let now = Instant::now();
         let epoch = *self.epoch.get_or_insert(now);
         let due = epoch + self.frames_to_duration(self.written);
@@ -59,17 +59,21 @@ impl Sink for ClockSink {
             self.xruns += 1;
             self.epoch = Some(now - self.frames_to_duration(self.written));
         }
-        // Room for the period once played >= written + n - buffer.
+        // Room for a period once played >= written + period - buffer.
         let must_have_played = (self.written + n).saturating_sub(self.cfg.buffer_frames as u64);
         let ready_at = self.epoch.expect("set above") + self.frames_to_duration(must_have_played);
         let now = Instant::now();
         if ready_at > now {
             std::thread::sleep(ready_at - now);
         }
+        Ok(())
+    }
+
+    fn write_period(&mut self, period: &[u8]) -> Result<(), SinkError> {
         if let Some(c) = &self.capture {
             c.lock().expect("capture lock").extend_from_slice(period);
         }
-        self.written += n;
+        self.written += (period.len() / self.cfg.pcm.frame_bytes()) as u64;
         Ok(())
     }
 
@@ -103,6 +107,7 @@ mod tests {
         let p = vec![0u8; 480 * 4];
         let t = Instant::now();
         for _ in 0..12 {
+            s.wait_ready().unwrap();
             s.write_period(&p).unwrap();
         }
         // 12 periods of 10 ms, 2 of which fit in the buffer at once.

@@ -20,8 +20,12 @@ pub enum SinkError {
 pub trait Sink: Send {
     /// What the device was opened with.
     fn config(&self) -> DeviceConfig;
-    /// Writes one period (`period_frames` frames), blocking until the device
-    /// has room for it. An underrun is recovered here and counted.
+    /// Blocks until the device has room for a whole period. The engine mixes
+    /// only then, so a period is never mixed earlier than it must be: what a
+    /// client wrote meanwhile still makes it in.
+    fn wait_ready(&mut self) -> Result<(), SinkError>;
+    /// Writes one period (`period_frames` frames); after `wait_ready` it does
+    /// not block. An underrun is recovered here and counted.
     fn write_period(&mut self, period: &[u8]) -> Result<(), SinkError>;
     /// Frames written but not yet played (the device's odelay).
     fn delay(&mut self) -> u64;
