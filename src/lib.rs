@@ -9,6 +9,7 @@
 
 pub mod cuse;
 pub mod daemon;
+pub mod input;
 pub mod mix;
 pub mod oss;
 pub mod output;

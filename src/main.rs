@@ -9,7 +9,9 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use ossd::cuse::channel::Channel;
-use ossd::daemon::{Config, Daemon};
+use ossd::daemon::{Config, Daemon, Node, NodeKind};
+use ossd::input::alsa::AlsaSource;
+use ossd::input::{Source, SourceOpener};
 use ossd::mix::Quality;
 use ossd::oss::format::SampleFormat;
 use ossd::output::alsa::{card_names, first_playback_device, AlsaRequest, AlsaSink};
@@ -26,6 +28,22 @@ struct Args {
     /// Name of the device node under /dev.
     #[arg(long, default_value = "dsp")]
     dsp: String,
+    /// Name of the mixer node under /dev ("" for none).
+    #[arg(long, default_value = "mixer")]
+    mixer: String,
+    /// Name of the status node under /dev ("" for none).
+    #[arg(long, default_value = "sndstat")]
+    sndstat: String,
+    /// Also make a read-only node that records the mix (e.g. dsp-monitor).
+    #[arg(long)]
+    monitor: Option<String>,
+    /// ALSA PCM to record from (default: the capture side of --device;
+    /// "none" to offer no recording). Opened when the first reader appears.
+    #[arg(long)]
+    capture_device: Option<String>,
+    /// File that keeps the mixer levels across restarts.
+    #[arg(long)]
+    state_file: Option<PathBuf>,
     /// Device sample format (e.g. S16_LE, S32_LE; default: the widest the card takes).
     #[arg(long, value_parser = parse_format)]
     format: Option<SampleFormat>,
@@ -96,17 +114,35 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let chan = Channel::open_cuse(&args.cuse).map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => format!(
-            "{} is missing: this kernel has no CUSE; load it with `modprobe cuse` (CONFIG_CUSE)",
-            args.cuse.display()
-        ),
-        Some(libc::EACCES) | Some(libc::EPERM) => format!(
-            "no permission to open {}: run ossd as root (it needs /dev/cuse to create device nodes)",
-            args.cuse.display()
-        ),
-        _ => format!("cannot open {}: {e}", args.cuse.display()),
-    })?;
+    let open_node = |kind: NodeKind, name: &str| -> Result<Node, String> {
+        let chan = Channel::open_cuse(&args.cuse).map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => format!(
+                "{} is missing: this kernel has no CUSE; load it with `modprobe cuse` (CONFIG_CUSE)",
+                args.cuse.display()
+            ),
+            Some(libc::EACCES) | Some(libc::EPERM) => format!(
+                "no permission to open {}: run ossd as root (it needs /dev/cuse to create device nodes)",
+                args.cuse.display()
+            ),
+            _ => format!("cannot open {}: {e}", args.cuse.display()),
+        })?;
+        Ok(Node {
+            kind,
+            name: name.to_string(),
+            dev: (0, 0),
+            chan,
+        })
+    };
+    let mut nodes = vec![open_node(NodeKind::Dsp, &args.dsp)?];
+    for (kind, name) in [
+        (NodeKind::Mixer, Some(args.mixer.as_str())),
+        (NodeKind::Sndstat, Some(args.sndstat.as_str())),
+        (NodeKind::Monitor, args.monitor.as_deref()),
+    ] {
+        if let Some(name) = name.filter(|n| !n.is_empty()) {
+            nodes.push(open_node(kind, name)?);
+        }
+    }
 
     let device = match args.device {
         Some(d) => d,
@@ -152,13 +188,27 @@ fn run(args: Args) -> Result<(), String> {
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(|e| format!("signalfd: {e}"))?;
 
+    let capture_name = match args.capture_device.as_deref() {
+        Some("none") => None,
+        Some(d) => Some(d.to_string()),
+        None => Some(device.clone()),
+    };
+    let capture: Option<SourceOpener> = capture_name.clone().map(|name| {
+        let req = AlsaRequest {
+            device: name,
+            ..req.clone()
+        };
+        Box::new(move || AlsaSource::open(&req).map(|s| Box::new(s) as Box<dyn Source>))
+            as SourceOpener
+    });
     let cfg = Config {
-        dsp_name: args.dsp.clone(),
         device_name: device.clone(),
+        capture_name: capture_name.unwrap_or_else(|| "none".into()),
         quality: args.resampler,
+        state_file: args.state_file.clone(),
         ..Config::default()
     };
-    let daemon = Daemon::new(cfg, chan, Box::new(sink)).map_err(|e| e.to_string())?;
+    let daemon = Daemon::new(cfg, nodes, Box::new(sink), capture).map_err(|e| e.to_string())?;
     tracing::info!(node = format!("/dev/{}", args.dsp), "serving");
     daemon.run(Some(&signals)).map_err(|e| e.to_string())?;
     tracing::info!("stopped");

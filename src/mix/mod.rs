@@ -8,10 +8,13 @@
 //! device's own format, rate and channels at full volume comes out bit-exact,
 //! and sums of integer streams are exact until they clip.
 
+pub mod record;
 pub mod ring;
 pub mod voice;
 
 pub use voice::{Quality, Voice, VoiceState};
+
+use record::{RecVoice, Recorders};
 
 use crate::oss::format::{self, SampleFormat};
 
@@ -56,6 +59,8 @@ pub struct Mixer {
     frames_mixed: u64,
     /// Master gain per device channel (the mixer's VOLUME/PCM controls).
     pub master: Vec<f64>,
+    /// Readers of the monitor node: they record the mix as it is played.
+    pub monitors: Recorders,
 }
 
 impl Mixer {
@@ -68,6 +73,7 @@ impl Mixer {
             out: vec![0; dev.period_bytes()],
             frames_mixed: 0,
             master: vec![1.0; dev.pcm.channels as usize],
+            monitors: Recorders::default(),
         }
     }
 
@@ -111,6 +117,17 @@ impl Mixer {
         self.voices.get_mut(id).and_then(Option::as_mut)
     }
 
+    /// A file's playback voice and monitor recorder at once.
+    pub fn streams_mut(
+        &mut self,
+        play: Option<VoiceId>,
+        monitor: Option<usize>,
+    ) -> (Option<&mut Voice>, Option<&mut RecVoice>) {
+        let v = play.and_then(|id| self.voices.get_mut(id).and_then(Option::as_mut));
+        let r = monitor.and_then(|id| self.monitors.get_mut(id));
+        (v, r)
+    }
+
     pub fn voices(&self) -> impl Iterator<Item = (VoiceId, &Voice)> {
         self.voices
             .iter()
@@ -134,6 +151,7 @@ impl Mixer {
                 }
             }
         }
+        self.monitors.feed(&self.acc);
         format::encode(self.dev.pcm.sample, &self.acc, &mut self.out);
         self.frames_mixed += self.dev.period_frames as u64;
         &self.out

@@ -26,7 +26,7 @@ pub enum VoiceState {
 
 /// How a voice's channels land on the device's.
 #[derive(Debug, Clone)]
-enum ChannelMap {
+pub(super) enum ChannelMap {
     /// Same count: channel i to channel i.
     Identity,
     /// One client channel to every device channel.
@@ -38,7 +38,7 @@ enum ChannelMap {
 impl ChannelMap {
     /// Standard down/up-mix coefficients for the OSS channel order
     /// (L, R, C, LFE, Ls, Rs, Lr, Rr: CHNORDER_NORMAL).
-    fn new(inp: usize, out: usize) -> ChannelMap {
+    pub(super) fn new(inp: usize, out: usize) -> ChannelMap {
         if inp == out {
             return ChannelMap::Identity;
         }
@@ -86,6 +86,35 @@ impl ChannelMap {
         }
         ChannelMap::Matrix(m)
     }
+}
+
+/// A rubato resampler from `from` Hz to `to` Hz on `channels` channels,
+/// with `chunk` frames fixed on the `fixed` side.
+pub(super) fn resampler(
+    from: u32,
+    to: u32,
+    quality: Quality,
+    chunk: usize,
+    channels: usize,
+    fixed: FixedAsync,
+) -> Async<f64> {
+    let ratio = to as f64 / from as f64;
+    match quality {
+        Quality::Fast => {
+            Async::<f64>::new_poly(ratio, 1.0, PolynomialDegree::Cubic, chunk, channels, fixed)
+        }
+        Quality::High => {
+            let params = rubato::SincInterpolationParameters {
+                sinc_len: 128,
+                f_cutoff: Some(0.925),
+                oversampling_factor: 128,
+                interpolation: rubato::SincInterpolationType::Cubic,
+                window: rubato::WindowFunction::BlackmanHarris2,
+            };
+            Async::<f64>::new_sinc(ratio, 1.0, &params, chunk, channels, fixed)
+        }
+    }
+    .expect("valid resampler parameters: rates and channels are clamped by the OSS layer")
 }
 
 /// A per-voice resampler and its buffers.
@@ -155,33 +184,16 @@ impl Voice {
     pub fn new(fmt: PcmFormat, dev: &DeviceConfig, ring_bytes: usize, quality: Quality) -> Voice {
         let period = dev.period_frames as usize;
         let in_ch = fmt.channels as usize;
-        let resampling = (fmt.rate != dev.pcm.rate).then(|| {
-            let ratio = dev.pcm.rate as f64 / fmt.rate as f64;
-            let rs = match quality {
-                Quality::Fast => Async::<f64>::new_poly(
-                    ratio,
-                    1.0,
-                    PolynomialDegree::Cubic,
-                    period,
-                    in_ch,
-                    FixedAsync::Output,
-                ),
-                Quality::High => {
-                    let params = rubato::SincInterpolationParameters {
-                        sinc_len: 128,
-                        f_cutoff: Some(0.925),
-                        oversampling_factor: 128,
-                        interpolation: rubato::SincInterpolationType::Cubic,
-                        window: rubato::WindowFunction::BlackmanHarris2,
-                    };
-                    Async::<f64>::new_sinc(ratio, 1.0, &params, period, in_ch, FixedAsync::Output)
-                }
-            }
-            .expect("valid resampler parameters: rates and channels are clamped by the OSS layer");
-            Resampling {
-                out: vec![0.0; period * in_ch],
-                rs,
-            }
+        let resampling = (fmt.rate != dev.pcm.rate).then(|| Resampling {
+            rs: resampler(
+                fmt.rate,
+                dev.pcm.rate,
+                quality,
+                period,
+                in_ch,
+                FixedAsync::Output,
+            ),
+            out: vec![0.0; period * in_ch],
         });
         let max_in = resampling
             .as_ref()
@@ -360,7 +372,7 @@ impl Voice {
 }
 
 /// acc[f][o] += Σ_i map[o][i] · src[f][i] · gain[o], for `frames` frames.
-fn mix_into(
+pub(super) fn mix_into(
     acc: &mut [f64],
     src: &[f64],
     frames: usize,

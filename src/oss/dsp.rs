@@ -6,6 +6,7 @@
 //! Where the OSS documents leave a choice, the OSS 4 developer manual's page
 //! for that ioctl decides, and the choice is noted at the arm that makes it.
 
+use crate::mix::record::RecVoice;
 use crate::mix::{DeviceConfig, PcmFormat, Voice};
 use crate::oss::format::{self, SampleFormat};
 use crate::oss::soundcard::*;
@@ -50,6 +51,13 @@ impl Outcome {
     }
 }
 
+/// The streams of one open file, as far as it has them.
+#[derive(Debug, Default)]
+pub struct Streams<'a> {
+    pub play: Option<&'a mut Voice>,
+    pub rec: Option<&'a mut RecVoice>,
+}
+
 /// What an ioctl may need to know beyond its own file.
 #[derive(Debug, Clone, Copy)]
 pub struct Env<'a> {
@@ -57,6 +65,8 @@ pub struct Env<'a> {
     pub played: u64,
     /// The device (for SYSINFO, AUDIOINFO, ENGINEINFO).
     pub info: &'a DeviceInfo,
+    /// The mixer's recording level.
+    pub igain: Volume,
 }
 
 /// The device as the OSS information calls describe it.
@@ -68,6 +78,8 @@ pub struct DeviceInfo {
     pub devnode: String,
     /// Files of the node open now.
     pub open_files: usize,
+    /// A capture device is configured: recording and duplex are offered.
+    pub has_capture: bool,
 }
 
 /// A file's playback volume, OSS style: left | right << 8, each 0..=100.
@@ -141,8 +153,11 @@ pub struct Dsp {
     pub rec_volume: Volume,
     /// LOW_WATER: free bytes that make the file writable for poll.
     low_water: Option<usize>,
-    /// Underruns already reported by GETERROR (it reports what is new).
+    /// Underruns and overruns already reported by GETERROR (it reports what is new).
     underruns_reported: u32,
+    overruns_reported: u32,
+    /// Fragments reported recorded by the last GETIPTR.
+    iptr_blocks_seen: u64,
     /// Fragments reported played by the last GETOPTR (its `blocks` counts from here).
     optr_blocks_seen: u64,
     /// SETNAME: what the program calls itself (shown in /dev/sndstat).
@@ -168,6 +183,8 @@ impl Dsp {
             rec_volume: Volume::FULL,
             low_water: None,
             underruns_reported: 0,
+            overruns_reported: 0,
+            iptr_blocks_seen: 0,
             optr_blocks_seen: 0,
             name: String::new(),
         }
@@ -213,6 +230,28 @@ impl Dsp {
         v
     }
 
+    /// Builds the recording voice this file's settings call for; `igain` is
+    /// the mixer's recording level.
+    /// `dev` is the device recorded from (the capture card, or the playback
+    /// device for the monitor).
+    pub fn make_rec_voice(
+        &self,
+        dev: &DeviceConfig,
+        quality: crate::mix::Quality,
+        igain: Volume,
+    ) -> RecVoice {
+        let mut r = RecVoice::new(self.fmt, dev, self.buffer_bytes(), quality);
+        r.gains = self.rec_gains(self.fmt.channels as usize, igain);
+        r
+    }
+
+    /// This file's recording gains: its SETRECVOL times the mixer's level.
+    pub fn rec_gains(&self, channels: usize, igain: Volume) -> Vec<f64> {
+        let mine = self.rec_volume.gains(channels);
+        let master = igain.gains(channels);
+        mine.iter().zip(master).map(|(a, b)| a * b).collect()
+    }
+
     /// Free bytes that make the file writable for poll/select: one fragment,
     /// or LOW_WATER.
     pub fn low_water(&self) -> usize {
@@ -239,7 +278,26 @@ impl Dsp {
 
     /// Handles one ioctl. `input` is what the kernel copied in (restricted
     /// mode: the size encoded in `cmd`).
-    pub fn ioctl(&mut self, voice: &mut Voice, env: Env<'_>, cmd: u32, input: &[u8]) -> Outcome {
+    pub fn ioctl(&mut self, streams: Streams<'_>, env: Env<'_>, cmd: u32, input: &[u8]) -> Outcome {
+        let Streams { mut play, mut rec } = streams;
+        // The playback (or recording) stream, or EINVAL on a file opened
+        // without that direction (the manual's answer for a missing direction).
+        macro_rules! play {
+            () => {
+                match play.as_deref_mut() {
+                    Some(v) => v,
+                    None => return Outcome::Error(libc::EINVAL),
+                }
+            };
+        }
+        macro_rules! rec {
+            () => {
+                match rec.as_deref_mut() {
+                    Some(v) => v,
+                    None => return Outcome::Error(libc::EINVAL),
+                }
+            };
+        }
         let int_arg = input
             .get(..4)
             .map(|b| i32::from_ne_bytes(b.try_into().expect("4 bytes")));
@@ -347,6 +405,7 @@ impl Dsp {
             }
             SNDCTL_DSP_GETBLKSIZE => Outcome::int(self.geometry().0 as i32),
             SNDCTL_DSP_GETOSPACE => {
+                let voice = play!();
                 let (size, _) = self.geometry();
                 let total = voice.ring.capacity();
                 let free = voice.ring.space();
@@ -363,8 +422,12 @@ impl Dsp {
             }
             SNDCTL_DSP_LOW_WATER => {
                 let v = arg!();
+                let cap = play
+                    .as_ref()
+                    .map(|p| p.ring.capacity())
+                    .or(rec.as_ref().map(|r| r.ring.capacity()));
                 // Clamped to 1 byte .. the whole buffer.
-                self.low_water = Some((v.max(1) as usize).min(voice.ring.capacity().max(1)));
+                self.low_water = Some((v.max(1) as usize).min(cap.unwrap_or(1).max(1)));
                 Outcome::ok()
             }
             SNDCTL_DSP_POLICY => {
@@ -390,9 +453,11 @@ impl Dsp {
 
             // --- timing
             SNDCTL_DSP_GETODELAY => {
+                let voice = play!();
                 Outcome::int(self.odelay(voice, env.played).min(i32::MAX as u64) as i32)
             }
             SNDCTL_DSP_GETOPTR => {
+                let voice = play!();
                 let (size, _) = self.geometry();
                 let played = self.played_bytes(voice, env.played);
                 let blocks = played / size as u64;
@@ -411,6 +476,7 @@ impl Dsp {
                 )
             }
             SNDCTL_DSP_CURRENT_OPTR => {
+                let voice = play!();
                 let fb = self.fmt.frame_bytes() as u64;
                 Outcome::bytes(
                     OssCount {
@@ -423,59 +489,105 @@ impl Dsp {
                     .to_vec(),
                 )
             }
-            SNDCTL_DSP_SYNC => {
-                voice.draining = true;
-                voice.kick = true;
-                Outcome::ParkUntilDrained
-            }
+            SNDCTL_DSP_SYNC => match play {
+                Some(voice) => {
+                    voice.draining = true;
+                    voice.kick = true;
+                    Outcome::ParkUntilDrained
+                }
+                // Nothing to play out on a read-only file.
+                None => Outcome::ok(),
+            },
             SNDCTL_DSP_POST => {
-                voice.kick = true;
+                play!().kick = true;
                 Outcome::ok()
             }
             // RESET is HALT (same number); HALT_OUTPUT is its playback half.
-            SNDCTL_DSP_RESET | SNDCTL_DSP_HALT_OUTPUT => {
-                voice.reset(env.played);
+            SNDCTL_DSP_RESET => {
+                if let Some(v) = play {
+                    v.reset(env.played);
+                }
+                if let Some(r) = rec {
+                    r.halt();
+                }
+                Outcome::ok()
+            }
+            SNDCTL_DSP_HALT_OUTPUT => {
+                if let Some(v) = play {
+                    v.reset(env.played);
+                }
+                Outcome::ok()
+            }
+            SNDCTL_DSP_HALT_INPUT => {
+                if let Some(r) = rec {
+                    r.halt();
+                }
                 Outcome::ok()
             }
             SNDCTL_DSP_SKIP => {
                 // Drop what is queued but not yet taken by the mixer; keep playing.
-                voice.ring.clear();
+                play!().ring.clear();
                 Outcome::ok()
             }
             SNDCTL_DSP_SILENCE => {
                 // Overwrite what is queued with silence, keeping its length (and timing).
-                voice.silence_queued();
+                play!().silence_queued();
                 Outcome::ok()
             }
-            SNDCTL_DSP_GETTRIGGER => Outcome::int(if voice.trigger {
-                PCM_ENABLE_OUTPUT as i32
-            } else {
-                0
-            }),
+            SNDCTL_DSP_GETTRIGGER => {
+                let mut bits = 0;
+                if play.as_ref().is_some_and(|v| v.trigger) {
+                    bits |= PCM_ENABLE_OUTPUT;
+                }
+                if rec.as_ref().is_some_and(|r| r.trigger) {
+                    bits |= PCM_ENABLE_INPUT;
+                }
+                Outcome::int(bits as i32)
+            }
             SNDCTL_DSP_SETTRIGGER => {
-                voice.trigger = arg!() & PCM_ENABLE_OUTPUT as i32 != 0;
-                voice.kick = voice.trigger;
+                let v = arg!();
+                if let Some(p) = play {
+                    p.trigger = v & PCM_ENABLE_OUTPUT as i32 != 0;
+                    p.kick = p.trigger;
+                }
+                if let Some(r) = rec {
+                    let on = v & PCM_ENABLE_INPUT as i32 != 0;
+                    if !on && r.trigger {
+                        r.halt();
+                    }
+                    r.trigger = on;
+                }
                 Outcome::ok()
             }
 
             // --- volume and errors
             SNDCTL_DSP_GETPLAYVOL => Outcome::int(self.play_volume.to_oss()),
             SNDCTL_DSP_SETPLAYVOL => {
-                self.play_volume = Volume::from_oss(arg!());
+                let v = arg!();
+                let voice = play!();
+                self.play_volume = Volume::from_oss(v);
                 voice.gains = self.play_volume.gains(voice.gains.len());
                 Outcome::int(self.play_volume.to_oss())
             }
             SNDCTL_DSP_GETRECVOL => Outcome::int(self.rec_volume.to_oss()),
             SNDCTL_DSP_SETRECVOL => {
                 self.rec_volume = Volume::from_oss(arg!());
+                if let Some(r) = rec {
+                    r.gains = self.rec_gains(r.gains.len(), env.igain);
+                }
                 Outcome::int(self.rec_volume.to_oss())
             }
             SNDCTL_DSP_GETERROR => {
-                let new = voice.underruns.wrapping_sub(self.underruns_reported);
-                self.underruns_reported = voice.underruns;
+                let under = play.as_ref().map_or(0, |v| v.underruns);
+                let over = rec.as_ref().map_or(0, |r| r.overruns);
+                let new_under = under.wrapping_sub(self.underruns_reported);
+                let new_over = over.wrapping_sub(self.overruns_reported);
+                self.underruns_reported = under;
+                self.overruns_reported = over;
                 Outcome::bytes(
                     AudioErrInfo {
-                        play_underruns: new.min(i32::MAX as u32) as i32,
+                        play_underruns: new_under.min(i32::MAX as u32) as i32,
+                        rec_overruns: new_over.min(i32::MAX as u32) as i32,
                         ..AudioErrInfo::default()
                     }
                     .to_bytes()
@@ -484,7 +596,7 @@ impl Dsp {
             }
 
             // --- identity and capabilities
-            SNDCTL_DSP_GETCAPS => Outcome::int(caps() as i32),
+            SNDCTL_DSP_GETCAPS => Outcome::int(caps(env.info.has_capture) as i32),
             OSS_GETVERSION => Outcome::int(SOUND_VERSION as i32),
             SNDCTL_SETNAME => {
                 let Some(name) = input.get(..OSS_LONGNAME_SIZE) else {
@@ -517,14 +629,61 @@ impl Dsp {
                 Outcome::bytes(c.to_bytes().to_vec())
             }
 
-            // --- what this device does not do
-            // Recording is not built yet: the input calls answer EINVAL as on
-            // a playback-only device (the manual's rule for a missing direction).
-            SNDCTL_DSP_GETISPACE
-            | SNDCTL_DSP_GETIPTR
-            | SNDCTL_DSP_CURRENT_IPTR
-            | SNDCTL_DSP_SETDUPLEX => Outcome::Error(libc::EINVAL),
-            SNDCTL_DSP_HALT_INPUT => Outcome::ok(),
+            // --- recording
+            SNDCTL_DSP_GETISPACE => {
+                let r = rec!();
+                let (size, _) = self.geometry();
+                let total = r.ring.capacity();
+                let avail = r.ring.len();
+                Outcome::bytes(
+                    AudioBufInfo {
+                        fragments: (avail / size) as i32,
+                        fragstotal: (total / size).max(1) as i32,
+                        fragsize: size as i32,
+                        bytes: avail as i32,
+                    }
+                    .to_bytes()
+                    .to_vec(),
+                )
+            }
+            SNDCTL_DSP_GETIPTR => {
+                let r = rec!();
+                let (size, _) = self.geometry();
+                let blocks = r.produced_bytes / size as u64;
+                let new_blocks = blocks.saturating_sub(self.iptr_blocks_seen);
+                self.iptr_blocks_seen = blocks;
+                let cap = r.ring.capacity().max(1) as u64;
+                Outcome::bytes(
+                    CountInfo {
+                        bytes: r.produced_bytes as u32 as i32,
+                        blocks: new_blocks.min(i32::MAX as u64) as i32,
+                        ptr: (r.produced_bytes % cap) as i32,
+                    }
+                    .to_bytes()
+                    .to_vec(),
+                )
+            }
+            SNDCTL_DSP_CURRENT_IPTR => {
+                let r = rec!();
+                let fb = self.fmt.frame_bytes() as u64;
+                Outcome::bytes(
+                    OssCount {
+                        samples: (r.produced_bytes / fb) as i64,
+                        fifo_samples: (r.ring.len() as u64 / fb) as i32,
+                        filler: [0; 32],
+                    }
+                    .to_bytes()
+                    .to_vec(),
+                )
+            }
+            SNDCTL_DSP_SETDUPLEX => {
+                // Duplex is what an O_RDWR file with a capture device already is.
+                if play.is_some() && rec.is_some() {
+                    Outcome::ok()
+                } else {
+                    Outcome::Error(libc::EINVAL)
+                }
+            }
             // No mmap over CUSE (the kernel refuses it), so no buffer to map.
             SNDCTL_DSP_MAPINBUF | SNDCTL_DSP_MAPOUTBUF => Outcome::Error(libc::EINVAL),
             _ => Outcome::Error(libc::EINVAL),
@@ -553,8 +712,12 @@ impl Dsp {
                 0
             },
             pid: -1,
-            caps: caps() as i32,
-            iformats: 0,
+            caps: caps(info.has_capture) as i32,
+            iformats: if info.has_capture {
+                format::SUPPORTED_AFMTS as i32
+            } else {
+                0
+            },
             oformats: format::SUPPORTED_AFMTS as i32,
             card_number: 0,
             port_number: 0,
@@ -589,10 +752,17 @@ impl Dsp {
 }
 
 /// What /dev/dsp can do (GETCAPS): revision 1, real-time position
-/// reporting, triggers, any number of opens, playback. Never MMAP: CUSE
+/// reporting, triggers, any number of opens, playback, and recording with
+/// full duplex where a capture device is configured. Never MMAP: CUSE
 /// cannot map a buffer into the client.
-pub fn caps() -> u32 {
-    1 | DSP_CAP_REALTIME | DSP_CAP_TRIGGER | DSP_CAP_MULTI | DSP_CAP_OUTPUT | DSP_CAP_VIRTUAL
+pub fn caps(has_capture: bool) -> u32 {
+    let base =
+        1 | DSP_CAP_REALTIME | DSP_CAP_TRIGGER | DSP_CAP_MULTI | DSP_CAP_OUTPUT | DSP_CAP_VIRTUAL;
+    if has_capture {
+        base | DSP_CAP_INPUT | DSP_CAP_DUPLEX
+    } else {
+        base
+    }
 }
 
 /// SNDCTL_SYSINFO: one card, one audio device, one mixer.
@@ -650,6 +820,7 @@ mod tests {
                     alsa_name: "hw:0,0".into(),
                     devnode: "/dev/dsp".into(),
                     open_files: 1,
+                    has_capture: false,
                 },
                 played: 0,
             }
@@ -658,8 +829,13 @@ mod tests {
             let env = Env {
                 played: self.played,
                 info: &self.info,
+                igain: Volume::FULL,
             };
-            let out = self.dsp.ioctl(&mut self.voice, env, cmd, input);
+            let streams = Streams {
+                play: Some(&mut self.voice),
+                rec: None,
+            };
+            let out = self.dsp.ioctl(streams, env, cmd, input);
             if self.dsp.dirty {
                 // What the daemon does after a change.
                 self.dsp.dirty = false;

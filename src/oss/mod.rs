@@ -3,4 +3,6 @@
 
 pub mod dsp;
 pub mod format;
+pub mod mixer;
+pub mod sndstat;
 pub mod soundcard;

@@ -68,12 +68,18 @@ impl AlsaSink {
     pub fn open(req: &AlsaRequest) -> Result<AlsaSink, String> {
         let pcm = PCM::new(&req.device, Direction::Playback, false)
             .map_err(|e| format!("cannot open ALSA playback device {:?}: {e}", req.device))?;
-        let cfg = configure(&pcm, req).map_err(|e| format!("ALSA device {:?}: {e}", req.device))?;
+        let cfg = configure(&pcm, req, Direction::Playback)
+            .map_err(|e| format!("ALSA device {:?}: {e}", req.device))?;
         Ok(AlsaSink { pcm, cfg, xruns: 0 })
     }
 }
 
-fn configure(pcm: &PCM, req: &AlsaRequest) -> Result<DeviceConfig, String> {
+/// Negotiates hw and sw params on an opened PCM (either direction).
+pub(crate) fn configure(
+    pcm: &PCM,
+    req: &AlsaRequest,
+    dir: Direction,
+) -> Result<DeviceConfig, String> {
     fn e(what: &str) -> impl Fn(alsa::Error) -> String + '_ {
         move |err| format!("{what}: {err}")
     }
@@ -113,9 +119,13 @@ fn configure(pcm: &PCM, req: &AlsaRequest) -> Result<DeviceConfig, String> {
     let period = hwp.get_period_size().map_err(e("period size"))? as u32;
     let buffer = hwp.get_buffer_size().map_err(e("buffer size"))? as u32;
     let swp = pcm.sw_params_current().map_err(e("sw params"))?;
-    // Start once the buffer is full of (initially silent) periods; wake the
-    // writer whenever a period is free.
-    swp.set_start_threshold((buffer - buffer % period) as i64)
+    // Playback starts once the buffer is full of (initially silent)
+    // periods; capture starts with the first read. Wake us every period.
+    let start = match dir {
+        Direction::Playback => (buffer - buffer % period) as i64,
+        Direction::Capture => 1,
+    };
+    swp.set_start_threshold(start)
         .map_err(e("start threshold"))?;
     swp.set_avail_min(period as i64).map_err(e("avail min"))?;
     pcm.sw_params(&swp).map_err(e("sw params refused"))?;

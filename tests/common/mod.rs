@@ -21,7 +21,9 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use ossd::cuse::abi::{self, opcode};
 use ossd::cuse::channel::Channel;
 use ossd::cuse::wire::Header;
-use ossd::daemon::{Config, Daemon, DaemonError, Stopper};
+use ossd::daemon::{Config, Daemon, DaemonError, Node, NodeKind, Stopper};
+use ossd::input::clock::ClockSource;
+use ossd::input::{Source, SourceOpener};
 use ossd::mix::{DeviceConfig, PcmFormat};
 use ossd::oss::format::SampleFormat;
 use ossd::output::clock::ClockSink;
@@ -83,7 +85,9 @@ enum Limit {
 }
 
 pub struct Kernel {
-    fd: OwnedFd,
+    /// One connection per node; requests go to `cur`.
+    fds: Vec<OwnedFd>,
+    cur: usize,
     next_unique: u64,
     outstanding: HashMap<u64, (u32, Limit)>,
     answered: HashSet<u64>,
@@ -96,33 +100,54 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    /// Starts a daemon on a fresh fake kernel and does the CUSE handshake.
+    /// Starts a daemon with one /dev/dsp on a fresh fake kernel and does
+    /// the CUSE handshake.
     pub fn start(dev: DeviceConfig) -> Kernel {
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .unwrap();
-        // Room for a 128 KiB write request in flight each way.
-        for fd in [&ours, &theirs] {
-            let _ = nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::SndBuf, &(1 << 20));
-            let _ = nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::RcvBuf, &(1 << 20));
+        Kernel::start_with(dev, &[NodeKind::Dsp], None)
+    }
+
+    /// Starts a daemon serving `kinds` (one connection each, in that order),
+    /// recording from a [`ClockSource`] of `capture` Hz when given.
+    pub fn start_with(dev: DeviceConfig, kinds: &[NodeKind], capture: Option<f64>) -> Kernel {
+        let mut ours = Vec::new();
+        let mut nodes = Vec::new();
+        for (i, &kind) in kinds.iter().enumerate() {
+            let (a, b) = socketpair(
+                AddressFamily::Unix,
+                SockType::SeqPacket,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )
+            .unwrap();
+            // Room for a 128 KiB write request in flight each way.
+            for fd in [&a, &b] {
+                let _ =
+                    nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::SndBuf, &(1 << 20));
+                let _ =
+                    nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::RcvBuf, &(1 << 20));
+            }
+            ours.push(a);
+            nodes.push(Node {
+                kind,
+                name: format!("node{i}"),
+                dev: (0, 0),
+                chan: Channel::from_fd(b).unwrap(),
+            });
         }
+        let capture_dev = dev;
+        let opener: Option<SourceOpener> = capture.map(|freq| {
+            Box::new(move || Ok(Box::new(ClockSource::new(capture_dev, freq)) as Box<dyn Source>))
+                as SourceOpener
+        });
         let capture = Arc::new(Mutex::new(Vec::new()));
         let mut sink = ClockSink::new(dev);
         sink.capture = Some(capture.clone());
-        let daemon = Daemon::new(
-            Config::default(),
-            Channel::from_fd(theirs).unwrap(),
-            Box::new(sink),
-        )
-        .unwrap();
+        let daemon = Daemon::new(Config::default(), nodes, Box::new(sink), opener).unwrap();
         let stopper = daemon.stopper();
         let handle = std::thread::spawn(move || daemon.run(None));
         let mut k = Kernel {
-            fd: ours,
+            fds: ours,
+            cur: 0,
             next_unique: 2,
             outstanding: HashMap::new(),
             answered: HashSet::new(),
@@ -133,35 +158,45 @@ impl Kernel {
             daemon: Some(handle),
             dev,
         };
-        let mut args = Vec::new();
-        for v in [7u32, 38, 0, abi::CUSE_UNRESTRICTED_IOCTL] {
-            args.extend_from_slice(&v.to_ne_bytes());
+        for i in 0..kinds.len() {
+            k.on(i);
+            let mut args = Vec::new();
+            for v in [7u32, 38, 0, abi::CUSE_UNRESTRICTED_IOCTL] {
+                args.extend_from_slice(&v.to_ne_bytes());
+            }
+            let u = k.send(
+                opcode::CUSE_INIT,
+                &args,
+                Limit::AtMost(abi::CUSE_INIT_OUT_SIZE + abi::CUSE_INIT_INFO_MAX),
+            );
+            let r = k.wait(u);
+            assert_eq!(r.error, 0);
+            assert_eq!(r.u32_at(0), 7, "major");
+            assert!(r.u32_at(4) >= 11, "minor the kernel accepts");
+            assert_eq!(
+                r.u32_at(12) & abi::CUSE_UNRESTRICTED_IOCTL,
+                0,
+                "restricted ioctls"
+            );
+            let info = &r.payload[abi::CUSE_INIT_OUT_SIZE..];
+            assert!(
+                info.split(|&b| b == 0).any(|s| s.starts_with(b"DEVNAME=")),
+                "DEVNAME given"
+            );
         }
-        let u = k.send(
-            opcode::CUSE_INIT,
-            &args,
-            Limit::AtMost(abi::CUSE_INIT_OUT_SIZE + abi::CUSE_INIT_INFO_MAX),
-        );
-        let r = k.wait(u);
-        assert_eq!(r.error, 0);
-        assert_eq!(r.u32_at(0), 7, "major");
-        assert!(r.u32_at(4) >= 11, "minor the kernel accepts");
-        assert_eq!(
-            r.u32_at(12) & abi::CUSE_UNRESTRICTED_IOCTL,
-            0,
-            "restricted ioctls"
-        );
-        let info = &r.payload[abi::CUSE_INIT_OUT_SIZE..];
-        assert!(
-            info.split(|&b| b == 0).any(|s| s.starts_with(b"DEVNAME=")),
-            "DEVNAME given"
-        );
+        k.on(0);
         k
+    }
+
+    /// Sends the next requests to node `i`.
+    pub fn on(&mut self, i: usize) -> &mut Kernel {
+        self.cur = i;
+        self
     }
 
     /// Sends raw bytes as one request (for malformed ones).
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        nix::unistd::write(&self.fd, bytes).unwrap();
+        nix::unistd::write(&self.fds[self.cur], bytes).unwrap();
     }
 
     fn send(&mut self, op: u32, args: &[u8], limit: Limit) -> u64 {
@@ -197,13 +232,22 @@ impl Kernel {
 
     /// Reads one message within `timeout`, checking it as the kernel would.
     pub fn recv(&mut self, timeout: Duration) -> Option<Msg> {
-        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        let mut fds: Vec<PollFd> = self
+            .fds
+            .iter()
+            .map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN))
+            .collect();
         let ms = timeout.as_millis().min(u16::MAX as u128) as u16;
         if poll(&mut fds, PollTimeout::from(ms)).unwrap() == 0 {
             return None;
         }
+        let ready = fds
+            .iter()
+            .position(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .unwrap();
+        drop(fds);
         let mut buf = vec![0u8; 1 << 18];
-        let n = nix::unistd::read(&self.fd, &mut buf).unwrap();
+        let n = nix::unistd::read(&self.fds[ready], &mut buf).unwrap();
         if n == 0 {
             self.daemon.as_ref()?; // stopped: the connection is closed
             let r = self.daemon.take().map(|h| h.join());
@@ -334,6 +378,25 @@ impl Kernel {
             }
         }
         Ok(done)
+    }
+
+    pub fn read_async(&mut self, fh: u64, size: u32, flags: i32) -> u64 {
+        let mut a = vec![0u8; abi::READ_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[16..20].copy_from_slice(&size.to_ne_bytes());
+        a[32..36].copy_from_slice(&(flags as u32).to_ne_bytes());
+        self.send(opcode::FUSE_READ, &a, Limit::AtMost(size as usize))
+    }
+
+    /// A read as read(2) does it (one request of up to 128 KiB).
+    pub fn read(&mut self, fh: u64, size: u32, flags: i32) -> Result<Vec<u8>, i32> {
+        let u = self.read_async(fh, size, flags);
+        let r = self.wait(u);
+        if r.error != 0 {
+            Err(-r.error)
+        } else {
+            Ok(r.payload)
+        }
     }
 
     pub fn ioctl_async(&mut self, fh: u64, cmd: u32, input: &[u8], out_size: u32) -> u64 {

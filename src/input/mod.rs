@@ -1,0 +1,24 @@
+//! Where recordings come from: a device that yields one period at a time.
+//! [`alsa::AlsaSource`] is an ALSA capture PCM (opened when the first reader
+//! appears); [`clock::ClockSource`] makes a known signal in real time, for
+//! the fake-kernel tests.
+
+pub mod alsa;
+pub mod clock;
+
+use crate::mix::DeviceConfig;
+use crate::output::SinkError;
+
+/// The device end of recording.
+pub trait Source: Send {
+    /// What the device was opened with.
+    fn config(&self) -> DeviceConfig;
+    /// Reads one period (`period_frames` frames) into `period`, blocking until
+    /// the device has captured it. An overrun is recovered here and counted.
+    fn read_period(&mut self, period: &mut [u8]) -> Result<(), SinkError>;
+    /// Overruns of the device so far.
+    fn xruns(&self) -> u64;
+}
+
+/// Opens the capture device on demand (the first reader).
+pub type SourceOpener = Box<dyn FnMut() -> Result<Box<dyn Source>, String> + Send>;
