@@ -263,6 +263,10 @@ fn mixer_levels_are_heard_and_answered_on_dsp_too() {
     );
     let r = k.ioctl(mx, SOUND_MIXER_INFO, &[]);
     assert_eq!(r.error, 0);
+    // ossinfo asks the mixer about the system.
+    let r = k.ioctl(mx, SNDCTL_SYSINFO, &[]);
+    assert_eq!(r.error, 0);
+    assert_eq!(&r.ioctl_out()[..4], b"ossd");
     k.on(0);
     let fh = k.open(WRONLY).unwrap();
     // The same mixer, through /dev/dsp.

@@ -36,7 +36,10 @@ use crate::mix::{Mixer, Quality, Voice, VoiceId};
 use crate::oss::dsp::{DeviceInfo, Dsp, Env, Outcome, Streams, Volume};
 use crate::oss::mixer::{MixerDesc, MixerOutcome, MixerState};
 use crate::oss::sndstat::{self, ClientLine, DeviceLine, SndstatInfo, Totals};
-use crate::oss::soundcard::{ioc_type, OSS_GETVERSION};
+use crate::oss::soundcard::{
+    ioc_type, OSS_GETVERSION, SNDCTL_AUDIOINFO, SNDCTL_AUDIOINFO_EX, SNDCTL_CARDINFO,
+    SNDCTL_ENGINEINFO, SNDCTL_SYSINFO,
+};
 use crate::output::Sink;
 use capture::Capture;
 use engine::Position;
@@ -741,7 +744,25 @@ impl Daemon {
             // Real drivers answer the mixer ioctls on /dev/dsp too.
             FileKind::Dsp(_) => ioc_type(cmd) == b'M' as u32 && cmd != OSS_GETVERSION,
         };
-        let outcome = if is_mixer_call {
+        let info_call = matches!(
+            cmd,
+            SNDCTL_SYSINFO
+                | SNDCTL_AUDIOINFO
+                | SNDCTL_AUDIOINFO_EX
+                | SNDCTL_ENGINEINFO
+                | SNDCTL_CARDINFO
+        );
+        let outcome = if is_mixer_call && info_call {
+            // ossinfo and friends ask /dev/mixer about the whole system.
+            let info = self.device_info();
+            let dev = *self.lock().mixer.device();
+            let env = Env {
+                played: 0,
+                info: &info,
+                igain: self.mixer_state.igain(),
+            };
+            Dsp::new(dev).ioctl(Streams::default(), env, cmd, input)
+        } else if is_mixer_call {
             let desc = MixerDesc {
                 name: format!("ossd on {}", self.cfg.device_name),
                 has_capture: self.capture_opener.is_some(),

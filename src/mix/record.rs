@@ -71,7 +71,11 @@ impl RecVoice {
         let fb = fmt.frame_bytes();
         RecVoice {
             fmt,
-            ring: Ring::new((ring_bytes / fb).max(2 * max_out) * fb),
+            // Recording latency does not grow with the ring (data is readable
+            // as soon as it is captured), so it holds at least half a second:
+            // a reader, or the protocol thread, may stall that long before
+            // anything is lost.
+            ring: Ring::new((ring_bytes / fb).max(2 * max_out).max(fmt.rate as usize / 2) * fb),
             trigger: false,
             gains: vec![1.0; ch],
             produced_bytes: 0,
@@ -239,8 +243,10 @@ mod tests {
         r.feed(&frames(&[100, 300, -200, -400, 0, 0, 2, 2]));
         let (a, _) = r.ring.slices();
         assert_eq!(a, &s16(&[200, -300, 0, 2])[..]);
-        // The ring holds two periods at least; the third period overruns.
-        r.feed(&frames(&[1; 8]));
+        // The ring holds half a second (24000 frames of 4-frame periods).
+        for _ in 1..6000 {
+            r.feed(&frames(&[1; 8]));
+        }
         assert_eq!(r.overruns, 0);
         r.feed(&frames(&[1; 8]));
         assert_eq!(r.overruns, 1);
