@@ -7,9 +7,12 @@
 //! period at a time ([`output`]). [`daemon`] runs the protocol and engine
 //! threads that move it along.
 
+pub mod check;
+pub mod config;
 pub mod cuse;
 pub mod daemon;
 pub mod input;
 pub mod mix;
 pub mod oss;
 pub mod output;
+pub mod system;

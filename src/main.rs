@@ -9,7 +9,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use ossd::cuse::channel::Channel;
-use ossd::daemon::{Config, Daemon, Node, NodeKind};
+use ossd::daemon::{Config, Daemon, Devices, EngineOptions, Node, NodeKind};
 use ossd::input::alsa::AlsaSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::mix::Quality;
@@ -208,7 +208,12 @@ fn run(args: Args) -> Result<(), String> {
         state_file: args.state_file.clone(),
         ..Config::default()
     };
-    let daemon = Daemon::new(cfg, nodes, Box::new(sink), capture).map_err(|e| e.to_string())?;
+    let devices = Devices {
+        sink: Box::new(sink),
+        engine: EngineOptions::default(),
+        capture,
+    };
+    let daemon = Daemon::new(cfg, nodes, devices).map_err(|e| e.to_string())?;
     tracing::info!(node = format!("/dev/{}", args.dsp), "serving");
     daemon.run(Some(&signals)).map_err(|e| e.to_string())?;
     tracing::info!("stopped");

@@ -13,7 +13,27 @@ use std::time::{Duration, Instant};
 use nix::sys::eventfd::EventFd;
 
 use super::Shared;
-use crate::output::Sink;
+use crate::output::{Sink, SinkOpener};
+
+/// How the engine thread runs.
+#[derive(Default)]
+pub struct EngineOptions {
+    /// Ask for SCHED_FIFO at this priority.
+    pub realtime: Option<i32>,
+    /// Close the device after this long without any client, and reopen it
+    /// (with `reopen`) when one comes back.
+    pub idle_release: Option<Duration>,
+    pub reopen: Option<SinkOpener>,
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("realtime", &self.realtime)
+            .field("idle_release", &self.idle_release)
+            .finish()
+    }
+}
 
 /// Where the device is, as of the last period written.
 #[derive(Debug, Clone, Copy)]
@@ -50,31 +70,78 @@ const XRUN_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 pub fn run(
     shared: Arc<Mutex<Shared>>,
-    mut sink: Box<dyn Sink>,
+    sink: Box<dyn Sink>,
     tick: Arc<EventFd>,
     stop: Arc<AtomicBool>,
+    mut opts: EngineOptions,
 ) {
+    if let Some(prio) = opts.realtime {
+        match crate::system::set_realtime(prio) {
+            Ok(()) => tracing::info!(priority = prio, "engine thread runs SCHED_FIFO"),
+            Err(e) => tracing::warn!("no real-time scheduling for the engine: {e}"),
+        }
+    }
     let cfg = sink.config();
+    let mut sink = Some(sink);
     let mut period = vec![0u8; cfg.period_bytes()];
     let mut xruns_logged = 0;
+    let mut xruns_before = 0;
     let mut last_log = Instant::now() - XRUN_LOG_INTERVAL;
+    let mut idle_since: Option<Instant> = None;
+    let fail = |msg: String| {
+        shared.lock().expect("engine lock").failed = Some(msg);
+        let _ = tick.write(1);
+    };
     while !stop.load(Ordering::Acquire) {
-        let written = sink.wait_ready().and_then(|()| {
+        if let (Some(idle), Some(reopen)) = (opts.idle_release, opts.reopen.as_mut()) {
+            let active = {
+                let s = shared.lock().expect("engine lock");
+                s.mixer.voices().next().is_some() || !s.mixer.monitors.is_empty()
+            };
+            idle_since = if active {
+                None
+            } else {
+                idle_since.or(Some(Instant::now()))
+            };
+            if sink.is_some() && idle_since.is_some_and(|t| t.elapsed() >= idle) {
+                xruns_before += sink.take().map_or(0, |s| s.xruns());
+                shared.lock().expect("engine lock").position.delay = 0;
+                tracing::info!("no clients: output device released");
+            }
+            if sink.is_none() {
+                if !active {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                match reopen() {
+                    Ok(s) if s.config() == cfg => {
+                        tracing::info!("output device reopened");
+                        sink = Some(s);
+                    }
+                    Ok(s) => {
+                        return fail(format!(
+                            "the device reopened as {:?}, not {:?}",
+                            s.config(),
+                            cfg
+                        ));
+                    }
+                    Err(e) => return fail(format!("cannot reopen the output device: {e}")),
+                }
+            }
+        }
+        let out = sink.as_mut().expect("open");
+        let written = out.wait_ready().and_then(|()| {
             {
                 let mut s = shared.lock().expect("engine lock");
                 period.copy_from_slice(s.mixer.mix_period());
             }
-            sink.write_period(&period)
+            out.write_period(&period)
         });
         if let Err(e) = written {
-            let mut s = shared.lock().expect("engine lock");
-            s.failed = Some(e.to_string());
-            drop(s);
-            let _ = tick.write(1);
-            return;
+            return fail(e.to_string());
         }
-        let delay = sink.delay();
-        let xruns = sink.xruns();
+        let delay = out.delay();
+        let xruns = xruns_before + out.xruns();
         {
             let mut s = shared.lock().expect("engine lock");
             s.position = Position {

@@ -42,6 +42,7 @@ use crate::oss::soundcard::{
 };
 use crate::output::Sink;
 use capture::Capture;
+pub use engine::EngineOptions;
 use engine::Position;
 
 /// What the protocol thread and the engine share, behind one mutex held only
@@ -92,6 +93,28 @@ pub struct Config {
     pub drain_grace: Duration,
     /// Where the mixer levels are kept across restarts.
     pub state_file: Option<PathBuf>,
+    /// Soft-limit the mix instead of clipping it.
+    pub limiter: bool,
+}
+
+/// The devices the daemon plays to and records from.
+pub struct Devices {
+    /// The output, already open.
+    pub sink: Box<dyn Sink>,
+    pub engine: EngineOptions,
+    /// Opens the capture device when the first reader appears.
+    pub capture: Option<SourceOpener>,
+}
+
+impl Devices {
+    /// Just an output: no recording, default engine options.
+    pub fn output(sink: Box<dyn Sink>) -> Devices {
+        Devices {
+            sink,
+            engine: EngineOptions::default(),
+            capture: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -102,6 +125,7 @@ impl Default for Config {
             quality: Quality::Fast,
             drain_grace: Duration::from_secs(2),
             state_file: None,
+            limiter: false,
         }
     }
 }
@@ -183,6 +207,8 @@ enum Answer {
     Data(u64, Vec<u8>),
     Error(u64, i32),
     Empty(u64),
+    /// A successful ioctl with no output (a SYNC that has drained).
+    IoctlDone(u64),
     Notify(u64),
 }
 
@@ -225,12 +251,12 @@ impl Daemon {
     /// Starts the engine on `sink` and gets ready to serve `nodes` (fresh
     /// CUSE connections: the handshakes are done in [`Daemon::run`]).
     /// `capture` opens the recording device when the first reader appears.
-    pub fn new(
-        cfg: Config,
-        nodes: Vec<Node>,
-        sink: Box<dyn Sink>,
-        capture: Option<SourceOpener>,
-    ) -> Result<Daemon, DaemonError> {
+    pub fn new(cfg: Config, nodes: Vec<Node>, devices: Devices) -> Result<Daemon, DaemonError> {
+        let Devices {
+            sink,
+            engine: engine_opts,
+            capture,
+        } = devices;
         let dev = sink.config();
         let mixer_state = match &cfg.state_file {
             Some(path) => match MixerState::load(path) {
@@ -247,6 +273,7 @@ impl Daemon {
             None => MixerState::new(),
         };
         let mut mixer = Mixer::new(dev);
+        mixer.limiter = cfg.limiter;
         mixer.master = mixer_state.master_gains(dev.pcm.channels as usize);
         let shared = Arc::new(Mutex::new(Shared {
             mixer,
@@ -266,7 +293,7 @@ impl Daemon {
             let (shared, tick, stop) = (shared.clone(), tick.clone(), engine_stop.clone());
             std::thread::Builder::new()
                 .name("ossd-engine".into())
-                .spawn(move || engine::run(shared, sink, tick, stop))
+                .spawn(move || engine::run(shared, sink, tick, stop, engine_opts))
                 .map_err(|e| DaemonError::Setup(format!("cannot start the engine thread: {e}")))?
         };
         let mixer_seen = mixer_state.changed();
@@ -1067,7 +1094,7 @@ impl Daemon {
                     }
                     if !d.syncs.is_empty() && v.drained(played) {
                         self.answers
-                            .extend(d.syncs.drain(..).map(|u| (node, Answer::Empty(u))));
+                            .extend(d.syncs.drain(..).map(|u| (node, Answer::IoctlDone(u))));
                     }
                     if let Some(r) = &d.release {
                         if v.drained(played) || now >= r.deadline {
@@ -1141,6 +1168,7 @@ impl Daemon {
             }),
             Answer::Error(u, e) => self.reply.error(*u, *e),
             Answer::Empty(u) => self.reply.empty(*u),
+            Answer::IoctlDone(u) => self.reply.ioctl(*u, 0, &[]),
             Answer::Notify(kh) => self.reply.notify_poll(*kh),
         }
         .to_vec()

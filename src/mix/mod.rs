@@ -61,6 +61,8 @@ pub struct Mixer {
     pub master: Vec<f64>,
     /// Readers of the monitor node: they record the mix as it is played.
     pub monitors: Recorders,
+    /// Bend peaks above -1 dBFS softly instead of clipping them hard.
+    pub limiter: bool,
 }
 
 impl Mixer {
@@ -74,6 +76,7 @@ impl Mixer {
             frames_mixed: 0,
             master: vec![1.0; dev.pcm.channels as usize],
             monitors: Recorders::default(),
+            limiter: false,
         }
     }
 
@@ -151,10 +154,29 @@ impl Mixer {
                 }
             }
         }
+        if self.limiter {
+            soft_limit(&mut self.acc);
+        }
         self.monitors.feed(&self.acc);
         format::encode(self.dev.pcm.sample, &self.acc, &mut self.out);
         self.frames_mixed += self.dev.period_frames as u64;
         &self.out
+    }
+}
+
+/// Where the soft limiter starts to bend: -1 dBFS.
+const LIMIT_KNEE: f64 = 0.891_250_938_133_745_5;
+
+/// A memoryless soft limiter: samples within ±[`LIMIT_KNEE`] pass untouched
+/// (so quiet material stays bit-exact), louder ones are bent by tanh into the
+/// remaining headroom, approaching full scale without a hard corner.
+pub fn soft_limit(samples: &mut [f64]) {
+    let room = 1.0 - LIMIT_KNEE;
+    for x in samples {
+        let a = x.abs();
+        if a > LIMIT_KNEE {
+            *x = (LIMIT_KNEE + room * ((a - LIMIT_KNEE) / room).tanh()).copysign(*x);
+        }
     }
 }
 
@@ -197,6 +219,17 @@ mod tests {
         assert_eq!(m.frames_mixed(), 4);
         // Nothing queued: silence.
         assert_eq!(m.mix_period(), &s16(&[0; 8])[..]);
+    }
+
+    #[test]
+    fn the_limiter_leaves_quiet_samples_alone_and_bends_loud_ones() {
+        let mut x = vec![0.5, -0.89, 0.95, -1.5, 4.0, 0.0];
+        soft_limit(&mut x);
+        assert_eq!(&x[..2], &[0.5, -0.89]);
+        assert!(x[2] > 0.891 && x[2] < 0.95);
+        assert!(x[3] < -0.891 && x[3] > -1.0);
+        assert!(x[4] <= 1.0 && x[4] > x[2]);
+        assert_eq!(x[5], 0.0);
     }
 
     #[test]

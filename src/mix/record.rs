@@ -75,7 +75,12 @@ impl RecVoice {
             // as soon as it is captured), so it holds at least half a second:
             // a reader, or the protocol thread, may stall that long before
             // anything is lost.
-            ring: Ring::new((ring_bytes / fb).max(2 * max_out).max(fmt.rate as usize / 2) * fb),
+            ring: Ring::new(
+                (ring_bytes / fb)
+                    .max(2 * max_out)
+                    .max(fmt.rate as usize / 2)
+                    * fb,
+            ),
             trigger: false,
             gains: vec![1.0; ch],
             produced_bytes: 0,

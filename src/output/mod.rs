@@ -16,6 +16,9 @@ pub enum SinkError {
     Gone(String),
 }
 
+/// Opens the output device again (after an idle release).
+pub type SinkOpener = Box<dyn FnMut() -> Result<Box<dyn Sink>, String> + Send>;
+
 /// The device end of the engine.
 pub trait Sink: Send {
     /// What the device was opened with.

@@ -21,7 +21,7 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use ossd::cuse::abi::{self, opcode};
 use ossd::cuse::channel::Channel;
 use ossd::cuse::wire::Header;
-use ossd::daemon::{Config, Daemon, DaemonError, Node, NodeKind, Stopper};
+use ossd::daemon::{Config, Daemon, DaemonError, Devices, Node, NodeKind, Stopper};
 use ossd::input::clock::ClockSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::mix::{DeviceConfig, PcmFormat};
@@ -80,6 +80,8 @@ impl Msg {
 enum Limit {
     Exactly(usize),
     AtMost(usize),
+    /// An IOCTL: a `fuse_ioctl_out`, then at most this many bytes.
+    Ioctl(usize),
     /// INTERRUPT: never answered.
     NoReply,
 }
@@ -142,7 +144,11 @@ impl Kernel {
         let capture = Arc::new(Mutex::new(Vec::new()));
         let mut sink = ClockSink::new(dev);
         sink.capture = Some(capture.clone());
-        let daemon = Daemon::new(Config::default(), nodes, Box::new(sink), opener).unwrap();
+        let devices = Devices {
+            capture: opener,
+            ..Devices::output(Box::new(sink))
+        };
+        let daemon = Daemon::new(Config::default(), nodes, devices).unwrap();
         let stopper = daemon.stopper();
         let handle = std::thread::spawn(move || daemon.run(None));
         let mut k = Kernel {
@@ -297,6 +303,17 @@ impl Kernel {
                 Limit::AtMost(s) => {
                     assert!(msg.payload.len() <= s, "payload too big for opcode {op}")
                 }
+                Limit::Ioctl(s) => {
+                    let n = msg.payload.len();
+                    assert!(
+                        n >= abi::IOCTL_OUT_SIZE,
+                        "ioctl reply without fuse_ioctl_out ({n} bytes)"
+                    );
+                    assert!(
+                        n <= abi::IOCTL_OUT_SIZE + s,
+                        "ioctl reply larger than out_size"
+                    );
+                }
                 Limit::NoReply => panic!("an INTERRUPT was answered"),
             }
         }
@@ -407,11 +424,7 @@ impl Kernel {
         a[24..28].copy_from_slice(&(input.len() as u32).to_ne_bytes());
         a[28..32].copy_from_slice(&out_size.to_ne_bytes());
         a.extend_from_slice(input);
-        self.send(
-            opcode::FUSE_IOCTL,
-            &a,
-            Limit::AtMost(abi::IOCTL_OUT_SIZE + out_size as usize),
-        )
+        self.send(opcode::FUSE_IOCTL, &a, Limit::Ioctl(out_size as usize))
     }
 
     /// An ioctl as the kernel's restricted mode sends it: the size and

@@ -1,0 +1,1032 @@
+//! `ossd --check`: looks at everything ossd needs from the system (CUSE, the
+//! sound card, the udev rule, its user, the config file) and says, for each,
+//! OK or PROBLEM and what to do about it. It changes nothing.
+//!
+//! All looking goes through [`Probe`], so the checks run on fake trees in
+//! tests; [`Host`] is the real system, with its files read under a root
+//! directory.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::config::{self, ConfigError, FileConfig, Settings, DEFAULT_PATH};
+
+/// The udev rule's name, and where udev looks for it.
+pub const UDEV_RULE: &str = "60-ossd.rules";
+const UDEV_DIRS: [&str; 3] = [
+    "/etc/udev/rules.d",
+    "/lib/udev/rules.d",
+    "/usr/lib/udev/rules.d",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    /// Worth knowing; ossd works anyway.
+    Note,
+    /// ossd will not work (or not fully) until this is fixed.
+    Problem,
+}
+
+impl Status {
+    fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Note => "NOTE",
+            Status::Problem => "PROBLEM",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckItem {
+    pub status: Status,
+    /// What was checked: "cuse module", "/dev/cuse", ...
+    pub name: String,
+    /// What was found.
+    pub detail: String,
+    /// What to do (for a note or a problem).
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    pub items: Vec<CheckItem>,
+}
+
+impl CheckReport {
+    fn push(&mut self, status: Status, name: &str, detail: impl Into<String>, fix: Option<String>) {
+        self.items.push(CheckItem {
+            status,
+            name: name.to_owned(),
+            detail: detail.into(),
+            fix,
+        });
+    }
+
+    fn ok(&mut self, name: &str, detail: impl Into<String>) {
+        self.push(Status::Ok, name, detail, None);
+    }
+
+    fn note(&mut self, name: &str, detail: impl Into<String>, fix: impl Into<String>) {
+        self.push(Status::Note, name, detail, Some(fix.into()));
+    }
+
+    fn problem(&mut self, name: &str, detail: impl Into<String>, fix: impl Into<String>) {
+        self.push(Status::Problem, name, detail, Some(fix.into()));
+    }
+
+    pub fn problems(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.status == Status::Problem)
+            .count()
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.problems() == 0
+    }
+
+    /// 0 with no problem, 1 otherwise.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+
+    /// The item named `name`, if it was checked.
+    pub fn item(&self, name: &str) -> Option<&CheckItem> {
+        self.items.iter().find(|i| i.name == name)
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for item in &self.items {
+            let mut lines = item.detail.lines();
+            let first = lines.next().unwrap_or("");
+            writeln!(f, "{:<8} {}: {first}", item.status.label(), item.name)?;
+            for more in lines {
+                writeln!(f, "{:<8}   {more}", "")?;
+            }
+            if let Some(fix) = &item.fix {
+                writeln!(f, "{:<8} fix: {fix}", "")?;
+            }
+        }
+        match self.problems() {
+            0 => writeln!(f, "No problems: ossd should start."),
+            1 => writeln!(f, "1 problem."),
+            n => writeln!(f, "{n} problems."),
+        }
+    }
+}
+
+/// Why an ALSA PCM did not open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcmError {
+    pub errno: i32,
+    pub message: String,
+}
+
+/// A user, as far as ossd cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub uid: u32,
+    /// `None`: there is no audio group at all.
+    pub in_audio: Option<bool>,
+}
+
+/// Everything the checks look at. Paths are the system's absolute paths
+/// ("/proc/asound/cards"); an implementation may look elsewhere for them.
+pub trait Probe {
+    fn exists(&self, path: &str) -> bool;
+    /// A text file's contents, or `None` if it cannot be read.
+    fn read(&self, path: &str) -> Option<String>;
+    /// Opens (and closes) a file read-write.
+    fn open_rw(&self, path: &str) -> io::Result<()>;
+    /// Opens (non-blocking) and closes an ALSA PCM.
+    fn open_pcm(&self, name: &str, capture: bool) -> Result<(), PcmError>;
+    /// The PCM ossd plays to when none is configured.
+    fn first_playback_device(&self) -> Result<String, String>;
+    fn user(&self, name: &str) -> Result<Option<UserInfo>, String>;
+    fn is_root(&self) -> bool;
+    /// The command names (`comm`) of the other running processes.
+    fn processes(&self) -> Vec<String>;
+    /// Whether a thread may become SCHED_FIFO at `priority`.
+    fn try_realtime(&self, priority: i32) -> Result<(), String>;
+}
+
+/// The real system; its files are read under `root` ("/" for the real ones).
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub root: PathBuf,
+}
+
+impl Host {
+    pub fn system() -> Host {
+        Host { root: "/".into() }
+    }
+
+    fn path(&self, path: &str) -> PathBuf {
+        self.root.join(path.trim_start_matches('/'))
+    }
+}
+
+impl Probe for Host {
+    fn exists(&self, path: &str) -> bool {
+        self.path(path).exists()
+    }
+
+    fn read(&self, path: &str) -> Option<String> {
+        std::fs::read_to_string(self.path(path)).ok()
+    }
+
+    fn open_rw(&self, path: &str) -> io::Result<()> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(self.path(path))
+            .map(drop)
+    }
+
+    fn open_pcm(&self, name: &str, capture: bool) -> Result<(), PcmError> {
+        let dir = if capture {
+            alsa::Direction::Capture
+        } else {
+            alsa::Direction::Playback
+        };
+        alsa::PCM::new(name, dir, true)
+            .map(drop)
+            .map_err(|e| PcmError {
+                errno: e.errno(),
+                message: e.to_string(),
+            })
+    }
+
+    fn first_playback_device(&self) -> Result<String, String> {
+        crate::output::alsa::first_playback_device()
+    }
+
+    fn user(&self, name: &str) -> Result<Option<UserInfo>, String> {
+        use nix::unistd::{getgrouplist, Group, User};
+        let Some(u) = User::from_name(name).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let audio = Group::from_name("audio").map_err(|e| e.to_string())?;
+        let in_audio = audio.map(|g| {
+            g.mem.iter().any(|m| m == name)
+                || u.gid == g.gid
+                || std::ffi::CString::new(name)
+                    .ok()
+                    .and_then(|c| getgrouplist(&c, u.gid).ok())
+                    .is_some_and(|gs| gs.contains(&g.gid))
+        });
+        Ok(Some(UserInfo {
+            uid: u.uid.as_raw(),
+            in_audio,
+        }))
+    }
+
+    fn is_root(&self) -> bool {
+        nix::unistd::geteuid().is_root()
+    }
+
+    fn processes(&self) -> Vec<String> {
+        let me = std::process::id().to_string();
+        let Ok(dir) = std::fs::read_dir(self.path("/proc")) else {
+            return Vec::new();
+        };
+        dir.flatten()
+            .filter(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.bytes().all(|b| b.is_ascii_digit()) && n != me
+            })
+            .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+            .map(|c| c.trim_end().to_owned())
+            .collect()
+    }
+
+    fn try_realtime(&self, priority: i32) -> Result<(), String> {
+        std::thread::spawn(move || crate::system::set_realtime(priority))
+            .join()
+            .unwrap_or_else(|_| Err("the probing thread panicked".into()))
+    }
+}
+
+/// `ossd --check` on this system: the config file (`--config PATH`, else
+/// /etc/ossd.toml if present), the flags over it, then [`run_checks`].
+pub fn check(config_path: Option<&Path>, cli: FileConfig) -> CheckReport {
+    check_with(&Host::system(), config_path, cli)
+}
+
+/// [`check`] with another probe (the config file is read from the real path).
+pub fn check_with(probe: &dyn Probe, config_path: Option<&Path>, cli: FileConfig) -> CheckReport {
+    let mut report = CheckReport::default();
+    let shown = config_path.unwrap_or(Path::new(DEFAULT_PATH)).display();
+    let name = "config file";
+    let fix = "correct it; packaging/ossd.toml lists every key, commented";
+    let file = match config::load_or_default(config_path) {
+        Ok(file) => {
+            if config_path.is_none() && !Path::new(DEFAULT_PATH).exists() {
+                report.ok(name, format!("no {shown}; using the defaults"));
+            } else {
+                report.ok(name, format!("{shown} is valid"));
+            }
+            file
+        }
+        Err(e @ ConfigError::Missing(_)) => {
+            report.problem(name, e.to_string(), "create it, or leave out --config");
+            FileConfig::default()
+        }
+        Err(e) => {
+            report.problem(name, e.to_string(), fix);
+            FileConfig::default()
+        }
+    };
+    let settings = match Settings::resolve(cli.clone(), file) {
+        Ok(s) => s,
+        Err(e) => {
+            report.problem("settings", e.to_string(), fix);
+            Settings::resolve(cli, FileConfig::default()).unwrap_or_default()
+        }
+    };
+    report.items.extend(run_checks_with(probe, &settings).items);
+    report
+}
+
+/// Every system check for `settings`, on this system.
+pub fn run_checks(settings: &Settings) -> CheckReport {
+    run_checks_with(&Host::system(), settings)
+}
+
+/// Every system check for `settings`, through `probe`.
+pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
+    let mut r = CheckReport::default();
+    let procs = probe.processes();
+    let running = |name: &str| procs.iter().any(|p| p == name);
+    let ossd_running = running("ossd");
+    let root_hint = if probe.is_root() {
+        "check its permissions (it is normally root-only, mode 0600)"
+    } else {
+        "run ossd (and this check) as root"
+    };
+
+    // CUSE.
+    let misc_has_cuse = probe.read("/proc/misc").is_some_and(|m| {
+        m.lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("cuse"))
+    });
+    if probe.exists("/sys/module/cuse") || misc_has_cuse {
+        r.ok("cuse module", "loaded");
+    } else {
+        r.problem(
+            "cuse module",
+            "not loaded",
+            "`modprobe cuse` (the kernel needs CONFIG_CUSE); to load it at boot, \
+             `echo cuse > /etc/modules-load.d/ossd.conf` (scripts/install does)",
+        );
+    }
+    let cuse = settings.cuse.to_string_lossy();
+    match probe.open_rw(&cuse) {
+        Ok(()) => r.ok(&cuse, "opens read-write"),
+        Err(e) => match e.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => {
+                r.problem(&cuse, "missing", "`modprobe cuse`")
+            }
+            Some(libc::EACCES) | Some(libc::EPERM) => {
+                r.problem(&cuse, format!("cannot open it read-write: {e}"), root_hint)
+            }
+            _ => r.problem(&cuse, format!("cannot open it read-write: {e}"), root_hint),
+        },
+    }
+
+    // Who else makes OSS nodes.
+    let emulation: Vec<&str> = ["snd_pcm_oss", "snd_mixer_oss"]
+        .into_iter()
+        .filter(|m| probe.exists(&format!("/sys/module/{m}")))
+        .collect();
+    let unload = "unload it: `modprobe -r snd-pcm-oss snd-mixer-oss`, and keep it from \
+                  loading: `printf 'blacklist snd-pcm-oss\\nblacklist snd-mixer-oss\\n' \
+                  > /etc/modprobe.d/ossd.conf`";
+    if emulation.is_empty() {
+        r.ok("kernel OSS emulation", "not loaded");
+    } else {
+        let names: Vec<String> = emulation.iter().map(|m| m.replace('_', "-")).collect();
+        r.problem(
+            "kernel OSS emulation",
+            format!(
+                "{} loaded: it takes /dev/dsp and /dev/mixer",
+                names.join(" and ")
+            ),
+            unload,
+        );
+    }
+    for (_, node) in settings.nodes() {
+        let name = format!("/dev/{node}");
+        if probe.exists(&format!("/sys/class/sound/{node}")) {
+            r.problem(&name, "taken by the kernel's OSS emulation", unload);
+        } else if probe.exists(&format!("/sys/class/cuse/{node}")) {
+            if running("osspd") {
+                r.problem(
+                    &name,
+                    "served by osspd",
+                    "stop it: `systemctl disable --now osspd`",
+                );
+            } else if ossd_running {
+                r.note(
+                    &name,
+                    "served by a running ossd",
+                    "stop it before starting another (`systemctl stop ossd`)",
+                );
+            } else {
+                r.problem(
+                    &name,
+                    "served by another CUSE program",
+                    format!("find it (`ls /sys/class/cuse/`) and stop it, or set another name (`{node}` key)"),
+                );
+            }
+        } else if probe.exists(&name) {
+            r.problem(
+                &name,
+                "exists, but no driver provides it (a leftover file?)",
+                format!("remove it: `rm {name}`"),
+            );
+        } else {
+            r.ok(&name, "free");
+        }
+    }
+
+    // The sound card.
+    let cards = probe.read("/proc/asound/cards").map(|t| parse_cards(&t));
+    match &cards {
+        None => r.problem(
+            "ALSA cards",
+            "no /proc/asound/cards: this kernel has no ALSA",
+            "load the sound driver (`aplay -l` lists cards; in a VM: `modprobe snd-dummy`)",
+        ),
+        Some(c) if c.is_empty() => r.problem(
+            "ALSA cards",
+            "none",
+            "is the sound driver loaded? (`aplay -l` lists cards; in a VM: `modprobe snd-dummy` or `snd-aloop`)",
+        ),
+        Some(c) => r.ok("ALSA cards", c.join(", ")),
+    }
+    let card_list = cards.as_deref().unwrap_or_default().join(", ");
+    let playback = match &settings.device {
+        Some(d) => Ok(d.clone()),
+        None => probe.first_playback_device(),
+    };
+    match &playback {
+        Ok(d) => r
+            .items
+            .push(pcm_item(probe, d, false, ossd_running, &card_list)),
+        Err(e) => r.problem(
+            "playback device",
+            e.clone(),
+            "name a playable device with `device = \"hw:N,0\"` or --device",
+        ),
+    }
+    // Recording opens when the first reader comes. Without capture on the
+    // card only recording fails: a note, unless a capture device was named.
+    if let Some(d) = playback.as_deref().ok().and_then(|p| settings.capture(p)) {
+        let mut item = pcm_item(probe, &d, true, ossd_running, &card_list);
+        if settings.capture_device.is_none() && item.status == Status::Problem {
+            item.status = Status::Note;
+            item.detail = format!("{d} cannot record: /dev/{} will only play", settings.dsp);
+            item.fix = Some(format!(
+                "for recording name a card with `capture_device = \"hw:N,0\"` (cards here: \
+                 {card_list}); `capture_device = \"none\"` turns recording off"
+            ));
+        }
+        r.items.push(item);
+    }
+
+    // Installation.
+    match UDEV_DIRS
+        .iter()
+        .map(|d| format!("{d}/{UDEV_RULE}"))
+        .find(|p| probe.exists(p))
+    {
+        Some(p) => r.ok("udev rule", p),
+        None => r.problem(
+            "udev rule",
+            format!("no {UDEV_RULE}: /dev/{} will be root-only", settings.dsp),
+            format!(
+                "install udev-rules/{UDEV_RULE} into /etc/udev/rules.d/ and run \
+                 `udevadm control --reload` (scripts/install does)"
+            ),
+        ),
+    }
+
+    // The user it runs as.
+    let useradd = |u: &str| format!("`useradd --system --no-create-home --groups audio {u}`");
+    match settings.user.as_deref() {
+        Some("root") => r.note(
+            "user",
+            "stays root (user = \"root\")",
+            format!(
+                "a system user is safer: {} and user = \"ossd\"",
+                useradd("ossd")
+            ),
+        ),
+        configured => {
+            let name = configured.unwrap_or(crate::system::DEFAULT_USER);
+            match probe.user(name) {
+                Err(e) => r.problem(
+                    "user",
+                    format!("cannot look up `{name}`: {e}"),
+                    "check /etc/nsswitch.conf",
+                ),
+                Ok(None) if configured.is_none() => r.note(
+                    "user",
+                    format!("no user `{name}`: ossd will stay root"),
+                    format!("create it: {}", useradd(name)),
+                ),
+                Ok(None) => r.problem(
+                    "user",
+                    format!("user `{name}` does not exist"),
+                    format!("create it: {}, or set user = \"root\"", useradd(name)),
+                ),
+                Ok(Some(UserInfo { in_audio: None, .. })) => r.problem(
+                    "user",
+                    "there is no `audio` group (the sound devices' group)",
+                    format!("`groupadd --system audio && usermod -aG audio {name}`"),
+                ),
+                Ok(Some(UserInfo {
+                    in_audio: Some(false),
+                    ..
+                })) => r.problem(
+                    "user",
+                    format!("`{name}` is not in the audio group: it cannot reopen the card"),
+                    format!("`usermod -aG audio {name}`"),
+                ),
+                Ok(Some(UserInfo { uid, .. })) => {
+                    r.ok("user", format!("{name} (uid {uid}), in group audio"))
+                }
+            }
+        }
+    }
+
+    // State and scheduling.
+    match settings.state_file.as_deref().and_then(Path::parent) {
+        None => r.ok(
+            "mixer state",
+            "not kept (no state_file; under systemd it goes in StateDirectory=)",
+        ),
+        Some(dir) if probe.exists(&dir.to_string_lossy()) => {
+            r.ok("mixer state", format!("kept in {}", dir.display()))
+        }
+        Some(dir) => r.note(
+            "mixer state",
+            format!("{} does not exist yet", dir.display()),
+            "ossd makes it at start (as root, before it drops privileges)",
+        ),
+    }
+    if settings.rt {
+        match probe.try_realtime(settings.rt_priority) {
+            Ok(()) => r.ok(
+                "real-time",
+                format!("SCHED_FIFO priority {} allowed", settings.rt_priority),
+            ),
+            Err(e) => r.note("real-time", "refused: ossd will run without it", e),
+        }
+    }
+    r
+}
+
+fn pcm_item(
+    probe: &dyn Probe,
+    device: &str,
+    capture: bool,
+    ossd_running: bool,
+    cards: &str,
+) -> CheckItem {
+    let (name, key) = if capture {
+        ("capture device", "capture_device")
+    } else {
+        ("playback device", "device")
+    };
+    let item = |status, detail: String, fix: Option<String>| CheckItem {
+        status,
+        name: name.to_owned(),
+        detail,
+        fix,
+    };
+    let Err(e) = probe.open_pcm(device, capture) else {
+        return item(Status::Ok, format!("{device} opens"), None);
+    };
+    let detail = format!("{device} does not open: {}", e.message);
+    match e.errno {
+        libc::EBUSY if ossd_running => item(
+            Status::Note,
+            format!("{device} is busy: held by the running ossd?"),
+            Some("nothing to do if it is; else `fuser -v /dev/snd/*` shows who holds it".into()),
+        ),
+        libc::EBUSY => item(
+            Status::Problem,
+            detail,
+            Some(
+                "another program holds it (PulseAudio? PipeWire? `fuser -v /dev/snd/*`): \
+                 stop it, or pick another card"
+                    .into(),
+            ),
+        ),
+        libc::EACCES | libc::EPERM => item(
+            Status::Problem,
+            detail,
+            Some("run ossd as root (it opens the card before dropping privileges)".into()),
+        ),
+        _ => item(
+            Status::Problem,
+            detail,
+            Some(format!(
+                "pick a card with `{key} = \"hw:N,0\"`; cards here: {cards}"
+            )),
+        ),
+    }
+}
+
+/// `hw:N (name)` for each card in /proc/asound/cards.
+fn parse_cards(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let (num, rest) = l.trim_start().split_once(' ')?;
+            let n: u32 = num.parse().ok()?;
+            let rest = rest.trim_start().strip_prefix('[')?;
+            let (_, desc) = rest.split_once("]: ")?;
+            let name = desc.split_once(" - ").map_or(desc, |(_, n)| n).trim();
+            Some(format!("hw:{n} ({name})"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    /// Files under a temp dir; canned ALSA, users and processes.
+    struct Fake {
+        host: Host,
+        pcms: HashMap<String, i32>,
+        default_pcm: Result<String, String>,
+        users: HashMap<String, UserInfo>,
+        procs: Vec<String>,
+        root: bool,
+        rt: Result<(), String>,
+        capture_fails: bool,
+        opened: RefCell<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new(tag: &str) -> Fake {
+            let root =
+                std::env::temp_dir().join(format!("ossd-check-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&root);
+            std::fs::create_dir_all(&root).unwrap();
+            Fake {
+                host: Host { root },
+                pcms: HashMap::new(),
+                default_pcm: Err("no ALSA sound card found".into()),
+                users: HashMap::new(),
+                procs: Vec::new(),
+                root: true,
+                rt: Ok(()),
+                capture_fails: false,
+                opened: RefCell::new(Vec::new()),
+            }
+        }
+
+        /// A working system: CUSE, one card, the rule, the ossd user.
+        fn healthy(tag: &str) -> Fake {
+            let mut f = Fake::new(tag);
+            f.file("/sys/module/cuse/refcnt", "0\n");
+            f.file("/dev/cuse", "");
+            f.file(
+                "/proc/asound/cards",
+                " 0 [PCH            ]: HDA-Intel - HDA Intel PCH\n                      HDA Intel PCH at 0xf7f10000 irq 32\n",
+            );
+            f.file("/etc/udev/rules.d/60-ossd.rules", "");
+            f.file("/var/lib/ossd/.keep", "");
+            f.pcms.insert("hw:0,0".into(), 0);
+            f.default_pcm = Ok("hw:0,0".into());
+            f.users.insert(
+                "ossd".into(),
+                UserInfo {
+                    uid: 999,
+                    in_audio: Some(true),
+                },
+            );
+            f
+        }
+
+        fn file(&self, path: &str, text: &str) {
+            let p = self.host.path(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+
+        fn remove(&self, path: &str) {
+            let p = self.host.path(path);
+            if p.is_dir() {
+                std::fs::remove_dir_all(p).unwrap();
+            } else {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+    }
+
+    impl Drop for Fake {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.host.root);
+        }
+    }
+
+    impl Probe for Fake {
+        fn exists(&self, path: &str) -> bool {
+            self.host.exists(path)
+        }
+        fn read(&self, path: &str) -> Option<String> {
+            self.host.read(path)
+        }
+        fn open_rw(&self, path: &str) -> io::Result<()> {
+            self.host.open_rw(path)
+        }
+        fn open_pcm(&self, name: &str, capture: bool) -> Result<(), PcmError> {
+            self.opened.borrow_mut().push(name.to_owned());
+            if capture && self.capture_fails {
+                return Err(PcmError {
+                    errno: libc::ENOENT,
+                    message: "No such file or directory".into(),
+                });
+            }
+            match self.pcms.get(name) {
+                Some(0) => Ok(()),
+                Some(&errno) => Err(PcmError {
+                    errno,
+                    message: format!("errno {errno}"),
+                }),
+                None => Err(PcmError {
+                    errno: libc::ENOENT,
+                    message: "No such file or directory".into(),
+                }),
+            }
+        }
+        fn first_playback_device(&self) -> Result<String, String> {
+            self.default_pcm.clone()
+        }
+        fn user(&self, name: &str) -> Result<Option<UserInfo>, String> {
+            Ok(self.users.get(name).cloned())
+        }
+        fn is_root(&self) -> bool {
+            self.root
+        }
+        fn processes(&self) -> Vec<String> {
+            self.procs.clone()
+        }
+        fn try_realtime(&self, _priority: i32) -> Result<(), String> {
+            self.rt.clone()
+        }
+    }
+
+    fn status(r: &CheckReport, name: &str) -> Status {
+        r.item(name)
+            .unwrap_or_else(|| panic!("no item {name:?} in\n{r}"))
+            .status
+    }
+
+    fn fix(r: &CheckReport, name: &str) -> String {
+        r.item(name).unwrap().fix.clone().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_healthy_system_has_no_problems() {
+        let f = Fake::healthy("healthy");
+        let r = run_checks_with(&f, &Settings::default());
+        assert!(r.is_ok(), "{r}");
+        assert_eq!(r.exit_code(), ExitCode::SUCCESS);
+        assert_eq!(r.item("ALSA cards").unwrap().detail, "hw:0 (HDA Intel PCH)");
+        assert_eq!(r.item("playback device").unwrap().detail, "hw:0,0 opens");
+        assert_eq!(
+            r.item("user").unwrap().detail,
+            "ossd (uid 999), in group audio"
+        );
+        assert_eq!(status(&r, "/dev/dsp"), Status::Ok);
+        assert_eq!(status(&r, "/dev/mixer"), Status::Ok);
+        let text = r.to_string();
+        assert!(text.starts_with("OK       cuse module: loaded\n"), "{text}");
+        assert!(
+            text.ends_with("No problems: ossd should start.\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_cuse() {
+        let f = Fake::healthy("nocuse");
+        f.remove("/sys/module/cuse");
+        f.remove("/dev/cuse");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "cuse module"), Status::Problem);
+        assert!(fix(&r, "cuse module").starts_with("`modprobe cuse`"));
+        assert_eq!(r.item("/dev/cuse").unwrap().detail, "missing");
+        assert_eq!(fix(&r, "/dev/cuse"), "`modprobe cuse`");
+        assert_eq!(r.problems(), 2);
+        assert!(r.to_string().ends_with("2 problems.\n"));
+        // /proc/misc is enough to know the module is there.
+        f.file("/proc/misc", "229 fuse\n203 cuse\n");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "cuse module"), Status::Ok);
+    }
+
+    #[test]
+    fn cuse_without_permission() {
+        use std::os::unix::fs::PermissionsExt;
+        let mut f = Fake::healthy("cuseperm");
+        f.root = false;
+        let p = f.host.path("/dev/cuse");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let r = run_checks_with(&f, &Settings::default());
+        if nix::unistd::geteuid().is_root() {
+            // Root opens a mode-0 file anyway; nothing to see.
+            assert_eq!(status(&r, "/dev/cuse"), Status::Ok);
+        } else {
+            assert_eq!(status(&r, "/dev/cuse"), Status::Problem);
+            assert_eq!(fix(&r, "/dev/cuse"), "run ossd (and this check) as root");
+        }
+    }
+
+    #[test]
+    fn oss_emulation_takes_dev_dsp() {
+        let f = Fake::healthy("pcmoss");
+        f.file("/sys/module/snd_pcm_oss/refcnt", "0\n");
+        f.file("/sys/class/sound/dsp/dev", "14:3\n");
+        f.file("/dev/dsp", "");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "kernel OSS emulation"), Status::Problem);
+        assert_eq!(
+            r.item("kernel OSS emulation").unwrap().detail,
+            "snd-pcm-oss loaded: it takes /dev/dsp and /dev/mixer"
+        );
+        assert!(fix(&r, "kernel OSS emulation").starts_with("unload it: `modprobe -r snd-pcm-oss"));
+        assert_eq!(status(&r, "/dev/dsp"), Status::Problem);
+        assert_eq!(status(&r, "/dev/mixer"), Status::Ok);
+    }
+
+    #[test]
+    fn who_serves_an_existing_node() {
+        let mut f = Fake::healthy("cusenode");
+        f.file("/sys/class/cuse/dsp/dev", "");
+        f.file("/dev/dsp", "");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(
+            r.item("/dev/dsp").unwrap().detail,
+            "served by another CUSE program"
+        );
+        f.procs = vec!["osspd".into()];
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(r.item("/dev/dsp").unwrap().detail, "served by osspd");
+        f.procs = vec!["ossd".into()];
+        f.pcms.insert("hw:0,0".into(), libc::EBUSY);
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "/dev/dsp"), Status::Note);
+        assert_eq!(status(&r, "playback device"), Status::Note);
+        assert!(r.is_ok(), "{r}");
+        // A stale plain file.
+        f.remove("/sys/class/cuse/dsp");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(fix(&r, "/dev/dsp"), "remove it: `rm /dev/dsp`");
+    }
+
+    #[test]
+    fn no_cards() {
+        let mut f = Fake::healthy("nocards");
+        f.file("/proc/asound/cards", "--- no soundcards ---\n");
+        f.default_pcm = Err("no ALSA sound card found".into());
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(r.item("ALSA cards").unwrap().detail, "none");
+        assert_eq!(status(&r, "playback device"), Status::Problem);
+        f.remove("/proc/asound");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "ALSA cards"), Status::Problem);
+    }
+
+    #[test]
+    fn configured_devices_are_opened() {
+        let mut f = Fake::healthy("devices");
+        f.pcms.insert("hw:1,0".into(), libc::EBUSY);
+        let s = Settings {
+            device: Some("hw:1,0".into()),
+            capture_device: Some("hw:7,0".into()),
+            ..Settings::default()
+        };
+        let r = run_checks_with(&f, &s);
+        assert_eq!(*f.opened.borrow(), ["hw:1,0", "hw:7,0"]);
+        assert_eq!(status(&r, "playback device"), Status::Problem);
+        assert!(fix(&r, "playback device").contains("PulseAudio"));
+        assert_eq!(
+            fix(&r, "capture device"),
+            "pick a card with `capture_device = \"hw:N,0\"`; cards here: hw:0 (HDA Intel PCH)"
+        );
+    }
+
+    #[test]
+    fn recording_follows_the_playback_card() {
+        let mut f = Fake::healthy("capture");
+        // hw:0,0 opens both ways in the fake: recording is checked on it.
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(*f.opened.borrow(), ["hw:0,0", "hw:0,0"]);
+        assert_eq!(status(&r, "capture device"), Status::Ok);
+        // A card that cannot record is a note, not a problem.
+        f.pcms.insert("hw:0,0".into(), 0);
+        f.capture_fails = true;
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "capture device"), Status::Note);
+        assert_eq!(
+            r.item("capture device").unwrap().detail,
+            "hw:0,0 cannot record: /dev/dsp will only play"
+        );
+        assert!(r.is_ok(), "{r}");
+        // "none": not checked at all.
+        let s = Settings {
+            capture_device: Some("none".into()),
+            ..Settings::default()
+        };
+        assert!(run_checks_with(&f, &s).item("capture device").is_none());
+    }
+
+    #[test]
+    fn udev_rule_anywhere_udev_looks() {
+        let f = Fake::healthy("udev");
+        f.remove("/etc/udev/rules.d/60-ossd.rules");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "udev rule"), Status::Problem);
+        assert!(fix(&r, "udev rule").contains("udevadm control --reload"));
+        f.file("/usr/lib/udev/rules.d/60-ossd.rules", "");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(
+            r.item("udev rule").unwrap().detail,
+            "/usr/lib/udev/rules.d/60-ossd.rules"
+        );
+    }
+
+    #[test]
+    fn users() {
+        let mut f = Fake::healthy("users");
+        f.users.clear();
+        // No user configured and no ossd user: a note, not a problem.
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "user"), Status::Note);
+        assert!(r.is_ok());
+        // A configured user that does not exist is a problem.
+        let s = Settings {
+            user: Some("snd".into()),
+            ..Settings::default()
+        };
+        let r = run_checks_with(&f, &s);
+        assert_eq!(r.item("user").unwrap().detail, "user `snd` does not exist");
+        assert_eq!(
+            fix(&r, "user"),
+            "create it: `useradd --system --no-create-home --groups audio snd`, or set user = \"root\""
+        );
+        f.users.insert(
+            "snd".into(),
+            UserInfo {
+                uid: 5,
+                in_audio: Some(false),
+            },
+        );
+        let r = run_checks_with(&f, &s);
+        assert_eq!(fix(&r, "user"), "`usermod -aG audio snd`");
+        let r = run_checks_with(
+            &f,
+            &Settings {
+                user: Some("root".into()),
+                ..Settings::default()
+            },
+        );
+        assert_eq!(status(&r, "user"), Status::Note);
+    }
+
+    #[test]
+    fn realtime_refused_is_a_note() {
+        let mut f = Fake::healthy("rt");
+        f.rt = Err("not allowed".into());
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "real-time"), Status::Note);
+        assert!(r.is_ok());
+        let r = run_checks_with(
+            &f,
+            &Settings {
+                rt: false,
+                ..Settings::default()
+            },
+        );
+        assert!(r.item("real-time").is_none());
+    }
+
+    #[test]
+    fn the_config_file_is_checked_first() {
+        let f = Fake::healthy("config");
+        let path = f.host.root.join("ossd.toml");
+        std::fs::write(&path, "# ossd\nperiods = 1\n").unwrap();
+        let r = check_with(&f, Some(&path), FileConfig::default());
+        let item = &r.items[0];
+        assert_eq!(item.status, Status::Problem);
+        assert_eq!(
+            item.detail,
+            format!(
+                "{}:2: key `periods`: must be between 2 and 64, not 1",
+                path.display()
+            )
+        );
+        // The rest still runs, on the defaults.
+        assert!(r.item("cuse module").is_some());
+        std::fs::write(&path, "periods = 4\n").unwrap();
+        let r = check_with(&f, Some(&path), FileConfig::default());
+        assert!(r.is_ok(), "{r}");
+        assert_eq!(r.items[0].detail, format!("{} is valid", path.display()));
+        let r = check_with(
+            &f,
+            Some(&f.host.root.join("nope.toml")),
+            FileConfig::default(),
+        );
+        assert_eq!(r.items[0].status, Status::Problem);
+        let bad_flag = FileConfig {
+            channels: Some(0),
+            ..FileConfig::default()
+        };
+        let r = check_with(&f, Some(&path), bad_flag);
+        assert_eq!(
+            r.item("settings").unwrap().detail,
+            "--channels: must be between 1 and 8, not 0"
+        );
+    }
+
+    #[test]
+    fn cards_parse() {
+        let text = " 0 [PCH            ]: HDA-Intel - HDA Intel PCH\n                      HDA Intel PCH at 0xf7f10000 irq 32\n 1 [Loopback       ]: Loopback - Loopback\n                      Loopback 1\n";
+        assert_eq!(
+            parse_cards(text),
+            ["hw:0 (HDA Intel PCH)", "hw:1 (Loopback)"]
+        );
+        assert!(parse_cards("--- no soundcards ---\n").is_empty());
+    }
+
+    #[test]
+    fn host_reads_under_its_root() {
+        let f = Fake::new("host");
+        f.file("/proc/asound/cards", "x");
+        assert!(f.host.exists("/proc/asound/cards"));
+        assert_eq!(f.host.read("/proc/asound/cards").as_deref(), Some("x"));
+        assert!(!f.host.exists("/proc/misc"));
+        // The real host answers without panicking.
+        let _ = run_checks(&Settings::default()).to_string();
+    }
+}

@@ -1,0 +1,1077 @@
+//! The configuration: the file (/etc/ossd.toml), its validation, and how it
+//! combines with the command line into the concrete [`Settings`] the daemon
+//! runs with.
+//!
+//! Every long command-line option has a key of the same name in snake_case
+//! (`--period-frames` is `period_frames`), so a [`FileConfig`] is both "what
+//! the file says" and "what the flags say"; [`Settings::resolve`] lets the
+//! flags win and fills in the defaults. This module owns the defaults and the
+//! valid ranges, and every message about a bad value: a file's mistakes are
+//! reported as `FILE:LINE: key `KEY`: ...`, a flag's as `--FLAG: ...`.
+
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml::de::{DeTable, DeValue};
+
+use crate::mix::Quality;
+use crate::oss::format::SampleFormat;
+use crate::output::alsa::AlsaRequest;
+
+/// Where the daemon looks for its configuration when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/ossd.toml";
+
+/// Defaults (also written, commented, in packaging/ossd.toml).
+pub const DEFAULT_DSP: &str = "dsp";
+pub const DEFAULT_MIXER: &str = "mixer";
+pub const DEFAULT_SNDSTAT: &str = "sndstat";
+pub const DEFAULT_PERIOD_FRAMES: u32 = 256;
+pub const DEFAULT_PERIODS: u32 = 3;
+/// Below the kernel's threaded interrupt handlers (50), so the sound card's
+/// own interrupt is never starved by the mixer; the most rtkit grants a user.
+pub const DEFAULT_RT_PRIORITY: i32 = 20;
+/// The state file's name in systemd's StateDirectory= ($STATE_DIRECTORY).
+pub const STATE_FILE_NAME: &str = "mixer.state";
+pub const DEFAULT_CUSE: &str = "/dev/cuse";
+
+/// What the file (or the command line) says; `None` is "not said".
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// ALSA PCM to play to, e.g. "hw:0,0".
+    pub device: Option<String>,
+    /// Node name of the OSS audio device under /dev.
+    pub dsp: Option<String>,
+    /// Node name of the OSS mixer; "" for none.
+    pub mixer: Option<String>,
+    /// Node name of the status file; "" for none.
+    pub sndstat: Option<String>,
+    /// ALSA PCM to record from; "none" for no recording.
+    pub capture_device: Option<String>,
+    /// Node name of a device that reads back the mix; "" for none.
+    pub monitor: Option<String>,
+    #[serde(default, deserialize_with = "de_format")]
+    pub format: Option<SampleFormat>,
+    pub rate: Option<u32>,
+    pub channels: Option<u32>,
+    pub period_frames: Option<u32>,
+    pub periods: Option<u32>,
+    #[serde(default, deserialize_with = "de_resampler")]
+    pub resampler: Option<Quality>,
+    /// Run the engine thread SCHED_FIFO.
+    pub rt: Option<bool>,
+    pub rt_priority: Option<i32>,
+    /// Close the ALSA device after this long with no client; 0 keeps it open.
+    pub idle_release_ms: Option<u32>,
+    pub limiter: Option<bool>,
+    /// User to run as once the devices are open ("root": stay root).
+    pub user: Option<String>,
+    /// Where the mixer levels are kept; "" for nowhere.
+    pub state_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "de_log_level")]
+    pub log_level: Option<LogLevel>,
+    /// The CUSE control device.
+    pub cuse: Option<PathBuf>,
+}
+
+/// The value type of a key, for "expected an integer, found a string".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Int { min: i64, max: i64 },
+    Bool,
+}
+
+impl Kind {
+    fn expected(self) -> &'static str {
+        match self {
+            Kind::Str => "a string",
+            Kind::Int { .. } => "an integer",
+            Kind::Bool => "a boolean (true or false)",
+        }
+    }
+}
+
+/// Every key, in the order of the example file, with its type and range.
+const KEYS: &[(&str, Kind)] = &[
+    ("device", Kind::Str),
+    ("capture_device", Kind::Str),
+    ("dsp", Kind::Str),
+    ("mixer", Kind::Str),
+    ("sndstat", Kind::Str),
+    ("monitor", Kind::Str),
+    ("format", Kind::Str),
+    (
+        "rate",
+        Kind::Int {
+            min: 1000,
+            max: 384_000,
+        },
+    ),
+    ("channels", Kind::Int { min: 1, max: 8 }),
+    (
+        "period_frames",
+        Kind::Int {
+            min: 16,
+            max: 16384,
+        },
+    ),
+    ("periods", Kind::Int { min: 2, max: 64 }),
+    ("resampler", Kind::Str),
+    ("limiter", Kind::Bool),
+    (
+        "idle_release_ms",
+        Kind::Int {
+            min: 0,
+            max: u32::MAX as i64,
+        },
+    ),
+    ("rt", Kind::Bool),
+    ("rt_priority", Kind::Int { min: 1, max: 99 }),
+    ("user", Kind::Str),
+    ("state_file", Kind::Str),
+    ("log_level", Kind::Str),
+    ("cuse", Kind::Str),
+];
+
+fn kind_of(key: &str) -> Option<Kind> {
+    KEYS.iter().find(|(k, _)| *k == key).map(|&(_, kind)| kind)
+}
+
+/// The names of every key the file may hold.
+pub fn known_keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|(k, _)| *k)
+}
+
+/// The command-line flag of a key: `period_frames` → `--period-frames`.
+pub fn flag_of(key: &str) -> String {
+    format!("--{}", key.replace('_', "-"))
+}
+
+fn check_int(key: &str, n: i64) -> Result<(), String> {
+    match kind_of(key) {
+        Some(Kind::Int { min, max }) if n < min || n > max => {
+            Err(format!("must be between {min} and {max}, not {n}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A node name under /dev: what CUSE's DEVNAME takes and udev matches.
+fn check_node(s: &str, may_be_empty: bool) -> Result<(), String> {
+    if s.is_empty() {
+        return if may_be_empty {
+            Ok(())
+        } else {
+            Err("must not be empty".into())
+        };
+    }
+    if s.len() > 32
+        || s.starts_with('.')
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        return Err(format!(
+            "{s:?} is not a device node name (letters, digits, `_`, `-`, `.`; at most 32)"
+        ));
+    }
+    Ok(())
+}
+
+fn check_str(key: &str, s: &str) -> Result<(), String> {
+    match key {
+        "dsp" => check_node(s, false),
+        "mixer" | "sndstat" | "monitor" => check_node(s, true),
+        "device" | "capture_device" if s.is_empty() => Err("must not be empty".into()),
+        "format" => parse_format(s).map(drop),
+        "resampler" => parse_resampler(s).map(drop),
+        "log_level" => parse_log_level(s).map(drop),
+        "user" if s.is_empty() || s.contains(|c: char| c == ':' || c.is_whitespace()) => {
+            Err(format!("{s:?} is not a user name"))
+        }
+        "state_file" if !s.is_empty() && !s.starts_with('/') => {
+            Err(format!("must be an absolute path, not {s:?}"))
+        }
+        "cuse" if !s.starts_with('/') => Err(format!("must be an absolute path, not {s:?}")),
+        _ => Ok(()),
+    }
+}
+
+/// Parses a sample format name as the device takes it: "S16_LE", "s32-le",
+/// "FLOAT" (or "FLOAT_LE"); every [`SampleFormat::name`] is accepted.
+pub fn parse_format(s: &str) -> Result<SampleFormat, String> {
+    let want = s.to_ascii_uppercase().replace('-', "_");
+    SampleFormat::ALL
+        .into_iter()
+        .find(|f| f.name() == want || (want == "FLOAT_LE" && *f == SampleFormat::FloatLe))
+        .ok_or_else(|| {
+            let names: Vec<_> = SampleFormat::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown format {s:?}; one of {}", names.join(", "))
+        })
+}
+
+/// Parses a resampler name: "fast" or "high".
+pub fn parse_resampler(s: &str) -> Result<Quality, String> {
+    match s {
+        "fast" => Ok(Quality::Fast),
+        "high" => Ok(Quality::High),
+        _ => Err(format!("unknown resampler {s:?}; `fast` or `high`")),
+    }
+}
+
+/// How much the daemon logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub const ALL: [LogLevel; 5] = [
+        LogLevel::Error,
+        LogLevel::Warn,
+        LogLevel::Info,
+        LogLevel::Debug,
+        LogLevel::Trace,
+    ];
+
+    /// The name, as `tracing_subscriber::EnvFilter` takes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+
+    /// The level `-v` repeated `count` times asks for (`None` for none).
+    pub const fn from_verbose(count: u8) -> Option<LogLevel> {
+        match count {
+            0 => None,
+            1 => Some(LogLevel::Debug),
+            _ => Some(LogLevel::Trace),
+        }
+    }
+}
+
+/// Parses a log level name: error, warn, info, debug or trace.
+pub fn parse_log_level(s: &str) -> Result<LogLevel, String> {
+    LogLevel::ALL
+        .into_iter()
+        .find(|l| l.as_str() == s)
+        .ok_or_else(|| format!("unknown log level {s:?}; error, warn, info, debug or trace"))
+}
+
+fn de_with<'de, D, T>(d: D, parse: fn(&str) -> Result<T, String>) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let s = String::deserialize(d)?;
+    parse(&s).map(Some).map_err(serde::de::Error::custom)
+}
+
+fn de_format<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SampleFormat>, D::Error> {
+    de_with(d, parse_format)
+}
+
+fn de_resampler<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Quality>, D::Error> {
+    de_with(d, parse_resampler)
+}
+
+fn de_log_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LogLevel>, D::Error> {
+    de_with(d, parse_log_level)
+}
+
+/// One mistake in a file: its line (1-based) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: no such file", .0.display())]
+    Missing(PathBuf),
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    /// The file's mistakes, each as `FILE:LINE: message`, one per line.
+    #[error("{}", render_issues(path, issues))]
+    Invalid { path: PathBuf, issues: Vec<Issue> },
+    /// Bad command-line values, each as `--flag: message`.
+    #[error("{}", .0.join("\n"))]
+    Flags(Vec<String>),
+    /// Settings that each are fine but do not go together.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+fn render_issues(path: &Path, issues: &[Issue]) -> String {
+    let lines: Vec<String> = issues
+        .iter()
+        .map(|i| format!("{}:{}: {}", path.display(), i.line, i.message))
+        .collect();
+    lines.join("\n")
+}
+
+/// Reads and checks a config file; a missing file is an error
+/// ([`ConfigError::Missing`]).
+pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(ConfigError::Missing(path.into())),
+        Err(source) => Err(ConfigError::Read {
+            path: path.into(),
+            source,
+        }),
+    }
+}
+
+/// Loads `--config PATH` if one was given (it must exist), else
+/// [`DEFAULT_PATH`] if it exists, else an empty config.
+pub fn load_or_default(explicit: Option<&Path>) -> Result<FileConfig, ConfigError> {
+    match explicit {
+        Some(path) => load(path),
+        None => match load(Path::new(DEFAULT_PATH)) {
+            Err(ConfigError::Missing(_)) => Ok(FileConfig::default()),
+            other => other,
+        },
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn found(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// Checks one value of a known key, as written in the file.
+fn check_value(key: &str, kind: Kind, v: &DeValue<'_>) -> Result<(), String> {
+    match (kind, v) {
+        (Kind::Str, DeValue::String(s)) => check_str(key, s),
+        (Kind::Bool, DeValue::Boolean(_)) => Ok(()),
+        (Kind::Int { min, max }, DeValue::Integer(i)) => {
+            match i64::from_str_radix(i.as_str(), i.radix()) {
+                Ok(n) => check_int(key, n),
+                Err(_) => Err(format!("must be between {min} and {max}, not {i}")),
+            }
+        }
+        _ => Err(format!("expected {}, found {}", kind.expected(), found(v))),
+    }
+}
+
+/// Parses and checks the text of a config file; `path` is only for messages.
+/// Every mistake is reported with its line, in file order.
+pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+    let invalid = |issues: Vec<Issue>| ConfigError::Invalid {
+        path: path.into(),
+        issues,
+    };
+    let doc = DeTable::parse(text).map_err(|e| {
+        let line = e.span().map_or(1, |s| line_of(text, s.start));
+        let message = e.message().lines().collect::<Vec<_>>().join("; ");
+        invalid(vec![Issue { line, message }])
+    })?;
+
+    // Each key's whole extent (key through value), for placing serde's errors.
+    let mut extents: Vec<(String, Range<usize>)> = Vec::new();
+    let mut issues = Vec::new();
+    for (key, value) in doc.get_ref().iter() {
+        let name: &str = key.get_ref();
+        let (kspan, vspan) = (key.span(), value.span());
+        extents.push((
+            name.to_owned(),
+            kspan.start.min(vspan.start)..kspan.end.max(vspan.end),
+        ));
+        let problem = match kind_of(name) {
+            None => Err(format!(
+                "unknown key `{name}` (known: {})",
+                known_keys().collect::<Vec<_>>().join(", ")
+            )),
+            Some(kind) => {
+                check_value(name, kind, value.get_ref()).map_err(|m| format!("key `{name}`: {m}"))
+            }
+        };
+        if let Err(message) = problem {
+            issues.push((kspan.start, message));
+        }
+    }
+    if !issues.is_empty() {
+        issues.sort_by_key(|&(at, _)| at);
+        return Err(invalid(
+            issues
+                .into_iter()
+                .map(|(at, message)| Issue {
+                    line: line_of(text, at),
+                    message,
+                })
+                .collect(),
+        ));
+    }
+
+    // Everything was checked above; a serde error here is still placed.
+    toml::from_str::<FileConfig>(text).map_err(|e| {
+        let (line, message) = match e.span() {
+            Some(span) => {
+                let key = extents.iter().find(|(_, r)| r.contains(&span.start));
+                let line = line_of(text, span.start);
+                match key {
+                    Some((k, _)) => (line, format!("key `{k}`: {}", e.message())),
+                    None => (line, e.message().to_owned()),
+                }
+            }
+            None => (1, e.message().to_owned()),
+        };
+        invalid(vec![Issue { line, message }])
+    })
+}
+
+impl FileConfig {
+    /// Each value that is out of range, as (key, message): for values that
+    /// did not come through [`parse`] (the command line).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let strs: [(&'static str, Option<&str>); 9] = [
+            ("device", self.device.as_deref()),
+            ("capture_device", self.capture_device.as_deref()),
+            ("dsp", self.dsp.as_deref()),
+            ("mixer", self.mixer.as_deref()),
+            ("sndstat", self.sndstat.as_deref()),
+            ("monitor", self.monitor.as_deref()),
+            ("user", self.user.as_deref()),
+            (
+                "state_file",
+                self.state_file.as_deref().and_then(Path::to_str),
+            ),
+            ("cuse", self.cuse.as_deref().and_then(Path::to_str)),
+        ];
+        let ints: [(&'static str, Option<i64>); 6] = [
+            ("rate", self.rate.map(i64::from)),
+            ("channels", self.channels.map(i64::from)),
+            ("period_frames", self.period_frames.map(i64::from)),
+            ("periods", self.periods.map(i64::from)),
+            ("idle_release_ms", self.idle_release_ms.map(i64::from)),
+            ("rt_priority", self.rt_priority.map(i64::from)),
+        ];
+        let mut out = Vec::new();
+        for (key, v) in strs {
+            if let Some(Err(m)) = v.map(|s| check_str(key, s)) {
+                out.push((key, m));
+            }
+        }
+        for (key, v) in ints {
+            if let Some(Err(m)) = v.map(|n| check_int(key, n)) {
+                out.push((key, m));
+            }
+        }
+        out
+    }
+
+    /// Each value of `self`, else `lower`'s: `flags.or(file)`.
+    pub fn or(self, lower: FileConfig) -> FileConfig {
+        FileConfig {
+            device: self.device.or(lower.device),
+            dsp: self.dsp.or(lower.dsp),
+            mixer: self.mixer.or(lower.mixer),
+            sndstat: self.sndstat.or(lower.sndstat),
+            capture_device: self.capture_device.or(lower.capture_device),
+            monitor: self.monitor.or(lower.monitor),
+            format: self.format.or(lower.format),
+            rate: self.rate.or(lower.rate),
+            channels: self.channels.or(lower.channels),
+            period_frames: self.period_frames.or(lower.period_frames),
+            periods: self.periods.or(lower.periods),
+            resampler: self.resampler.or(lower.resampler),
+            rt: self.rt.or(lower.rt),
+            rt_priority: self.rt_priority.or(lower.rt_priority),
+            idle_release_ms: self.idle_release_ms.or(lower.idle_release_ms),
+            limiter: self.limiter.or(lower.limiter),
+            user: self.user.or(lower.user),
+            state_file: self.state_file.or(lower.state_file),
+            log_level: self.log_level.or(lower.log_level),
+            cuse: self.cuse.or(lower.cuse),
+        }
+    }
+}
+
+/// Everything the daemon runs with, every default filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// ALSA playback PCM; `None`: the first card that can play.
+    pub device: Option<String>,
+    /// ALSA capture PCM as given: `None` is the capture side of the
+    /// playback device, "none" is no recording; see [`Settings::capture`].
+    pub capture_device: Option<String>,
+    pub dsp: String,
+    /// `None`: no mixer node.
+    pub mixer: Option<String>,
+    /// `None`: no sndstat node.
+    pub sndstat: Option<String>,
+    /// `None`: no monitor node.
+    pub monitor: Option<String>,
+    /// `None` (each of the three): whatever the card takes, preferring the
+    /// widest integer format, 48000 Hz and 2 channels.
+    pub format: Option<SampleFormat>,
+    pub rate: Option<u32>,
+    pub channels: Option<u32>,
+    pub period_frames: u32,
+    pub periods: u32,
+    pub resampler: Quality,
+    pub limiter: bool,
+    /// 0: never close the device while the daemon runs.
+    pub idle_release_ms: u32,
+    pub rt: bool,
+    pub rt_priority: i32,
+    /// `None`: "ossd" if that user exists, else stay root
+    /// ([`crate::system::default_user`]); "root": stay root.
+    pub user: Option<String>,
+    /// Where the mixer levels are kept across restarts; `None`: nowhere.
+    /// Default: $STATE_DIRECTORY/mixer.state under systemd (StateDirectory=),
+    /// else none.
+    pub state_file: Option<PathBuf>,
+    pub log_level: LogLevel,
+    pub cuse: PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            device: None,
+            capture_device: None,
+            dsp: DEFAULT_DSP.into(),
+            mixer: Some(DEFAULT_MIXER.into()),
+            sndstat: Some(DEFAULT_SNDSTAT.into()),
+            monitor: None,
+            format: None,
+            rate: None,
+            channels: None,
+            period_frames: DEFAULT_PERIOD_FRAMES,
+            periods: DEFAULT_PERIODS,
+            resampler: Quality::Fast,
+            limiter: true,
+            idle_release_ms: 0,
+            rt: true,
+            rt_priority: DEFAULT_RT_PRIORITY,
+            user: None,
+            state_file: None,
+            log_level: LogLevel::Info,
+            cuse: DEFAULT_CUSE.into(),
+        }
+    }
+}
+
+/// A node name, with "" meaning "none".
+fn node(v: Option<String>, default: Option<&str>) -> Option<String> {
+    match v {
+        Some(s) if s.is_empty() => None,
+        Some(s) => Some(s),
+        None => default.map(str::to_owned),
+    }
+}
+
+impl Settings {
+    /// The flags (`cli`) over the file over the defaults. The flags' values
+    /// are checked here (the file's were checked by [`parse`]), and so is
+    /// that the device nodes have different names. The environment's
+    /// $STATE_DIRECTORY (set by systemd) gives the default state file.
+    pub fn resolve(cli: FileConfig, file: FileConfig) -> Result<Settings, ConfigError> {
+        let state_dir = std::env::var_os("STATE_DIRECTORY");
+        Settings::resolve_in(cli, file, state_dir.as_deref().map(Path::new))
+    }
+
+    /// [`Settings::resolve`] with $STATE_DIRECTORY given (systemd may list
+    /// several, `:`-separated; the first is used).
+    pub fn resolve_in(
+        cli: FileConfig,
+        file: FileConfig,
+        state_directory: Option<&Path>,
+    ) -> Result<Settings, ConfigError> {
+        let mut bad: Vec<String> = cli
+            .problems()
+            .into_iter()
+            .map(|(k, m)| format!("{}: {m}", flag_of(k)))
+            .collect();
+        bad.extend(
+            file.problems()
+                .into_iter()
+                .map(|(k, m)| format!("config key `{k}`: {m}")),
+        );
+        if !bad.is_empty() {
+            return Err(ConfigError::Flags(bad));
+        }
+        let c = cli.or(file);
+        let d = Settings::default();
+        let s = Settings {
+            device: c.device,
+            capture_device: c.capture_device,
+            dsp: c.dsp.unwrap_or(d.dsp),
+            mixer: node(c.mixer, d.mixer.as_deref()),
+            sndstat: node(c.sndstat, d.sndstat.as_deref()),
+            monitor: node(c.monitor, d.monitor.as_deref()),
+            format: c.format,
+            rate: c.rate,
+            channels: c.channels,
+            period_frames: c.period_frames.unwrap_or(d.period_frames),
+            periods: c.periods.unwrap_or(d.periods),
+            resampler: c.resampler.unwrap_or(d.resampler),
+            limiter: c.limiter.unwrap_or(d.limiter),
+            idle_release_ms: c.idle_release_ms.unwrap_or(d.idle_release_ms),
+            rt: c.rt.unwrap_or(d.rt),
+            rt_priority: c.rt_priority.unwrap_or(d.rt_priority),
+            user: c.user,
+            state_file: match c.state_file {
+                Some(p) if p.as_os_str().is_empty() => None,
+                Some(p) => Some(p),
+                None => state_directory
+                    .and_then(|d| d.to_str())
+                    .and_then(|d| d.split(':').next())
+                    .filter(|d| d.starts_with('/'))
+                    .map(|d| Path::new(d).join(STATE_FILE_NAME)),
+            },
+            log_level: c.log_level.unwrap_or(d.log_level),
+            cuse: c.cuse.unwrap_or(d.cuse),
+        };
+        let nodes = s.nodes();
+        for (i, (ka, a)) in nodes.iter().enumerate() {
+            if let Some((kb, _)) = nodes[i + 1..].iter().find(|(_, b)| b == a) {
+                return Err(ConfigError::Conflict(format!(
+                    "`{ka}` and `{kb}` are both /dev/{a}: give them different names"
+                )));
+            }
+        }
+        Ok(s)
+    }
+
+    /// The device nodes this daemon creates, as (key, name under /dev).
+    pub fn nodes(&self) -> Vec<(&'static str, &str)> {
+        let mut v = vec![("dsp", self.dsp.as_str())];
+        for (k, n) in [
+            ("mixer", &self.mixer),
+            ("sndstat", &self.sndstat),
+            ("monitor", &self.monitor),
+        ] {
+            if let Some(n) = n {
+                v.push((k, n.as_str()));
+            }
+        }
+        v
+    }
+
+    /// The capture PCM to record from, given the playback one; `None`: no
+    /// recording.
+    pub fn capture(&self, playback: &str) -> Option<String> {
+        match self.capture_device.as_deref() {
+            Some("none") => None,
+            Some(d) => Some(d.to_owned()),
+            None => Some(playback.to_owned()),
+        }
+    }
+
+    /// `None` when the device is never released.
+    pub fn idle_release(&self) -> Option<Duration> {
+        (self.idle_release_ms > 0).then(|| Duration::from_millis(self.idle_release_ms.into()))
+    }
+
+    /// What to ask of the playback device `device` (the resolved name).
+    pub fn alsa_request(&self, device: &str) -> AlsaRequest {
+        AlsaRequest {
+            device: device.to_owned(),
+            format: self.format,
+            rate: self.rate,
+            channels: self.channels,
+            period_frames: self.period_frames,
+            periods: self.periods,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: &str = "/etc/ossd.toml";
+
+    fn err(text: &str) -> String {
+        parse(text, Path::new(P)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn empty_file_is_empty_config() {
+        assert_eq!(
+            parse("# nothing\n", Path::new(P)).unwrap(),
+            FileConfig::default()
+        );
+    }
+
+    #[test]
+    fn every_key_parses() {
+        let text = r#"
+device = "hw:1,0"
+capture_device = "hw:1,0"
+dsp = "dsp1"
+mixer = "mixer1"
+sndstat = ""
+monitor = "dspmon"
+format = "s16-le"
+rate = 44_100
+channels = 6
+period_frames = 0x100
+periods = 4
+resampler = "high"
+limiter = false
+idle_release_ms = 5000
+rt = false
+rt_priority = 40
+user = "ossd"
+state_file = "/var/lib/ossd/x"
+log_level = "debug"
+cuse = "/dev/cuse"
+"#;
+        let c = parse(text, Path::new(P)).unwrap();
+        assert_eq!(
+            c,
+            FileConfig {
+                device: Some("hw:1,0".into()),
+                capture_device: Some("hw:1,0".into()),
+                dsp: Some("dsp1".into()),
+                mixer: Some("mixer1".into()),
+                sndstat: Some("".into()),
+                monitor: Some("dspmon".into()),
+                format: Some(SampleFormat::S16Le),
+                rate: Some(44100),
+                channels: Some(6),
+                period_frames: Some(256),
+                periods: Some(4),
+                resampler: Some(Quality::High),
+                rt: Some(false),
+                rt_priority: Some(40),
+                idle_release_ms: Some(5000),
+                limiter: Some(false),
+                user: Some("ossd".into()),
+                state_file: Some("/var/lib/ossd/x".into()),
+                log_level: Some(LogLevel::Debug),
+                cuse: Some("/dev/cuse".into()),
+            }
+        );
+        // Every key in the table is a serde field, and the other way round.
+        assert_eq!(text.lines().filter(|l| l.contains('=')).count(), KEYS.len());
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let e = err("# ossd\nrate = 48000\nperod_frames = 128\n");
+        assert!(
+            e.starts_with("/etc/ossd.toml:3: unknown key `perod_frames` (known: device, "),
+            "{e}"
+        );
+        assert!(e.ends_with("log_level, cuse)"), "{e}");
+    }
+
+    #[test]
+    fn a_table_is_an_unknown_key() {
+        let e = err("rate = 48000\n\n[alsa]\ndevice = \"hw:0\"\n");
+        assert!(e.starts_with("/etc/ossd.toml:3: unknown key `alsa`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_line_and_key() {
+        let text = "\n\n\n\nrate = \"48000\"\n";
+        assert_eq!(
+            err(text),
+            "/etc/ossd.toml:5: key `rate`: expected an integer, found a string"
+        );
+        assert_eq!(
+            err("rt = 1\n"),
+            "/etc/ossd.toml:1: key `rt`: expected a boolean (true or false), found an integer"
+        );
+        assert_eq!(
+            err("x = 1\ndevice = 0\n"),
+            "/etc/ossd.toml:1: unknown key `x` (known: device, capture_device, dsp, mixer, \
+             sndstat, monitor, format, rate, channels, period_frames, periods, resampler, \
+             limiter, idle_release_ms, rt, rt_priority, user, state_file, log_level, cuse)\n\
+             /etc/ossd.toml:2: key `device`: expected a string, found an integer"
+        );
+        assert_eq!(
+            err("periods = 2.5"),
+            "/etc/ossd.toml:1: key `periods`: expected an integer, found a float"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_line_and_key() {
+        assert_eq!(
+            err("device = \"hw:0\"\nrate = 0\n"),
+            "/etc/ossd.toml:2: key `rate`: must be between 1000 and 384000, not 0"
+        );
+        assert_eq!(
+            err("\nperiods = 1\n"),
+            "/etc/ossd.toml:2: key `periods`: must be between 2 and 64, not 1"
+        );
+        assert_eq!(
+            err("channels = 0"),
+            "/etc/ossd.toml:1: key `channels`: must be between 1 and 8, not 0"
+        );
+        assert_eq!(
+            err("#\n#\n#\nchannels = 9"),
+            "/etc/ossd.toml:4: key `channels`: must be between 1 and 8, not 9"
+        );
+        assert_eq!(
+            err("rate = -1"),
+            "/etc/ossd.toml:1: key `rate`: must be between 1000 and 384000, not -1"
+        );
+        assert_eq!(
+            err("resampler = \"medium\"\n"),
+            "/etc/ossd.toml:1: key `resampler`: unknown resampler \"medium\"; `fast` or `high`"
+        );
+        let e = err("\nformat = \"S17_LE\"\n");
+        assert!(
+            e.starts_with(
+                "/etc/ossd.toml:2: key `format`: unknown format \"S17_LE\"; one of MU_LAW, A_LAW,"
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            err("dsp = \"snd/dsp\""),
+            "/etc/ossd.toml:1: key `dsp`: \"snd/dsp\" is not a device node name \
+             (letters, digits, `_`, `-`, `.`; at most 32)"
+        );
+        assert_eq!(
+            err("dsp = \"\""),
+            "/etc/ossd.toml:1: key `dsp`: must not be empty"
+        );
+        assert_eq!(
+            err("state_file = \"mixer.state\""),
+            "/etc/ossd.toml:1: key `state_file`: must be an absolute path, not \"mixer.state\""
+        );
+        assert_eq!(
+            err("log_level = \"loud\""),
+            "/etc/ossd.toml:1: key `log_level`: unknown log level \"loud\"; \
+             error, warn, info, debug or trace"
+        );
+    }
+
+    #[test]
+    fn issues_come_in_file_order() {
+        // DeTable sorts keys; the report must not.
+        let e = err("zz = 1\nperiods = 1\naa = 2\n");
+        let lines: Vec<_> = e.lines().map(|l| &l[..17]).collect();
+        assert_eq!(
+            lines,
+            [
+                "/etc/ossd.toml:1:",
+                "/etc/ossd.toml:2:",
+                "/etc/ossd.toml:3:"
+            ]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line() {
+        let e = err("rate = 48000\nperiods = \n");
+        assert!(e.starts_with("/etc/ossd.toml:2: "), "{e}");
+        let e = err("rate = 48000\nrate = 44100\n");
+        assert!(e.starts_with("/etc/ossd.toml:2: "), "{e}");
+        assert!(e.contains("duplicate"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn missing_files() {
+        let dir = std::env::temp_dir().join(format!("ossd-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("nope.toml");
+        assert!(matches!(load(&missing), Err(ConfigError::Missing(_))));
+        assert!(matches!(
+            load_or_default(Some(&missing)),
+            Err(ConfigError::Missing(_))
+        ));
+        assert_eq!(
+            load(&missing).unwrap_err().to_string(),
+            format!("{}: no such file", missing.display())
+        );
+        let present = dir.join("ossd.toml");
+        std::fs::write(&present, "periods = 5\n").unwrap();
+        assert_eq!(load(&present).unwrap().periods, Some(5));
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "\nperiods = 1\n").unwrap();
+        assert_eq!(
+            load(&bad).unwrap_err().to_string(),
+            format!(
+                "{}:2: key `periods`: must be between 2 and 64, not 1",
+                bad.display()
+            )
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::resolve(FileConfig::default(), FileConfig::default()).unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.dsp, "dsp");
+        assert_eq!(s.period_frames, 256);
+        assert_eq!(s.periods, 3);
+        assert_eq!(s.resampler, Quality::Fast);
+        assert_eq!(s.cuse, Path::new("/dev/cuse"));
+        assert_eq!(
+            s.nodes(),
+            [("dsp", "dsp"), ("mixer", "mixer"), ("sndstat", "sndstat")]
+        );
+        assert_eq!(s.idle_release(), None);
+        assert_eq!(s.state_file, None);
+        assert_eq!(s.capture("hw:0,0").as_deref(), Some("hw:0,0"));
+    }
+
+    #[test]
+    fn state_file_under_systemd() {
+        let none = FileConfig::default;
+        let dir = Some(Path::new("/var/lib/ossd:/var/lib/other"));
+        let s = Settings::resolve_in(none(), none(), dir).unwrap();
+        assert_eq!(
+            s.state_file.as_deref(),
+            Some(Path::new("/var/lib/ossd/mixer.state"))
+        );
+        let file = parse("state_file = \"\"", Path::new(P)).unwrap();
+        assert_eq!(
+            Settings::resolve_in(none(), file, dir).unwrap().state_file,
+            None
+        );
+        let file = parse("state_file = \"/srv/m\"", Path::new(P)).unwrap();
+        let s = Settings::resolve_in(none(), file, dir).unwrap();
+        assert_eq!(s.state_file.as_deref(), Some(Path::new("/srv/m")));
+        assert_eq!(
+            Settings::resolve_in(none(), none(), None)
+                .unwrap()
+                .state_file,
+            None
+        );
+    }
+
+    #[test]
+    fn capture_follows_playback_unless_told() {
+        let cli = |c: &str| FileConfig {
+            capture_device: Some(c.into()),
+            ..FileConfig::default()
+        };
+        let s = Settings::resolve(cli("none"), FileConfig::default()).unwrap();
+        assert_eq!(s.capture("hw:0,0"), None);
+        let s = Settings::resolve(cli("hw:3,1"), FileConfig::default()).unwrap();
+        assert_eq!(s.capture("hw:0,0").as_deref(), Some("hw:3,1"));
+    }
+
+    #[test]
+    fn flags_win_over_file() {
+        let file = parse(
+            "periods = 4\nperiod_frames = 128\nresampler = \"high\"\nmixer = \"\"\nrt = false\n",
+            Path::new(P),
+        )
+        .unwrap();
+        let cli = FileConfig {
+            periods: Some(6),
+            device: Some("hw:2,0".into()),
+            ..FileConfig::default()
+        };
+        let s = Settings::resolve(cli, file).unwrap();
+        assert_eq!(s.periods, 6); // flag
+        assert_eq!(s.period_frames, 128); // file
+        assert_eq!(s.resampler, Quality::High); // file
+        assert_eq!(s.device.as_deref(), Some("hw:2,0")); // flag
+        assert_eq!(s.mixer, None); // "" in the file: no mixer
+        assert!(!s.rt);
+        assert_eq!(s.dsp, "dsp"); // default
+        let req = s.alsa_request("hw:2,0");
+        assert_eq!((req.period_frames, req.periods), (128, 6));
+    }
+
+    #[test]
+    fn bad_flags_are_named_as_flags() {
+        let cli = FileConfig {
+            periods: Some(1),
+            period_frames: Some(8),
+            ..FileConfig::default()
+        };
+        assert_eq!(
+            Settings::resolve(cli, FileConfig::default())
+                .unwrap_err()
+                .to_string(),
+            "--period-frames: must be between 16 and 16384, not 8\n\
+             --periods: must be between 2 and 64, not 1"
+        );
+    }
+
+    #[test]
+    fn node_names_must_differ() {
+        let cli = FileConfig {
+            monitor: Some("dsp".into()),
+            ..FileConfig::default()
+        };
+        assert_eq!(
+            Settings::resolve(cli, FileConfig::default())
+                .unwrap_err()
+                .to_string(),
+            "`dsp` and `monitor` are both /dev/dsp: give them different names"
+        );
+    }
+
+    #[test]
+    fn names_parse_like_the_flags() {
+        for f in SampleFormat::ALL {
+            assert_eq!(parse_format(f.name()), Ok(f));
+        }
+        assert_eq!(parse_format("float_le"), Ok(SampleFormat::FloatLe));
+        assert_eq!(LogLevel::from_verbose(0), None);
+        assert_eq!(LogLevel::from_verbose(3), Some(LogLevel::Trace));
+        assert_eq!(flag_of("idle_release_ms"), "--idle-release-ms");
+    }
+
+    #[test]
+    fn example_config_parses_and_documents_every_key() {
+        let text = include_str!("../packaging/ossd.toml");
+        assert_eq!(
+            parse(text, Path::new("packaging/ossd.toml")).unwrap(),
+            FileConfig::default()
+        );
+        // Uncommenting every `# key = value` line gives a valid file.
+        let on: String = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.split_once(" = ")
+                    .is_some_and(|(k, _)| kind_of(k).is_some())
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c = parse(&on, Path::new("uncommented")).unwrap();
+        let mut seen: Vec<&str> = on.lines().filter_map(|l| l.split(' ').next()).collect();
+        seen.sort_unstable();
+        let mut all: Vec<&str> = known_keys().collect();
+        all.sort_unstable();
+        assert_eq!(seen, all);
+        Settings::resolve(FileConfig::default(), c).unwrap();
+    }
+}
