@@ -958,7 +958,11 @@ mod tests {
     fn realtime_refused_is_a_note() {
         let mut f = Fake::healthy("rt");
         f.rt = Err("not allowed".into());
-        let r = run_checks_with(&f, &Settings::default());
+        let with_rt = Settings {
+            rt: true,
+            ..Settings::default()
+        };
+        let r = run_checks_with(&f, &with_rt);
         assert_eq!(status(&r, "real-time"), Status::Note);
         assert!(r.is_ok());
         let r = run_checks_with(

@@ -573,9 +573,11 @@ impl Default for Settings {
             period_frames: DEFAULT_PERIOD_FRAMES,
             periods: DEFAULT_PERIODS,
             resampler: Quality::Fast,
-            limiter: true,
+            // Off: a full-scale stream must stay bit-exact unless asked.
+            limiter: false,
             idle_release_ms: 0,
-            rt: true,
+            // Off: asked for with --rt, which says clearly when it is refused.
+            rt: false,
             rt_priority: DEFAULT_RT_PRIORITY,
             user: None,
             state_file: None,

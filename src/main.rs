@@ -1,5 +1,6 @@
-//! The `ossd` command: parses options, opens /dev/cuse and the ALSA device,
-//! and runs the daemon in the foreground until SIGTERM or SIGINT.
+//! The `ossd` command: reads the config file and the flags, opens /dev/cuse
+//! and the ALSA device, drops privileges, and runs the daemon in the
+//! foreground until SIGTERM or SIGINT (SIGHUP reloads the config).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,13 +9,15 @@ use clap::Parser;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
+use ossd::config::{self, FileConfig, LogLevel, Settings};
 use ossd::cuse::channel::Channel;
-use ossd::daemon::{Config, Daemon, Devices, EngineOptions, Node, NodeKind};
+use ossd::daemon::{Config, Daemon, Devices, EngineOptions, Node, NodeKind, Reload};
 use ossd::input::alsa::AlsaSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::mix::Quality;
 use ossd::oss::format::SampleFormat;
 use ossd::output::alsa::{card_names, first_playback_device, AlsaRequest, AlsaSink};
+use ossd::{check, system};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,18 +25,24 @@ use ossd::output::alsa::{card_names, first_playback_device, AlsaRequest, AlsaSin
     about = "OSS /dev/dsp in userspace (CUSE), mixed straight to an ALSA hw device"
 )]
 struct Args {
+    /// Config file (default /etc/ossd.toml, if it exists); flags win over it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Check the system and the config, say what to fix, and exit (0: all OK).
+    #[arg(long)]
+    check: bool,
     /// ALSA PCM to play to, e.g. hw:0,0 (default: the first card that can play).
     #[arg(long)]
     device: Option<String>,
-    /// Name of the device node under /dev.
-    #[arg(long, default_value = "dsp")]
-    dsp: String,
-    /// Name of the mixer node under /dev ("" for none).
-    #[arg(long, default_value = "mixer")]
-    mixer: String,
-    /// Name of the status node under /dev ("" for none).
-    #[arg(long, default_value = "sndstat")]
-    sndstat: String,
+    /// Name of the device node under /dev (default dsp).
+    #[arg(long)]
+    dsp: Option<String>,
+    /// Name of the mixer node under /dev ("" for none; default mixer).
+    #[arg(long)]
+    mixer: Option<String>,
+    /// Name of the status node under /dev ("" for none; default sndstat).
+    #[arg(long)]
+    sndstat: Option<String>,
     /// Also make a read-only node that records the mix (e.g. dsp-monitor).
     #[arg(long)]
     monitor: Option<String>,
@@ -41,11 +50,12 @@ struct Args {
     /// "none" to offer no recording). Opened when the first reader appears.
     #[arg(long)]
     capture_device: Option<String>,
-    /// File that keeps the mixer levels across restarts.
+    /// File that keeps the mixer levels across restarts ("" for none;
+    /// default under systemd: $STATE_DIRECTORY/mixer.state).
     #[arg(long)]
     state_file: Option<PathBuf>,
     /// Device sample format (e.g. S16_LE, S32_LE; default: the widest the card takes).
-    #[arg(long, value_parser = parse_format)]
+    #[arg(long, value_parser = config::parse_format)]
     format: Option<SampleFormat>,
     /// Device rate in Hz (default 48000, or the nearest the card takes).
     #[arg(long)]
@@ -53,67 +63,106 @@ struct Args {
     /// Device channels (default 2, or the nearest the card takes).
     #[arg(long)]
     channels: Option<u32>,
-    /// Frames per device period: the mixing quantum.
-    #[arg(long, default_value_t = 256)]
-    period_frames: u32,
-    /// Periods in the device buffer.
-    #[arg(long, default_value_t = 3)]
-    periods: u32,
-    /// Resampler: `fast` (cubic, low delay) or `high` (sinc).
-    #[arg(long, default_value = "fast", value_parser = parse_quality)]
-    resampler: Quality,
-    /// The CUSE control device.
-    #[arg(long, default_value = "/dev/cuse")]
-    cuse: PathBuf,
-    /// Log more (repeat for even more).
+    /// Frames per device period: the mixing quantum (default 256).
+    #[arg(long)]
+    period_frames: Option<u32>,
+    /// Periods in the device buffer (default 3).
+    #[arg(long)]
+    periods: Option<u32>,
+    /// Resampler: `fast` (cubic, low delay; default) or `high` (sinc).
+    #[arg(long, value_parser = config::parse_resampler)]
+    resampler: Option<Quality>,
+    /// Soft-limit the mix instead of clipping (default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    limiter: Option<bool>,
+    /// Close the card after this many ms without clients (0, the default: never).
+    #[arg(long)]
+    idle_release_ms: Option<u32>,
+    /// Mix with real-time priority (SCHED_FIFO; default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    rt: Option<bool>,
+    /// Its SCHED_FIFO priority, 1 to 99 (default 20).
+    #[arg(long)]
+    rt_priority: Option<i32>,
+    /// User to run as once the devices are open (default: ossd if it exists; "root" stays root).
+    #[arg(long)]
+    user: Option<String>,
+    /// Log level: error, warn, info (default), debug, trace.
+    #[arg(long, value_parser = config::parse_log_level)]
+    log_level: Option<LogLevel>,
+    /// The CUSE control device (default /dev/cuse).
+    #[arg(long)]
+    cuse: Option<PathBuf>,
+    /// Log more (repeat for even more); same as --log-level debug / trace.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
 }
 
-fn parse_format(s: &str) -> Result<SampleFormat, String> {
-    let want = s.to_ascii_uppercase().replace('-', "_");
-    SampleFormat::ALL
-        .into_iter()
-        .find(|f| f.name() == want || (want == "FLOAT_LE" && *f == SampleFormat::FloatLe))
-        .ok_or_else(|| {
-            let names: Vec<_> = SampleFormat::ALL.iter().map(|f| f.name()).collect();
-            format!("unknown format {s:?}; one of {}", names.join(", "))
-        })
-}
-
-fn parse_quality(s: &str) -> Result<Quality, String> {
-    match s {
-        "fast" => Ok(Quality::Fast),
-        "high" => Ok(Quality::High),
-        _ => Err(format!("unknown resampler {s:?}; `fast` or `high`")),
+impl Args {
+    /// The flags as a config layer (`None`: not given).
+    fn as_config(&self) -> FileConfig {
+        FileConfig {
+            device: self.device.clone(),
+            dsp: self.dsp.clone(),
+            mixer: self.mixer.clone(),
+            sndstat: self.sndstat.clone(),
+            capture_device: self.capture_device.clone(),
+            monitor: self.monitor.clone(),
+            format: self.format,
+            rate: self.rate,
+            channels: self.channels,
+            period_frames: self.period_frames,
+            periods: self.periods,
+            resampler: self.resampler,
+            rt: self.rt,
+            rt_priority: self.rt_priority,
+            idle_release_ms: self.idle_release_ms,
+            limiter: self.limiter,
+            user: self.user.clone(),
+            state_file: self.state_file.clone(),
+            log_level: self.log_level.or(LogLevel::from_verbose(self.verbose)),
+            cuse: self.cuse.clone(),
+        }
     }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let level = match args.verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
+    if args.check {
+        let report = check::check(args.config.as_deref(), args.as_config());
+        print!("{report}");
+        return report.exit_code();
+    }
+    // Before logging is set up: a bad file or flag goes to stderr as it is.
+    let settings = match config::load_or_default(args.config.as_deref())
+        .and_then(|file| Settings::resolve(args.as_config(), file))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ossd: {e}");
+            return ExitCode::from(2);
+        }
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OSSD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+            tracing_subscriber::EnvFilter::try_from_env("OSSD_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(settings.log_level.as_str())
+            }),
         )
         .init();
-    match run(args) {
+    match run(settings, args.config.clone(), args.as_config()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
+            system::notify(&format!("STATUS={msg}"));
             eprintln!("ossd: {msg}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<(), String> {
     let open_node = |kind: NodeKind, name: &str| -> Result<Node, String> {
         let chan = Channel::open_cuse(&args.cuse).map_err(|e| match e.raw_os_error() {
             Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => format!(
@@ -135,27 +184,20 @@ fn run(args: Args) -> Result<(), String> {
     };
     let mut nodes = vec![open_node(NodeKind::Dsp, &args.dsp)?];
     for (kind, name) in [
-        (NodeKind::Mixer, Some(args.mixer.as_str())),
-        (NodeKind::Sndstat, Some(args.sndstat.as_str())),
+        (NodeKind::Mixer, args.mixer.as_deref()),
+        (NodeKind::Sndstat, args.sndstat.as_deref()),
         (NodeKind::Monitor, args.monitor.as_deref()),
     ] {
-        if let Some(name) = name.filter(|n| !n.is_empty()) {
+        if let Some(name) = name {
             nodes.push(open_node(kind, name)?);
         }
     }
 
-    let device = match args.device {
+    let device = match args.device.clone() {
         Some(d) => d,
         None => first_playback_device()?,
     };
-    let req = AlsaRequest {
-        device: device.clone(),
-        format: args.format,
-        rate: args.rate,
-        channels: args.channels,
-        period_frames: args.period_frames,
-        periods: args.periods,
-    };
+    let req = args.alsa_request(&device);
     let sink = AlsaSink::open(&req).map_err(|e| {
         let cards = card_names();
         if cards.is_empty() {
@@ -183,16 +225,15 @@ fn run(args: Args) -> Result<(), String> {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGTERM);
     mask.add(Signal::SIGINT);
+    // Reload (ExecReload=kill -HUP): blocked so that it does not kill us;
+    // Daemon::run must not treat it as "stop" (see the integration notes).
+    mask.add(Signal::SIGHUP);
     mask.thread_block()
         .map_err(|e| format!("cannot block signals: {e}"))?;
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(|e| format!("signalfd: {e}"))?;
 
-    let capture_name = match args.capture_device.as_deref() {
-        Some("none") => None,
-        Some(d) => Some(d.to_string()),
-        None => Some(device.clone()),
-    };
+    let capture_name = args.capture(&device);
     let capture: Option<SourceOpener> = capture_name.clone().map(|name| {
         let req = AlsaRequest {
             device: name,
@@ -206,16 +247,64 @@ fn run(args: Args) -> Result<(), String> {
         capture_name: capture_name.unwrap_or_else(|| "none".into()),
         quality: args.resampler,
         state_file: args.state_file.clone(),
+        limiter: args.limiter,
         ..Config::default()
     };
+    let reopen_req = req.clone();
     let devices = Devices {
         sink: Box::new(sink),
-        engine: EngineOptions::default(),
+        engine: EngineOptions {
+            realtime: args.rt.then_some(args.rt_priority),
+            idle_release: args.idle_release(),
+            reopen: Some(Box::new(move || {
+                AlsaSink::open(&reopen_req).map(|s| Box::new(s) as Box<dyn ossd::output::Sink>)
+            })),
+        },
         capture,
     };
-    let daemon = Daemon::new(cfg, nodes, devices).map_err(|e| e.to_string())?;
+    let mut daemon = Daemon::new(cfg, nodes, devices).map_err(|e| e.to_string())?;
+    // SIGHUP: read the config file again and apply what can change live.
+    let config_path = config_path.clone();
+    let cli_layer = cli.clone();
+    daemon.on_reload(Box::new(move || {
+        let s = config::load_or_default(config_path.as_deref())
+            .and_then(|file| Settings::resolve(cli_layer.clone(), file))
+            .map_err(|e| e.to_string())?;
+        Ok(Reload {
+            quality: s.resampler,
+            limiter: s.limiter,
+        })
+    }));
+
+    // Every fd that needs root is open: become the configured user.
+    let user = args.user.clone().or_else(system::default_user);
+    match user.as_deref() {
+        None => tracing::warn!(
+            "running as root: there is no user `ossd` \
+             (`useradd --system --groups audio ossd`, or --user root to say so)"
+        ),
+        Some(user) => {
+            if let Some(state) = &args.state_file {
+                system::prepare_state_dir(state, user)?;
+            }
+            if args.rt {
+                if let Err(e) = system::keep_realtime_allowed(args.rt_priority) {
+                    tracing::warn!("{e}");
+                }
+            }
+            system::drop_privileges(user)?;
+            tracing::info!(user, "dropped privileges");
+        }
+    }
+
     tracing::info!(node = format!("/dev/{}", args.dsp), "serving");
-    daemon.run(Some(&signals)).map_err(|e| e.to_string())?;
+    system::notify(&format!(
+        "READY=1\nSTATUS=serving /dev/{} on {device}",
+        args.dsp
+    ));
+    let result = daemon.run(Some(&signals)).map_err(|e| e.to_string());
+    system::notify("STOPPING=1");
+    result?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -316,3 +316,17 @@ fn sndstat_is_readable_text_naming_the_device_and_clients() {
     k.release(r, RDONLY);
     k.stop();
 }
+
+#[test]
+fn a_side_node_that_fails_does_not_take_dsp_down() {
+    let mut k = Kernel::start_with(device(256, 3), &[NodeKind::Dsp, NodeKind::Mixer], None);
+    k.close_node(1);
+    std::thread::sleep(Duration::from_millis(200));
+    let fh = k.open(WRONLY).unwrap();
+    assert_eq!(
+        k.write(fh, &u8_tone(8000, 440.0, 0.1, 0.5), WRONLY),
+        Ok(800)
+    );
+    assert_eq!(k.release(fh, WRONLY).error, 0);
+    k.stop();
+}

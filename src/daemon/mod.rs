@@ -97,6 +97,17 @@ pub struct Config {
     pub limiter: bool,
 }
 
+/// What a reload (SIGHUP) can change while clients play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reload {
+    /// The resampler of streams set up from now on.
+    pub quality: Quality,
+    pub limiter: bool,
+}
+
+/// Reads the configuration again, for SIGHUP.
+pub type Reloader = Box<dyn FnMut() -> Result<Reload, String> + Send>;
+
 /// The devices the daemon plays to and records from.
 pub struct Devices {
     /// The output, already open.
@@ -245,6 +256,9 @@ pub struct Daemon {
     current: usize,
     dead_voices: Vec<Voice>,
     dead_recs: Vec<RecVoice>,
+    reloader: Option<Reloader>,
+    /// Nodes whose connection failed (side nodes only; see `serve`).
+    node_gone: Vec<bool>,
 }
 
 impl Daemon {
@@ -297,6 +311,7 @@ impl Daemon {
                 .map_err(|e| DaemonError::Setup(format!("cannot start the engine thread: {e}")))?
         };
         let mixer_seen = mixer_state.changed();
+        let nodes_len = nodes.len();
         Ok(Daemon {
             cfg,
             nodes,
@@ -318,7 +333,31 @@ impl Daemon {
             current: 0,
             dead_voices: Vec::new(),
             dead_recs: Vec::new(),
+            reloader: None,
+            node_gone: vec![false; nodes_len],
         })
+    }
+
+    /// What SIGHUP does: read the configuration again and apply what can
+    /// change live. Without it, SIGHUP is logged and ignored.
+    pub fn on_reload(&mut self, reloader: Reloader) {
+        self.reloader = Some(reloader);
+    }
+
+    fn reload(&mut self) {
+        crate::system::notify_reloading();
+        match self.reloader.as_mut().map(|r| r()) {
+            Some(Ok(r)) => {
+                self.cfg.quality = r.quality;
+                self.lock().mixer.limiter = r.limiter;
+                tracing::info!(resampler = ?r.quality, limiter = r.limiter, "configuration reloaded");
+            }
+            Some(Err(e)) => {
+                tracing::error!("reload failed, keeping the running configuration: {e}")
+            }
+            None => tracing::info!("SIGHUP: nothing to reload"),
+        }
+        crate::system::notify("READY=1");
     }
 
     pub fn stopper(&self) -> Stopper {
@@ -336,12 +375,15 @@ impl Daemon {
     }
 
     fn serve(&mut self, signals: Option<&SignalFd>) -> Result<(), DaemonError> {
-        let n = self.nodes.len();
         loop {
-            let mut fds: Vec<PollFd> = self
-                .nodes
+            // Live nodes only: a failed side node is left out of the poll set.
+            let live: Vec<usize> = (0..self.nodes.len())
+                .filter(|&i| !self.node_gone[i])
+                .collect();
+            let n = live.len();
+            let mut fds: Vec<PollFd> = live
                 .iter()
-                .map(|node| PollFd::new(node.chan.as_fd(), PollFlags::POLLIN))
+                .map(|&i| PollFd::new(self.nodes[i].chan.as_fd(), PollFlags::POLLIN))
                 .collect();
             fds.push(PollFd::new(self.tick.as_fd(), PollFlags::POLLIN));
             fds.push(PollFd::new(self.stop_fd.as_fd(), PollFlags::POLLIN));
@@ -361,19 +403,38 @@ impl Daemon {
                 return Ok(());
             }
             if revents.len() > n + 2 && !revents[n + 2].is_empty() {
-                if let Some(Some(info)) = signals.map(|s| s.read_signal().ok().flatten()) {
-                    tracing::info!(signal = info.ssi_signo, "stopping on signal");
+                match signals.and_then(|s| s.read_signal().ok().flatten()) {
+                    Some(info) if info.ssi_signo == libc::SIGHUP as u32 => self.reload(),
+                    Some(info) => {
+                        tracing::info!(signal = info.ssi_signo, "stopping on signal");
+                        return Ok(());
+                    }
+                    None => {}
                 }
-                return Ok(());
             }
-            for (i, r) in revents.iter().take(n).enumerate() {
-                if r.contains(PollFlags::POLLIN) {
-                    self.read_requests(i)?;
+            for (&i, r) in live.iter().zip(&revents) {
+                let result = if r.contains(PollFlags::POLLIN) {
+                    self.read_requests(i)
                 } else if r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
-                    return Err(DaemonError::Cuse(io::Error::other(format!(
-                        "the kernel closed the connection of /dev/{}",
-                        self.nodes[i].name
-                    ))));
+                    Err(DaemonError::Cuse(io::Error::other(
+                        "the kernel closed the connection",
+                    )))
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = result {
+                    let node = &self.nodes[i];
+                    if node.kind == NodeKind::Dsp {
+                        return Err(e);
+                    }
+                    // A side node (mixer, sndstat, monitor) that could not be
+                    // made, e.g. because another instance has that name:
+                    // go on without it.
+                    tracing::warn!(
+                        "/dev/{} is unavailable ({e}); serving without it (is the name taken?)",
+                        node.name
+                    );
+                    self.node_gone[i] = true;
                 }
             }
             if !revents[n].is_empty() {

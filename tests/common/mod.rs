@@ -30,7 +30,7 @@ use ossd::output::clock::ClockSink;
 
 pub const RATE: u32 = 48000;
 
-pub fn device(period: u32, periods: u32) -> DeviceConfig {
+pub const fn device(period: u32, periods: u32) -> DeviceConfig {
     DeviceConfig {
         pcm: PcmFormat {
             sample: SampleFormat::S16Le,
@@ -192,6 +192,13 @@ impl Kernel {
         }
         k.on(0);
         k
+    }
+
+    /// Closes the kernel's end of node `i`, as when the kernel could not
+    /// make that node (its name taken). Later messages never come from it.
+    pub fn close_node(&mut self, i: usize) {
+        let quiet = nix::sys::eventfd::EventFd::new().unwrap();
+        self.fds[i] = OwnedFd::from(quiet);
     }
 
     /// Sends the next requests to node `i`.
