@@ -564,6 +564,7 @@ impl Daemon {
                 .filter(|f| matches!(f.kind, FileKind::Dsp(_)))
                 .count(),
             has_capture: self.capture_opener.is_some(),
+            has_mixer: self.nodes.iter().any(|n| n.kind == NodeKind::Mixer),
         }
     }
 
@@ -705,8 +706,16 @@ impl Daemon {
             )),
             None => None,
         };
-        if let Some((id, v)) = play {
-            let old = self.lock().mixer.replace(id, v);
+        // The new streams keep the old ones' trigger and error counters, so
+        // SETTRIGGER and GETERROR mean the same across a format change.
+        if let Some((id, mut v)) = play {
+            let mut s = self.lock();
+            if let Some(o) = s.mixer.voice(id) {
+                v.trigger = o.trigger;
+                v.underruns = o.underruns;
+            }
+            let old = s.mixer.replace(id, v);
+            drop(s);
             self.dead_voices.extend(old);
         }
         if let Some((slot, mut r, id)) = rec {
@@ -714,12 +723,18 @@ impl Daemon {
                 RecSlot::Capture(_) => {
                     let cap = self.capture.as_ref().expect("has a capture slot");
                     let mut s = cap.shared.lock().expect("capture lock");
-                    r.trigger = s.recorders.get(id).is_some_and(|o| o.trigger);
+                    if let Some(o) = s.recorders.get(id) {
+                        r.trigger = o.trigger;
+                        r.overruns = o.overruns;
+                    }
                     s.recorders.replace(id, r)
                 }
                 RecSlot::Monitor(_) => {
                     let mut s = self.lock();
-                    r.trigger = s.mixer.monitors.get(id).is_some_and(|o| o.trigger);
+                    if let Some(o) = s.mixer.monitors.get(id) {
+                        r.trigger = o.trigger;
+                        r.overruns = o.overruns;
+                    }
                     s.mixer.monitors.replace(id, r)
                 }
             };
@@ -863,7 +878,7 @@ impl Daemon {
             out
         } else {
             let info = self.device_info();
-            let igain = self.mixer_state.igain();
+            let mixer_igain = self.mixer_state.igain();
             let shared = self.shared.clone();
             let capture = self.capture.as_ref().map(|c| c.shared.clone());
             let f = self.dsp_file(fh).expect("a dsp file");
@@ -885,7 +900,12 @@ impl Daemon {
             let env = Env {
                 played,
                 info: &info,
-                igain,
+                // The mixer's recording level is the capture's, not the monitor's.
+                igain: if monitor.is_some() {
+                    Volume::FULL
+                } else {
+                    mixer_igain
+                },
             };
             f.dsp.ioctl(Streams { play, rec }, env, cmd, input)
         };

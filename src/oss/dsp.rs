@@ -80,6 +80,8 @@ pub struct DeviceInfo {
     pub open_files: usize,
     /// A capture device is configured: recording and duplex are offered.
     pub has_capture: bool,
+    /// A /dev/mixer node is served.
+    pub has_mixer: bool,
 }
 
 /// A file's playback volume, OSS style: left | right << 8, each 0..=100.
@@ -721,7 +723,7 @@ impl Dsp {
             oformats: format::SUPPORTED_AFMTS as i32,
             card_number: 0,
             port_number: 0,
-            mixer_dev: -1,
+            mixer_dev: if info.has_mixer { 0 } else { -1 },
             real_device: 0,
             enabled: 1,
             min_rate: MIN_RATE as i32,
@@ -770,7 +772,7 @@ pub fn sysinfo(info: &DeviceInfo) -> OssSysinfo {
     let mut s = OssSysinfo {
         versionnum: SOUND_VERSION as i32,
         numaudios: 1,
-        nummixers: 1,
+        nummixers: info.has_mixer as i32,
         numcards: 1,
         numaudioengines: 1,
         ..OssSysinfo::default()
@@ -821,6 +823,7 @@ mod tests {
                     devnode: "/dev/dsp".into(),
                     open_files: 1,
                     has_capture: false,
+                    has_mixer: true,
                 },
                 played: 0,
             }
