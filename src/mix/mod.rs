@@ -10,11 +10,13 @@
 
 pub mod record;
 pub mod ring;
+pub mod slots;
 pub mod voice;
 
 pub use voice::{Quality, Voice, VoiceState};
 
 use record::{RecVoice, Recorders};
+use slots::Slots;
 
 use crate::oss::format::{self, SampleFormat};
 
@@ -52,7 +54,7 @@ pub type VoiceId = usize;
 #[derive(Debug)]
 pub struct Mixer {
     dev: DeviceConfig,
-    voices: Vec<Option<Voice>>,
+    voices: Slots<Voice>,
     acc: Vec<f64>,
     out: Vec<u8>,
     /// Device frames mixed so far: the index of the next period's first frame.
@@ -70,7 +72,7 @@ impl Mixer {
         let samples = dev.period_frames as usize * dev.pcm.channels as usize;
         Mixer {
             dev,
-            voices: Vec::new(),
+            voices: Slots::default(),
             acc: vec![0.0; samples],
             out: vec![0; dev.period_bytes()],
             frames_mixed: 0,
@@ -90,34 +92,25 @@ impl Mixer {
 
     /// Adds a voice; the slot is reused after [`Mixer::remove`].
     pub fn insert(&mut self, voice: Voice) -> VoiceId {
-        match self.voices.iter().position(Option::is_none) {
-            Some(i) => {
-                self.voices[i] = Some(voice);
-                i
-            }
-            None => {
-                self.voices.push(Some(voice));
-                self.voices.len() - 1
-            }
-        }
+        self.voices.insert(voice)
     }
 
     /// Puts `voice` in place of the one at `id` and returns the old one, so
     /// the caller can drop it outside any lock.
     pub fn replace(&mut self, id: VoiceId, voice: Voice) -> Option<Voice> {
-        self.voices.get_mut(id).and_then(|slot| slot.replace(voice))
+        self.voices.replace(id, voice)
     }
 
     pub fn remove(&mut self, id: VoiceId) -> Option<Voice> {
-        self.voices.get_mut(id).and_then(Option::take)
+        self.voices.remove(id)
     }
 
     pub fn voice(&self, id: VoiceId) -> Option<&Voice> {
-        self.voices.get(id).and_then(Option::as_ref)
+        self.voices.get(id)
     }
 
     pub fn voice_mut(&mut self, id: VoiceId) -> Option<&mut Voice> {
-        self.voices.get_mut(id).and_then(Option::as_mut)
+        self.voices.get_mut(id)
     }
 
     /// A file's playback voice and monitor recorder at once.
@@ -126,16 +119,13 @@ impl Mixer {
         play: Option<VoiceId>,
         monitor: Option<usize>,
     ) -> (Option<&mut Voice>, Option<&mut RecVoice>) {
-        let v = play.and_then(|id| self.voices.get_mut(id).and_then(Option::as_mut));
+        let v = play.and_then(|id| self.voices.get_mut(id));
         let r = monitor.and_then(|id| self.monitors.get_mut(id));
         (v, r)
     }
 
     pub fn voices(&self) -> impl Iterator<Item = (VoiceId, &Voice)> {
-        self.voices
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.as_ref().map(|v| (i, v)))
+        self.voices.iter()
     }
 
     /// Mixes the next period and returns it in the device's format.
@@ -143,7 +133,7 @@ impl Mixer {
     pub fn mix_period(&mut self) -> &[u8] {
         self.acc.fill(0.0);
         let start = self.frames_mixed;
-        for v in self.voices.iter_mut().flatten() {
+        for v in self.voices.values_mut() {
             v.render(&mut self.acc, start);
         }
         let ch = self.master.len();
@@ -180,11 +170,13 @@ pub fn soft_limit(samples: &mut [f64]) {
     }
 }
 
+/// Fixtures shared by the mixer's unit tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
 
-    fn dev() -> DeviceConfig {
+    /// An S16_LE stereo 48 kHz device with small periods.
+    pub fn dev() -> DeviceConfig {
         DeviceConfig {
             pcm: PcmFormat {
                 sample: SampleFormat::S16Le,
@@ -196,9 +188,16 @@ mod tests {
         }
     }
 
-    fn s16(v: &[i16]) -> Vec<u8> {
+    /// S16_LE bytes of these samples.
+    pub fn s16(v: &[i16]) -> Vec<u8> {
         v.iter().flat_map(|x| x.to_le_bytes()).collect()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{dev, s16};
+    use super::*;
 
     #[test]
     fn two_streams_sum_exactly_and_clip_at_full_scale() {

@@ -11,6 +11,7 @@ use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Async, FixedAsync, Resampler};
 
 use super::ring::Ring;
+use super::slots::Slots;
 use super::voice::{mix_into, resampler, ChannelMap, Quality};
 use super::{DeviceConfig, PcmFormat};
 use crate::oss::format;
@@ -149,49 +150,13 @@ impl RecVoice {
 }
 
 /// The recording voices fed from one source (the capture device, or the mix
-/// for monitor readers), in reusable slots.
-#[derive(Debug, Default)]
-pub struct Recorders {
-    slots: Vec<Option<RecVoice>>,
-}
+/// for monitor readers).
+pub type Recorders = Slots<RecVoice>;
 
-impl Recorders {
-    pub fn insert(&mut self, v: RecVoice) -> usize {
-        match self.slots.iter().position(Option::is_none) {
-            Some(i) => {
-                self.slots[i] = Some(v);
-                i
-            }
-            None => {
-                self.slots.push(Some(v));
-                self.slots.len() - 1
-            }
-        }
-    }
-
-    pub fn replace(&mut self, id: usize, v: RecVoice) -> Option<RecVoice> {
-        self.slots.get_mut(id).and_then(|s| s.replace(v))
-    }
-
-    pub fn remove(&mut self, id: usize) -> Option<RecVoice> {
-        self.slots.get_mut(id).and_then(Option::take)
-    }
-
-    pub fn get(&self, id: usize) -> Option<&RecVoice> {
-        self.slots.get(id).and_then(Option::as_ref)
-    }
-
-    pub fn get_mut(&mut self, id: usize) -> Option<&mut RecVoice> {
-        self.slots.get_mut(id).and_then(Option::as_mut)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.iter().all(Option::is_none)
-    }
-
+impl Slots<RecVoice> {
     /// Feeds one period to every recording voice.
     pub fn feed(&mut self, frames: &[f64]) {
-        for v in self.slots.iter_mut().flatten() {
+        for v in self.values_mut() {
             v.feed(frames);
         }
     }
@@ -200,23 +165,8 @@ impl Recorders {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mix::fixtures::{dev, s16};
     use crate::oss::format::SampleFormat;
-
-    fn dev() -> DeviceConfig {
-        DeviceConfig {
-            pcm: PcmFormat {
-                sample: SampleFormat::S16Le,
-                channels: 2,
-                rate: 48000,
-            },
-            period_frames: 4,
-            buffer_frames: 16,
-        }
-    }
-
-    fn s16(v: &[i16]) -> Vec<u8> {
-        v.iter().flat_map(|x| x.to_le_bytes()).collect()
-    }
 
     fn frames(v: &[i16]) -> Vec<f64> {
         v.iter().map(|&x| x as f64 / 32768.0).collect()

@@ -424,23 +424,8 @@ pub(super) fn mix_into(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mix::fixtures::{dev, s16};
     use crate::oss::format::SampleFormat;
-
-    fn dev() -> DeviceConfig {
-        DeviceConfig {
-            pcm: PcmFormat {
-                sample: SampleFormat::S16Le,
-                channels: 2,
-                rate: 48000,
-            },
-            period_frames: 4,
-            buffer_frames: 16,
-        }
-    }
-
-    fn s16(v: &[i16]) -> Vec<u8> {
-        v.iter().flat_map(|x| x.to_le_bytes()).collect()
-    }
 
     #[test]
     fn native_stream_passes_through_exactly() {

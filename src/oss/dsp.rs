@@ -790,19 +790,15 @@ pub fn sysinfo(info: &DeviceInfo) -> OssSysinfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mix::Quality;
 
     fn dev() -> DeviceConfig {
         DeviceConfig {
-            pcm: PcmFormat {
-                sample: SampleFormat::S16Le,
-                channels: 2,
-                rate: 48000,
-            },
             period_frames: 256,
             buffer_frames: 768,
+            ..crate::mix::fixtures::dev()
         }
     }
+    use crate::mix::Quality;
 
     struct T {
         dsp: Dsp,
