@@ -1306,7 +1306,7 @@ impl Daemon {
             clients.push(ClientLine {
                 node: self.nodes[f.node].name.clone(),
                 pid: f.pid,
-                command: sndstat::command_of(f.pid).unwrap_or_else(|| "?".into()),
+                command: String::new(), // read from /proc below, outside the locks
                 direction: match (d.play.is_some(), d.rec.is_some()) {
                     (true, true) => "duplex",
                     (false, true) => "record",
@@ -1323,15 +1323,21 @@ impl Daemon {
                 name: d.dsp.name.clone(),
             });
         }
+        let totals = Totals {
+            clients_served: self.served,
+            device_underruns: s.device_xruns,
+        };
+        drop(cap);
+        drop(s);
+        for c in &mut clients {
+            c.command = sndstat::command_of(c.pid).unwrap_or_else(|| "?".into());
+        }
         sndstat::render(&SndstatInfo {
             version: env!("CARGO_PKG_VERSION").into(),
             devices,
             clients,
             mixer: Some((self.mixer_state.volume(), self.mixer_state.pcm())),
-            totals: Totals {
-                clients_served: self.served,
-                device_underruns: s.device_xruns,
-            },
+            totals,
         })
     }
 
