@@ -24,6 +24,13 @@ Python 3 standard library only, so it runs on a fresh machine and inside the tes
       are stripped, starts with PLAYED byte for byte.
   wavtool.py png FILE OUT.png [--width W --height H]
       A min/max waveform picture, one band per channel.
+  wavtool.py timeline FILE --probe F1,F2,... [--window-ms 40] [--rel 0.5] [--min-amp 0.01]
+      Prints JSON: when each frequency sounds in the channels' average (first and last
+      window at >= rel of its steady level, the level, dips below it in between), from
+      Goertzel amplitudes in Hann windows that hop half a window.
+  wavtool.py picture FILE OUT.png [--fmax 1000] [--mark F:LABEL,...] [--title T] [--width W]
+      One labelled PNG to look at: the waveform of each channel over the spectrogram
+      of their average (0..fmax Hz, dBFS colour scale), on one time axis in seconds.
   wavtool.py selftest
       Checks the above on synthetic signals; exits non-zero on any failure.
 
@@ -466,6 +473,308 @@ def write_png(audio, path, width=1000, height=120):
                 + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
 
 
+# ---------------------------------------------------------------- timeline and picture
+
+def mid_signal(audio):
+    """The channels' average as floats, in fractions of full scale."""
+    k = 1.0 / (audio.scale * audio.channels)
+    if audio.channels == 1:
+        return [v * k for v in audio.chans[0]]
+    return [sum(vs) * k for vs in zip(*audio.chans)]
+
+
+def tone_timeline(audio, freqs, win_s=0.04, rel=0.5, min_amp=0.01):
+    """When each of `freqs` sounds: Goertzel amplitude of the channels' average in
+    Hann windows of win_s (rounded up to a power of two frames), hopping half a window.
+
+    Per frequency: `level`, its steady amplitude (median over the windows at >= half
+    the loudest one; fraction of full scale); `present` if level >= min_amp; `start_s`
+    and `end_s`, the centres of the first and last window at >= rel * level; `dips`,
+    the runs of windows below rel * level between them (`dips_at_s`: where the first
+    ones start). A steady tone that starts and stops once has dips == 0."""
+    x = mid_signal(audio)
+    rate = audio.rate
+    n = 1 << max(4, int(math.ceil(math.log2(max(16, win_s * rate)))))
+    hop = n // 2
+    win = hann(n)
+    starts = list(range(0, max(0, len(x) - n) + 1, hop)) if len(x) >= n else []
+    out = []
+    for f in freqs:
+        amps = [goertzel_amp(x[s:s + n], rate, f, win) for s in starts]
+        top = max(amps) if amps else 0.0
+        steady = sorted(a for a in amps if a >= top / 2)
+        level = steady[len(steady) // 2] if steady else 0.0
+        res = {"freq": f, "present": level >= min_amp, "level": round(level, 6)}
+        on = [i for i, a in enumerate(amps) if a >= rel * level] if level >= min_amp else []
+        if on:
+            dips = [i for i in range(on[0] + 1, on[-1] + 1) if amps[i] < rel * level <= amps[i - 1]]
+            res.update(start_s=round((starts[on[0]] + n / 2) / rate, 4),
+                       end_s=round((starts[on[-1]] + n / 2) / rate, 4),
+                       dips=len(dips), dips_at_s=[round((starts[i] + n / 2) / rate, 4) for i in dips[:5]])
+            res["seconds"] = round(res["end_s"] - res["start_s"], 4)
+        else:
+            res.update(start_s=None, end_s=None, seconds=0.0, dips=0, dips_at_s=[])
+        out.append(res)
+    return {"window_s": round(n / rate, 6), "hop_s": round(hop / rate, 6), "tones": out}
+
+
+def blackman_harris(n):
+    a = (0.35875, 0.48829, 0.14128, 0.01168)
+    return [a[0] - a[1] * math.cos(2 * math.pi * i / (n - 1)) + a[2] * math.cos(4 * math.pi * i / (n - 1))
+            - a[3] * math.cos(6 * math.pi * i / (n - 1)) for i in range(n)]
+
+
+def fft(a):
+    """In-place iterative radix-2 FFT of a list of complex numbers (len a power of 2)."""
+    n = len(a)
+    j = 0
+    for i in range(1, n):
+        bit = n >> 1
+        while j & bit:
+            j ^= bit
+            bit >>= 1
+        j |= bit
+        if i < j:
+            a[i], a[j] = a[j], a[i]
+    size = 2
+    while size <= n:
+        half = size // 2
+        wstep = complex(math.cos(-2 * math.pi / size), math.sin(-2 * math.pi / size))
+        tw = [1.0 + 0j]
+        for _ in range(half - 1):
+            tw.append(tw[-1] * wstep)
+        for s in range(0, n, size):
+            for k in range(half):
+                u = a[s + k]
+                v = a[s + k + half] * tw[k]
+                a[s + k] = u + v
+                a[s + k + half] = u - v
+        size *= 2
+    return a
+
+
+def decimate(x, rate, fmax):
+    """x low-passed just above fmax and decimated to a rate of at least 2.6 * fmax,
+    with a Blackman-windowed sinc long enough that nothing above the new Nyquist
+    folds back below fmax. Returns (samples, new rate)."""
+    d = max(1, int(rate // (2.6 * fmax)))
+    if d == 1:
+        return list(x), rate
+    m = 24 * d + 1
+    fc = min(1.05 * fmax, 0.45 * rate / d) / rate
+    h = []
+    for i in range(m):
+        t = i - m // 2
+        s = 2 * fc if t == 0 else math.sin(2 * math.pi * fc * t) / (math.pi * t)
+        w = 0.42 - 0.5 * math.cos(2 * math.pi * i / (m - 1)) + 0.08 * math.cos(4 * math.pi * i / (m - 1))
+        h.append(s * w)
+    g = sum(h)
+    h = [v / g for v in h]
+    pad = [0.0] * (m // 2)
+    xp = pad + list(x) + pad
+    mul = float.__mul__
+    return [sum(map(mul, h, xp[k:k + m])) for k in range(0, len(x), d)], rate / d
+
+
+# 5x8 bitmap font: per character 8 rows (top first) of 5 bits, 2 hex digits a row.
+FONT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,:-+/()=%_'><"
+FONT_BITS = (
+    "0e11111f111111001e11111e11111e000e11101010110e001e11111111111e001f10101e10101f001f10101e10101000"
+    "0e11101711110f001111111f111111000e04040404040e000702020202120c0011121418141211001010101010101f00"
+    "111b15151111110011111915131111000e11111111110e001e11111e101010000e11111115120d001e11111e14121100"
+    "0f10100e01011e001f040404040404001111111111110e0011111111110a04001111111515150a0011110a040a111100"
+    "1111110a040404001f01020408101f0000000e010f110f001010161911111e0000000e1010110e0001010d1311110f00"
+    "00000e111f100e000609081c0808080000000f11110f010e101016191111110004000c0404040e00020006020202120c"
+    "10101214181412000c04040404040e0000001a1515151500000016191111110000000e1111110e0000001e11111e1010"
+    "00000f11110f0101000016191010100000000f100e011e0008081c08080906000000111111130d0000001111110a0400"
+    "0000111115150a000000110a040a110000001111110f010e00001f0204081f000e11131519110e00040c040404040e00"
+    "0e11010204081f001f02040201110e0002060a121f0202001f101e0101110e000608101e11110e001f01020408080800"
+    "0e11110e11110e000e11110f01020c0000000000000c0c00000000000c040800000c0c000c0c00000000001f00000000"
+    "0004041f0404000000010204081000000204080808040200080402020204080000001f001f0000001819020408130300"
+    "0000000000001f00040408000000000008040201020408000204081008040200"
+)
+
+
+class Canvas:
+    """An RGB image with rectangles, lines and text; written as PNG."""
+
+    def __init__(self, w, h, bg=(255, 255, 255)):
+        self.w, self.h = w, h
+        self.rows = [bytearray(bytes(bg) * w) for _ in range(h)]
+
+    def px(self, x, y, c):
+        if 0 <= x < self.w and 0 <= y < self.h:
+            self.rows[y][3 * x: 3 * x + 3] = bytes(c)
+
+    def rect(self, x0, y0, x1, y1, c):  # inclusive
+        x0, x1 = max(0, x0), min(self.w - 1, x1)
+        if x1 < x0:
+            return
+        run = bytes(c) * (x1 - x0 + 1)
+        for y in range(max(0, y0), min(self.h - 1, y1) + 1):
+            self.rows[y][3 * x0: 3 * x1 + 3] = run
+
+    def text(self, x, y, s, c=(0, 0, 0), scale=2, anchor="left"):
+        """Text with its top at y; anchor left, right or centre of x."""
+        width = self.text_width(s, scale)
+        x = x - width if anchor == "right" else x - width // 2 if anchor == "centre" else x
+        for ch in s:
+            i = FONT_CHARS.find(ch)
+            if i >= 0:
+                for r in range(8):
+                    bits = int(FONT_BITS[16 * i + 2 * r: 16 * i + 2 * r + 2], 16)
+                    for col in range(5):
+                        if bits & (16 >> col):
+                            self.rect(x + col * scale, y + r * scale, x + col * scale + scale - 1,
+                                      y + r * scale + scale - 1, c)
+            x += 6 * scale
+
+    @staticmethod
+    def text_width(s, scale=2):
+        return max(0, 6 * scale * len(s) - scale)
+
+    def write(self, path):
+        raw = b"".join(b"\x00" + bytes(r) for r in self.rows)
+
+        def chunk(t, d):
+            return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
+        with open(path, "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", self.w, self.h, 8, 2, 0, 0, 0))
+                    + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+MAGMA = [(0.0, (0, 0, 4)), (0.25, (59, 15, 112)), (0.5, (140, 41, 129)), (0.7, (222, 73, 104)),
+         (0.85, (254, 159, 109)), (1.0, (252, 253, 191))]
+
+
+def colour(t):
+    t = 0.0 if t < 0 else 1.0 if t > 1 else t
+    for (t0, c0), (t1, c1) in zip(MAGMA, MAGMA[1:]):
+        if t <= t1:
+            u = (t - t0) / (t1 - t0)
+            return tuple(int(a + (b - a) * u + 0.5) for a, b in zip(c0, c1))
+    return MAGMA[-1][1]
+
+
+def nice_step(span, target):
+    """A 1-2-5 step that cuts span into about `target` pieces."""
+    raw = span / max(1, target)
+    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    for m in (1, 2, 5, 10):
+        if m * mag >= raw:
+            return m * mag
+    return 10 * mag
+
+
+def fmt_num(v):
+    return f"{v:g}" if abs(v - round(v)) > 1e-9 else str(int(round(v)))
+
+
+def write_picture(audio, path, width=1000, fmax=1000.0, marks=(), title="", db_range=100.0):
+    """One PNG a person can read: the waveform of every channel over the spectrogram
+    of the channels' average (0..fmax Hz, dBFS in a magma colour scale, -db_range..0),
+    on a shared time axis in seconds; marks: (frequency, label) pairs shown at the
+    right edge of the spectrogram."""
+    W, left, right, top = width, 84, 190, 44
+    wave_h, spec_h = 90, 340
+    C = audio.channels
+    dur = audio.frames / audio.rate if audio.rate else 0.0
+    y_wave = top + 22
+    band_gap = 10  # between the channels' bands
+    y_spec = y_wave + C * (wave_h + band_gap) - band_gap + 34
+    y_axis = y_spec + spec_h
+    H = y_axis + 96
+    cv = Canvas(left + W + right, H)
+    ink, grey, light = (0, 0, 0), (110, 110, 110), (225, 225, 225)
+    cv.text(left, 12, title or "waveform and spectrogram", ink, 2)
+    # time grid
+    tstep = nice_step(dur, 12) if dur > 0 else 1
+    ticks = [i * tstep for i in range(int(dur / tstep) + 1)] if dur > 0 else [0.0]
+    xs = [left + min(W - 1, int(t / dur * W)) if dur > 0 else left for t in ticks]
+    # waveform, one band per channel
+    cv.text(left, y_wave - 20, "Waveform" + (" (one band per channel)" if C > 1 else ""), grey, 2)
+    n = max(1, audio.frames)
+    names = ["L", "R"] if C == 2 else [str(c + 1) for c in range(C)]
+    for c, ch in enumerate(audio.chans):
+        y0 = y_wave + c * (wave_h + band_gap)
+        for x in xs:
+            cv.rect(x, y0, x, y0 + wave_h - 1, light)
+        cv.rect(left, y0 + wave_h // 2, left + W - 1, y0 + wave_h // 2, (190, 190, 190))
+        for x in range(W):
+            a, b = x * n // W, max(x * n // W + 1, (x + 1) * n // W)
+            seg = ch[a:b]
+            if not len(seg):
+                continue
+            hi_, lo_ = max(seg) / audio.scale, min(seg) / audio.scale
+            ya = y0 + int((1 - hi_) * (wave_h - 1) / 2)
+            yb = y0 + int((1 - lo_) * (wave_h - 1) / 2)
+            cv.rect(left + x, max(y0, ya), left + x, min(y0 + wave_h - 1, yb), (32, 80, 176))
+        cv.rect(left - 1, y0, left - 1, y0 + wave_h - 1, grey)
+        cv.rect(left + W, y0, left + W, y0 + wave_h - 1, grey)
+        cv.rect(left, y0, left + W - 1, y0, grey)
+        cv.rect(left, y0 + wave_h - 1, left + W - 1, y0 + wave_h - 1, grey)
+        cv.text(left - 46, y0 + wave_h // 2 - 8, names[c], ink, 2, "centre")
+        cv.text(left - 6, y0 + 1, "+1", grey, 1, "right")
+        cv.text(left - 6, y0 + wave_h - 9, "-1", grey, 1, "right")
+    # spectrogram of the average
+    cv.text(left, y_spec - 20, f"Spectrogram 0-{fmt_num(fmax)} Hz" + (" (channels averaged)" if C > 1 else ""),
+            grey, 2)
+    y, rate2 = decimate(mid_signal(audio), audio.rate, fmax)
+    nwin = 1 << max(5, int(round(math.log2(max(32, 0.1 * rate2)))))
+    nfft = 2 * nwin
+    win = blackman_harris(nwin)  # sidelobes under -92 dB: clean lines on a 100 dB scale
+    norm = 2.0 / sum(win)
+    for x in range(W):
+        centre = int((x + 0.5) / W * len(y))
+        s = centre - nwin // 2
+        frame = [complex(y[s + i] * win[i], 0) if 0 <= s + i < len(y) else 0j for i in range(nwin)]
+        spec = fft(frame + [0j] * (nfft - nwin))
+        col = []
+        for r in range(spec_h):
+            f = (spec_h - 1 - r + 0.5) / spec_h * fmax
+            kf = f * nfft / rate2
+            k = int(kf)
+            u = kf - k
+            m = abs(spec[k]) * (1 - u) + abs(spec[min(k + 1, nfft // 2)]) * u
+            db = 20 * math.log10(max(m * norm, 1e-12))
+            col.append(colour(1 + db / db_range))
+        for r, c in enumerate(col):
+            cv.rows[y_spec + r][3 * (left + x): 3 * (left + x) + 3] = bytes(c)
+    fstep = nice_step(fmax, 8)
+    f = 0.0
+    while f <= fmax + 1e-9:
+        yy = y_spec + spec_h - 1 - int(f / fmax * (spec_h - 1))
+        cv.rect(left - 6, yy, left - 1, yy, ink)
+        cv.text(left - 9, yy - 4, fmt_num(f), ink, 1, "right")
+        f += fstep
+    cv.text(left - 58, y_spec + spec_h // 2 - 8, "Hz", ink, 2, "centre")
+    for fm, label in marks:
+        if 0 <= fm <= fmax:
+            yy = y_spec + spec_h - 1 - int(fm / fmax * (spec_h - 1))
+            for k in range(7):
+                cv.rect(left + W + 2 + k, yy - (6 - k) // 2, left + W + 2 + k, yy + (6 - k) // 2, ink)
+            cv.text(left + W + 12, yy - 7, f"{fmt_num(round(fm))} Hz {label}", ink, 2)
+    cv.rect(left - 1, y_spec - 1, left + W, y_spec - 1, grey)
+    cv.rect(left - 1, y_axis, left + W, y_axis, grey)
+    cv.rect(left - 1, y_spec - 1, left - 1, y_axis, grey)
+    cv.rect(left + W, y_spec - 1, left + W, y_axis, grey)
+    # time axis
+    for t, x in zip(ticks, xs):
+        cv.rect(x, y_axis, x, y_axis + 5, ink)
+        cv.text(x, y_axis + 9, fmt_num(t), ink, 2, "centre")
+    cv.text(left + W // 2, y_axis + 32, "time (s)", ink, 2, "centre")
+    # colour scale
+    yb = y_axis + 62
+    bar_w = 240
+    bx = left + W - bar_w
+    for i in range(bar_w):
+        cv.rect(bx + i, yb, bx + i, yb + 12, colour(i / (bar_w - 1)))
+    cv.text(bx - 8, yb + 2, f"-{fmt_num(db_range)} dBFS", ink, 1, "right")
+    cv.text(bx + bar_w + 8, yb + 2, "0 dBFS", ink, 1)
+    cv.write(path)
+
+
 # ---------------------------------------------------------------- selftest
 
 def selftest():
@@ -595,6 +904,32 @@ def selftest():
     pngp = os.path.join(tmp, "t.png")
     write_png(a, pngp, 200, 40)
     expect("png written", open(pngp, "rb").read(8) == b"\x89PNG\r\n\x1a\n")
+    # 13. timeline: three staggered tones, one with a 30 ms hole; fft; picture
+    mix = [0.0] * 48000 * 3
+    for f, t0, t1 in ((300, 0.2, 2.8), (500, 1.0, 2.8), (800, 1.6, 2.4)):
+        for i in range(int(t0 * 48000), int(t1 * 48000)):
+            mix[i] += 0.15 * math.sin(2 * math.pi * f * i / 48000)
+    for i in range(int(2.0 * 48000), int(2.03 * 48000)):
+        mix[i] -= 0.15 * math.sin(2 * math.pi * 800 * i / 48000)
+    tl = tone_timeline(audio_of(mix, 48000, 1, "s16le"), [300, 500, 800, 1200])["tones"]
+    expect("timeline: each tone's start and end within 25 ms, level 0.15",
+           all(abs(r["start_s"] - t0) < 0.025 and abs(r["end_s"] - t1) < 0.025 and abs(r["level"] - 0.15) < 0.005
+               for r, (t0, t1) in zip(tl, ((0.2, 2.8), (1.0, 2.8), (1.6, 2.4)))), json.dumps(tl))
+    expect("timeline: the hole in 800 Hz is one dip at 2.0 s, the others have none",
+           tl[0]["dips"] == 0 and tl[1]["dips"] == 0 and tl[2]["dips"] == 1
+           and abs(tl[2]["dips_at_s"][0] - 2.0) < 0.03, json.dumps(tl))
+    expect("timeline: an absent tone is not present", not tl[3]["present"] and tl[3]["start_s"] is None,
+           json.dumps(tl[3]))
+    v = [complex(math.cos(0.3 * i), math.sin(1.1 * i) * 0.5) for i in range(64)]
+    naive = [sum(v[i] * complex(math.cos(-2 * math.pi * k * i / 64), math.sin(-2 * math.pi * k * i / 64))
+                 for i in range(64)) for k in range(64)]
+    expect("fft equals the naive DFT", max(abs(a - b) for a, b in zip(fft(list(v)), naive)) < 1e-9)
+    pp = os.path.join(tmp, "p.png")
+    main(["picture", w, pp, "--width", "300", "--fmax", "2000", "--mark", "1000:tone", "--title", "t"])
+    head = open(pp, "rb").read(33)
+    pw, ph = struct.unpack(">II", head[16:24])
+    expect("picture written: a PNG wider than its plot", head[:8] == b"\x89PNG\r\n\x1a\n" and pw > 300 and ph > 300,
+           f"{pw}x{ph}")
     for fn in os.listdir(tmp):
         os.unlink(os.path.join(tmp, fn))
     os.rmdir(tmp)
@@ -664,6 +999,25 @@ def main(argv=None):
     p.add_argument("--width", type=int, default=1000)
     p.add_argument("--height", type=int, default=120, help="per channel")
 
+    p = sub.add_parser("timeline", help="JSON: when each probed frequency sounds")
+    p.add_argument("file")
+    raw_opts(p)
+    p.add_argument("--probe", required=True, help="comma-separated frequencies")
+    p.add_argument("--window-ms", type=float, default=40.0, help="analysis window, rounded up to 2^n frames (40)")
+    p.add_argument("--rel", type=float, default=0.5, help="sounding: >= this fraction of the steady level (0.5)")
+    p.add_argument("--min-amp", type=float, default=0.01,
+                   help="present: steady level >= this fraction of full scale (0.01)")
+
+    p = sub.add_parser("picture", help="labelled PNG: waveform over spectrogram")
+    p.add_argument("file")
+    p.add_argument("out")
+    raw_opts(p)
+    p.add_argument("--width", type=int, default=1000, help="plot width in pixels (1000)")
+    p.add_argument("--fmax", type=float, default=1000.0, help="top of the spectrogram in Hz (1000)")
+    p.add_argument("--mark", default="", help="F:LABEL,... frequencies to label at the right edge")
+    p.add_argument("--title", default="")
+    p.add_argument("--db-range", type=float, default=100.0, help="colour scale: -this..0 dBFS (100)")
+
     sub.add_parser("selftest", help="check this tool on synthetic signals")
     args = ap.parse_args(argv)
 
@@ -691,6 +1045,19 @@ def main(argv=None):
     audio = load(args.file, args.format, args.rate, args.channels)
     if args.cmd == "png":
         write_png(audio, args.out, args.width, args.height)
+        return 0
+    if args.cmd == "timeline":
+        freqs = [float(x) for x in args.probe.split(",") if x.strip()]
+        res = tone_timeline(audio, freqs, args.window_ms / 1000.0, args.rel, args.min_amp)
+        res["file"] = args.file
+        print(json.dumps(res))
+        return 0
+    if args.cmd == "picture":
+        marks = []
+        for item in filter(None, (s.strip() for s in args.mark.split(","))):
+            f, _, label = item.partition(":")
+            marks.append((float(f), label))
+        write_picture(audio, args.out, args.width, args.fmax, marks, args.title, args.db_range)
         return 0
     if args.cmd == "analyze":
         probes = [float(x) for x in args.probe.split(",") if x.strip()]

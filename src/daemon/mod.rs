@@ -660,7 +660,9 @@ impl Daemon {
         };
         let fh = self.next_fh;
         self.next_fh += 1;
-        self.served += 1;
+        if matches!(file_kind, FileKind::Dsp(_)) {
+            self.served += 1; // /dev/dsp and monitor opens, not the mixer's or sndstat's
+        }
         self.files.insert(
             fh,
             File {
