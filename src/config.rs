@@ -28,7 +28,10 @@ pub const DEFAULT_PATH: &str = "/etc/ossd.toml";
 pub const DEFAULT_DSP: &str = "dsp";
 pub const DEFAULT_MIXER: &str = "mixer";
 pub const DEFAULT_SNDSTAT: &str = "sndstat";
-pub const DEFAULT_PERIOD_FRAMES: u32 = 256;
+/// 128 frames × 3 periods = 8 ms of device buffer at 48 kHz: with ossd's own
+/// request round trip (about 0.1 ms at the 99th percentile) a write is heard
+/// within 10 ms (benches/figures, part e; README "Latency").
+pub const DEFAULT_PERIOD_FRAMES: u32 = 128;
 pub const DEFAULT_PERIODS: u32 = 3;
 /// Below the kernel's threaded interrupt handlers (50), so the sound card's
 /// own interrupt is never starved by the mixer; the most rtkit grants a user.
@@ -936,7 +939,7 @@ cuse = "/dev/cuse"
         let s = Settings::resolve(FileConfig::default(), FileConfig::default()).unwrap();
         assert_eq!(s, Settings::default());
         assert_eq!(s.dsp, "dsp");
-        assert_eq!(s.period_frames, 256);
+        assert_eq!(s.period_frames, 128);
         assert_eq!(s.periods, 3);
         assert_eq!(s.resampler, Quality::Fast);
         assert_eq!(s.cuse, Path::new("/dev/cuse"));

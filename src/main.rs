@@ -63,7 +63,7 @@ struct Args {
     /// Device channels (default 2, or the nearest the card takes).
     #[arg(long)]
     channels: Option<u32>,
-    /// Frames per device period: the mixing quantum (default 256).
+    /// Frames per device period: the mixing quantum (default 128).
     #[arg(long)]
     period_frames: Option<u32>,
     /// Periods in the device buffer (default 3).
