@@ -72,13 +72,15 @@ struct Args {
     /// Resampler: `fast` (cubic, low delay; default) or `high` (sinc).
     #[arg(long, value_parser = config::parse_resampler)]
     resampler: Option<Quality>,
-    /// Soft-limit the mix instead of clipping (default true).
+    /// Soft-limit the mix above -1 dBFS instead of clipping (default false:
+    /// a full-scale stream stays bit-exact).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     limiter: Option<bool>,
     /// Close the card after this many ms without clients (0, the default: never).
     #[arg(long)]
     idle_release_ms: Option<u32>,
-    /// Mix with real-time priority (SCHED_FIFO; default true).
+    /// Mix with real-time priority (SCHED_FIFO; default false). Says clearly
+    /// in the log whether it got it.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     rt: Option<bool>,
     /// Its SCHED_FIFO priority, 1 to 99 (default 20).

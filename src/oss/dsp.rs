@@ -192,18 +192,18 @@ impl Dsp {
         }
     }
 
-    /// Client frames the engine takes per device period, with resampler slack.
+    /// Client frames that make one device period.
     fn period_in_frames(&self) -> usize {
         (self.dev.period_frames as u64 * self.fmt.rate as u64).div_ceil(self.dev.pcm.rate as u64)
             as usize
-            + 8
     }
 
     /// (fragment size, fragment count) for the current format. The default is
-    /// a power of two near one device period of this stream (divided by
-    /// SUBDIVIDE), four of them; a SETFRAGMENT request wins within bounds, but
-    /// the buffer is never smaller than two periods of this stream, or the
-    /// engine could not be fed.
+    /// the smallest power of two that holds one device period of this stream
+    /// (divided by SUBDIVIDE), four of them; a SETFRAGMENT request wins within
+    /// bounds, but the buffer is never smaller than two periods of this
+    /// stream (plus the resampler's few frames of look-ahead), or the engine
+    /// could not be fed.
     pub fn geometry(&self) -> (usize, usize) {
         let fb = self.fmt.frame_bytes();
         let period_in = self.period_in_frames();
@@ -215,7 +215,7 @@ impl Dsp {
                 DEFAULT_FRAGS * self.subdivide,
             ),
         };
-        let needed = (2 * period_in * fb).div_ceil(size);
+        let needed = (2 * (period_in + 8) * fb).div_ceil(size);
         (size, count.clamp(MIN_FRAGS, MAX_FRAGS).max(needed))
     }
 
@@ -981,15 +981,15 @@ mod tests {
         t.int(SNDCTL_DSP_CHANNELS, 2);
         t.int(SNDCTL_DSP_SPEED, 48000);
         assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 0);
-        t.voice.ring.push(&vec![1u8; 2048 * 4]);
-        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 2048 * 4);
+        t.voice.ring.push(&vec![1u8; 1024 * 4]);
+        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 1024 * 4);
         // The engine mixes one period: it is in flight until the device plays it.
         let mut acc = vec![0.0; 512];
         t.voice.render(&mut acc, 0);
-        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 2048 * 4);
+        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 1024 * 4);
         assert_eq!(t.ints(SNDCTL_DSP_GETOPTR)[0], 0);
         t.played = 100;
-        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), (2048 - 100) * 4);
+        assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), (1024 - 100) * 4);
         let optr = t.ints(SNDCTL_DSP_GETOPTR);
         assert_eq!(optr[0], 400);
         t.played = 256;
@@ -999,7 +999,7 @@ mod tests {
             Outcome::Reply { out, .. } => {
                 assert_eq!(out.len(), OssCount::SIZE);
                 let c = OssCount::from_bytes(&out).unwrap();
-                assert_eq!((c.samples, c.fifo_samples), (256, 2048 - 256));
+                assert_eq!((c.samples, c.fifo_samples), (256, 1024 - 256));
             }
             o => panic!("{o:?}"),
         }
