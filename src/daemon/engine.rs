@@ -142,7 +142,7 @@ pub fn run(
         }
         let delay = out.delay();
         let xruns = xruns_before + out.xruns();
-        {
+        let wanted = {
             let mut s = shared.lock().expect("engine lock");
             s.position = Position {
                 written: s.mixer.frames_mixed(),
@@ -151,8 +151,13 @@ pub fn run(
                 rate: cfg.pcm.rate,
             };
             s.device_xruns = xruns;
+            s.want_tick
+        };
+        // Wake the protocol thread only when it has something parked: an
+        // idle daemon then costs one wake-up per period, not two.
+        if wanted {
+            let _ = tick.write(1);
         }
-        let _ = tick.write(1);
         if xruns != xruns_logged && last_log.elapsed() >= XRUN_LOG_INTERVAL {
             tracing::warn!(total = xruns, "output device underran; recovered");
             xruns_logged = xruns;

@@ -54,6 +54,9 @@ pub struct Shared {
     pub device_xruns: u64,
     /// The engine stopped because the device failed.
     pub failed: Option<String>,
+    /// The protocol thread has parked requests (or armed polls) and wants a
+    /// tick after every period; when idle it is left to sleep.
+    pub want_tick: bool,
 }
 
 /// The kinds of device node ossd serves.
@@ -294,6 +297,7 @@ impl Daemon {
             position: Position::new(dev.pcm.rate),
             device_xruns: 0,
             failed: None,
+            want_tick: false,
         }));
         let efd = || {
             EventFd::from_flags(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC)
@@ -1220,6 +1224,17 @@ impl Daemon {
         for fh in finished {
             self.remove_file(fh);
         }
+        let waiting = self.files.values().any(|f| match &f.kind {
+            FileKind::Dsp(d) => {
+                !d.writes.is_empty()
+                    || !d.reads.is_empty()
+                    || !d.syncs.is_empty()
+                    || d.release.is_some()
+                    || d.poll_kh.is_some()
+            }
+            _ => false,
+        });
+        self.lock().want_tick = waiting;
         self.dead_voices.clear();
         self.dead_recs.clear();
         if let Err(e) = self.flush_answers() {
