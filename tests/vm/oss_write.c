@@ -1,0 +1,226 @@
+/*
+ * oss_write: play a raw file to /dev/dsp the careful way, for scripts/vm-suite.
+ *
+ *   gcc -O2 -Wall -Wextra -o target/vm-suite/bin/oss_write tests/vm/oss_write.c
+ *   oss_write [-d DSP] [-n] [-1] [-p FILE2] FILE FORMAT RATE CHANNELS
+ *
+ * Opens DSP (default /dev/dsp) O_WRONLY, sets SNDCTL_DSP_SETFMT, SNDCTL_DSP_CHANNELS
+ * and SNDCTL_DSP_SPEED in that order and fails unless each was taken as asked,
+ * writes FILE in blocking writes of one fragment (GETOSPACE fragsize), then
+ * SNDCTL_DSP_SYNC and close(). FORMAT: U8, S8, S16_LE, S16_BE, S32_LE, S32_BE.
+ *
+ *   -n        no SYNC: close() right after the last write (close must drain)
+ *   -1        the whole file in ONE write() call (a write that parks for as long
+ *             as the file lasts); prints "write returned N (ERRNO) at EPOCH_MS"
+ *             with the CLOCK_REALTIME time it returned, and exits 0 even if the
+ *             write failed (the caller judges the result)
+ *   -p FILE2  a second fd with the same settings plays FILE2 in step with FILE:
+ *             both fds get a ring big enough for their file (SETFRAGMENT), both
+ *             triggers go off (SETTRIGGER 0), both files are written, and then
+ *             both triggers go on back to back, so both streams start in the
+ *             same engine period; then SYNC both and close both
+ *
+ * Prints one line of timings (ms): open, setup, writes, sync, close. Exit status
+ * 0 on success, 1 with one "oss_write: ..." line on stderr on any error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/soundcard.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef AFMT_S32_LE
+#define AFMT_S32_LE 0x00001000
+#endif
+#ifndef AFMT_S32_BE
+#define AFMT_S32_BE 0x00002000
+#endif
+
+static const struct {
+	const char *name;
+	int afmt;
+} formats[] = {
+	{"U8", AFMT_U8}, {"S8", AFMT_S8}, {"S16_LE", AFMT_S16_LE}, {"S16_BE", AFMT_S16_BE},
+	{"S32_LE", AFMT_S32_LE}, {"S32_BE", AFMT_S32_BE},
+};
+
+static __attribute__((noreturn)) void die(const char *what, const char *why)
+{
+	fprintf(stderr, "oss_write: %s: %s\n", what, why);
+	exit(1);
+}
+
+static double now_ms(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(path, strerror(errno));
+	char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	size_t have = 0;
+	while (have < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + have, st.st_size - have);
+		if (r <= 0)
+			die(path, r < 0 ? strerror(errno) : "short read");
+		have += (size_t)r;
+	}
+	close(fd);
+	*len = have;
+	return buf;
+}
+
+static void set_checked(int fd, unsigned long req, const char *name, int want)
+{
+	int v = want;
+	if (ioctl(fd, req, &v) < 0)
+		die(name, strerror(errno));
+	if (v != want) {
+		char msg[80];
+		snprintf(msg, sizeof msg, "asked for %d (%#x), device took %d (%#x)", want, want, v, v);
+		die(name, msg);
+	}
+}
+
+static int open_set(const char *dsp, int afmt, int rate, int channels)
+{
+	int fd = open(dsp, O_WRONLY);
+	if (fd < 0)
+		die(dsp, strerror(errno));
+	set_checked(fd, SNDCTL_DSP_SETFMT, "SNDCTL_DSP_SETFMT", afmt);
+	set_checked(fd, SNDCTL_DSP_CHANNELS, "SNDCTL_DSP_CHANNELS", channels);
+	set_checked(fd, SNDCTL_DSP_SPEED, "SNDCTL_DSP_SPEED", rate);
+	return fd;
+}
+
+static void write_all(int fd, const char *buf, size_t len, size_t chunk)
+{
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < chunk ? len - off : chunk;
+		ssize_t w = write(fd, buf + off, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			die("write", strerror(errno));
+		if (w == 0)
+			die("write", "returned 0");
+		off += (size_t)w;
+	}
+}
+
+/* A ring of at least `bytes` (so the whole file queues with the trigger off). */
+static void ring_for(int fd, size_t bytes)
+{
+	int shift = 14; /* 16 KiB fragments */
+	int count = (int)((bytes + (1u << shift) - 1) >> shift) + 2;
+	int v = (count << 16) | shift;
+	if (ioctl(fd, SNDCTL_DSP_SETFRAGMENT, &v) < 0)
+		die("SNDCTL_DSP_SETFRAGMENT", strerror(errno));
+	audio_buf_info bi;
+	if (ioctl(fd, SNDCTL_DSP_GETOSPACE, &bi) < 0)
+		die("SNDCTL_DSP_GETOSPACE", strerror(errno));
+	if ((size_t)bi.bytes < bytes) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "ring has %d bytes free (%d x %d) after SETFRAGMENT %#x; the file needs %zu",
+			 bi.bytes, bi.fragstotal, bi.fragsize, (count << 16) | shift, bytes);
+		die("SNDCTL_DSP_GETOSPACE", msg);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *dsp = "/dev/dsp", *file2 = NULL;
+	int no_sync = 0, one_write = 0, opt;
+	while ((opt = getopt(argc, argv, "d:n1p:")) != -1) {
+		switch (opt) {
+		case 'd': dsp = optarg; break;
+		case 'n': no_sync = 1; break;
+		case '1': one_write = 1; break;
+		case 'p': file2 = optarg; break;
+		default: goto usage;
+		}
+	}
+	if (argc - optind != 4) {
+	usage:
+		fprintf(stderr, "usage: oss_write [-d DSP] [-n] [-1] [-p FILE2] FILE FORMAT RATE CHANNELS\n");
+		return 1;
+	}
+	const char *file = argv[optind];
+	int afmt = -1;
+	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+		if (strcasecmp(argv[optind + 1], formats[i].name) == 0)
+			afmt = formats[i].afmt;
+	if (afmt < 0)
+		die(argv[optind + 1], "unknown format");
+	int rate = atoi(argv[optind + 2]), channels = atoi(argv[optind + 3]);
+	size_t len, len2 = 0;
+	char *buf = slurp(file, &len), *buf2 = file2 ? slurp(file2, &len2) : NULL;
+
+	double t0 = now_ms(CLOCK_MONOTONIC);
+	int fd = open_set(dsp, afmt, rate, channels);
+	double t1 = now_ms(CLOCK_MONOTONIC);
+	int fd2 = -1;
+	if (file2) {
+		fd2 = open_set(dsp, afmt, rate, channels);
+		ring_for(fd, len);
+		ring_for(fd2, len2);
+		int off = 0;
+		if (ioctl(fd, SNDCTL_DSP_SETTRIGGER, &off) < 0 || ioctl(fd2, SNDCTL_DSP_SETTRIGGER, &off) < 0)
+			die("SNDCTL_DSP_SETTRIGGER(0)", strerror(errno));
+	}
+	audio_buf_info bi;
+	if (ioctl(fd, SNDCTL_DSP_GETOSPACE, &bi) < 0)
+		die("SNDCTL_DSP_GETOSPACE", strerror(errno));
+	size_t chunk = bi.fragsize > 0 ? (size_t)bi.fragsize : 4096;
+	double t2 = now_ms(CLOCK_MONOTONIC);
+
+	if (one_write) {
+		ssize_t w = write(fd, buf, len);
+		int e = errno;
+		double at = now_ms(CLOCK_REALTIME);
+		printf("write returned %zd (%s) at %.0f; asked %zu; it took %.0f ms\n", w, w < 0 ? strerrorname_np(e) : "no error",
+		       at, len, now_ms(CLOCK_MONOTONIC) - t2);
+		fflush(stdout);
+		int r = close(fd);
+		e = errno;
+		printf("close returned %d (%s) after %.0f ms more\n", r, r < 0 ? strerrorname_np(e) : "no error",
+		       now_ms(CLOCK_REALTIME) - at);
+		return 0;
+	}
+	write_all(fd, buf, len, chunk);
+	if (file2) {
+		write_all(fd2, buf2, len2, len2);
+		int on = PCM_ENABLE_OUTPUT;
+		if (ioctl(fd, SNDCTL_DSP_SETTRIGGER, &on) < 0 || ioctl(fd2, SNDCTL_DSP_SETTRIGGER, &on) < 0)
+			die("SNDCTL_DSP_SETTRIGGER(PCM_ENABLE_OUTPUT)", strerror(errno));
+	}
+	double t3 = now_ms(CLOCK_MONOTONIC);
+	if (!no_sync) {
+		if (ioctl(fd, SNDCTL_DSP_SYNC, 0) < 0)
+			die("SNDCTL_DSP_SYNC", strerror(errno));
+		if (fd2 >= 0 && ioctl(fd2, SNDCTL_DSP_SYNC, 0) < 0)
+			die("SNDCTL_DSP_SYNC (second fd)", strerror(errno));
+	}
+	double t4 = now_ms(CLOCK_MONOTONIC);
+	if (close(fd) < 0)
+		die("close", strerror(errno));
+	if (fd2 >= 0 && close(fd2) < 0)
+		die("close (second fd)", strerror(errno));
+	double t5 = now_ms(CLOCK_MONOTONIC);
+	printf("oss_write: %zu bytes%s%s: open %.0f ms, setup %.0f ms, writes %.0f ms, sync %.0f ms, close %.0f ms\n",
+	       len + len2, file2 ? " on two fds" : "", no_sync ? " (no SYNC)" : "", t1 - t0, t2 - t1, t3 - t2,
+	       t4 - t3, t5 - t4);
+	return 0;
+}
