@@ -464,3 +464,27 @@ fn trigger_and_error_counters_survive_a_format_change() {
     k.release(fh, NONBLOCK);
     k.stop();
 }
+
+#[test]
+fn sync_and_close_do_not_wait_for_output_that_is_gated_off() {
+    let mut k = Kernel::start(device(256, 3));
+    let fh = k.open(WRONLY).unwrap();
+    assert_eq!(
+        k.ioctl(fh, SNDCTL_DSP_SETTRIGGER, &0i32.to_ne_bytes())
+            .error,
+        0
+    );
+    let n = k
+        .write(fh, &u8_tone(8000, 440.0, 0.1, 0.5), NONBLOCK)
+        .unwrap();
+    assert!(n > 0);
+    let t0 = Instant::now();
+    assert_eq!(k.ioctl(fh, SNDCTL_DSP_SYNC, &[]).error, 0);
+    assert_eq!(k.release(fh, WRONLY).error, 0);
+    assert!(
+        t0.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t0.elapsed()
+    );
+    k.stop();
+}

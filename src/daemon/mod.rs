@@ -1066,7 +1066,7 @@ impl Daemon {
             Some(id) if !nonblock => {
                 let mut s = shared.lock().expect("engine lock");
                 let dev = *s.mixer.device();
-                s.mixer.voice_mut(id).map(|v| {
+                s.mixer.voice_mut(id).filter(|v| v.trigger).map(|v| {
                     v.draining = true;
                     v.kick = true;
                     let frames = v.ring.len() / v.fmt.frame_bytes().max(1);
@@ -1085,7 +1085,8 @@ impl Daemon {
                     deadline: Instant::now() + q + grace,
                 });
             }
-            // O_NONBLOCK (the manual: close does not wait), or nothing to play.
+            // O_NONBLOCK (the manual: close does not wait), output gated off by
+            // SETTRIGGER (it would never play), or nothing to play.
             None => {
                 gone.push(Answer::Empty(unique));
                 self.remove_file(fh);

@@ -492,6 +492,9 @@ impl Dsp {
                 )
             }
             SNDCTL_DSP_SYNC => match play {
+                // Output gated off by SETTRIGGER: nothing will play, so there
+                // is nothing to wait for (waiting would hang the caller).
+                Some(voice) if !voice.trigger => Outcome::ok(),
                 Some(voice) => {
                     voice.draining = true;
                     voice.kick = true;
