@@ -488,3 +488,30 @@ fn sync_and_close_do_not_wait_for_output_that_is_gated_off() {
     );
     k.stop();
 }
+
+#[test]
+fn idle_release_closes_the_device_and_the_next_client_reopens_it() {
+    let opts = ossd::daemon::EngineOptions {
+        idle_release: Some(Duration::from_millis(150)),
+        ..Default::default()
+    };
+    let mut k = Kernel::start_engine(ROBUST, &[ossd::daemon::NodeKind::Dsp], None, opts);
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = k.captured().len();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        k.captured().len(),
+        idle,
+        "nothing is written while the device is released"
+    );
+    let fh = k.open(WRONLY).unwrap();
+    k.write(fh, &u8_tone(8000, 500.0, 0.3, 0.5), WRONLY)
+        .unwrap();
+    assert_eq!(k.release(fh, WRONLY).error, 0);
+    let f = frames(&k.captured()[idle..]);
+    let (start, len) = longest_sound(&f, RATE);
+    assert!((len as f64 / RATE as f64 - 0.3).abs() < 0.02, "{len}");
+    let left: Vec<i16> = f[start..start + len].iter().map(|x| x.0).collect();
+    assert!((frequency(&left, RATE) - 500.0).abs() < 5.0);
+    k.stop();
+}

@@ -21,7 +21,7 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use ossd::cuse::abi::{self, opcode};
 use ossd::cuse::channel::Channel;
 use ossd::cuse::wire::Header;
-use ossd::daemon::{Config, Daemon, DaemonError, Devices, Node, NodeKind, Stopper};
+use ossd::daemon::{Config, Daemon, DaemonError, Devices, EngineOptions, Node, NodeKind, Stopper};
 use ossd::input::clock::ClockSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::mix::{DeviceConfig, PcmFormat};
@@ -111,6 +111,18 @@ impl Kernel {
     /// Starts a daemon serving `kinds` (one connection each, in that order),
     /// recording from a [`ClockSource`] of `capture` Hz when given.
     pub fn start_with(dev: DeviceConfig, kinds: &[NodeKind], capture: Option<f64>) -> Kernel {
+        Kernel::start_engine(dev, kinds, capture, EngineOptions::default())
+    }
+
+    /// As [`Kernel::start_with`], with these engine options. With
+    /// `idle_release` and no `reopen`, a reopen makes a fresh clock sink
+    /// that records into the same capture.
+    pub fn start_engine(
+        dev: DeviceConfig,
+        kinds: &[NodeKind],
+        capture: Option<f64>,
+        mut engine: EngineOptions,
+    ) -> Kernel {
         let mut ours = Vec::new();
         let mut nodes = Vec::new();
         for (i, &kind) in kinds.iter().enumerate() {
@@ -144,9 +156,18 @@ impl Kernel {
         let capture = Arc::new(Mutex::new(Vec::new()));
         let mut sink = ClockSink::new(dev);
         sink.capture = Some(capture.clone());
+        if engine.idle_release.is_some() && engine.reopen.is_none() {
+            let into = capture.clone();
+            engine.reopen = Some(Box::new(move || {
+                let mut s = ClockSink::new(dev);
+                s.capture = Some(into.clone());
+                Ok(Box::new(s) as Box<dyn ossd::output::Sink>)
+            }));
+        }
         let devices = Devices {
+            sink: Box::new(sink),
+            engine,
             capture: opener,
-            ..Devices::output(Box::new(sink))
         };
         let daemon = Daemon::new(Config::default(), nodes, devices).unwrap();
         let stopper = daemon.stopper();
