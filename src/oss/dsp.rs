@@ -408,19 +408,7 @@ impl Dsp {
             SNDCTL_DSP_GETBLKSIZE => Outcome::int(self.geometry().0 as i32),
             SNDCTL_DSP_GETOSPACE => {
                 let voice = play!();
-                let (size, _) = self.geometry();
-                let total = voice.ring.capacity();
-                let free = voice.ring.space();
-                Outcome::bytes(
-                    AudioBufInfo {
-                        fragments: (free / size) as i32,
-                        fragstotal: (total / size).max(1) as i32,
-                        fragsize: size as i32,
-                        bytes: free as i32,
-                    }
-                    .to_bytes()
-                    .to_vec(),
-                )
+                self.buf_info(voice.ring.capacity(), voice.ring.space())
             }
             SNDCTL_DSP_LOW_WATER => {
                 let v = arg!();
@@ -462,19 +450,11 @@ impl Dsp {
                 let voice = play!();
                 let (size, _) = self.geometry();
                 let played = self.played_bytes(voice, env.played);
-                let blocks = played / size as u64;
-                let new_blocks = blocks.saturating_sub(self.optr_blocks_seen);
-                self.optr_blocks_seen = blocks;
-                let cap = voice.ring.capacity().max(1) as u64;
-                Outcome::bytes(
-                    CountInfo {
-                        // The OSS field is an int: it wraps, as in every driver.
-                        bytes: played as u32 as i32,
-                        blocks: new_blocks.min(i32::MAX as u64) as i32,
-                        ptr: (played % cap) as i32,
-                    }
-                    .to_bytes()
-                    .to_vec(),
+                count_info(
+                    played,
+                    size,
+                    voice.ring.capacity(),
+                    &mut self.optr_blocks_seen,
                 )
             }
             SNDCTL_DSP_CURRENT_OPTR => {
@@ -637,35 +617,16 @@ impl Dsp {
             // --- recording
             SNDCTL_DSP_GETISPACE => {
                 let r = rec!();
-                let (size, _) = self.geometry();
-                let total = r.ring.capacity();
-                let avail = r.ring.len();
-                Outcome::bytes(
-                    AudioBufInfo {
-                        fragments: (avail / size) as i32,
-                        fragstotal: (total / size).max(1) as i32,
-                        fragsize: size as i32,
-                        bytes: avail as i32,
-                    }
-                    .to_bytes()
-                    .to_vec(),
-                )
+                self.buf_info(r.ring.capacity(), r.ring.len())
             }
             SNDCTL_DSP_GETIPTR => {
                 let r = rec!();
                 let (size, _) = self.geometry();
-                let blocks = r.produced_bytes / size as u64;
-                let new_blocks = blocks.saturating_sub(self.iptr_blocks_seen);
-                self.iptr_blocks_seen = blocks;
-                let cap = r.ring.capacity().max(1) as u64;
-                Outcome::bytes(
-                    CountInfo {
-                        bytes: r.produced_bytes as u32 as i32,
-                        blocks: new_blocks.min(i32::MAX as u64) as i32,
-                        ptr: (r.produced_bytes % cap) as i32,
-                    }
-                    .to_bytes()
-                    .to_vec(),
+                count_info(
+                    r.produced_bytes,
+                    size,
+                    r.ring.capacity(),
+                    &mut self.iptr_blocks_seen,
                 )
             }
             SNDCTL_DSP_CURRENT_IPTR => {
@@ -693,6 +654,22 @@ impl Dsp {
             SNDCTL_DSP_MAPINBUF | SNDCTL_DSP_MAPOUTBUF => Outcome::Error(libc::EINVAL),
             _ => Outcome::Error(libc::EINVAL),
         }
+    }
+
+    /// GETOSPACE/GETISPACE: `bytes` free (playback) or available (recording)
+    /// in a ring of `total`, in whole fragments.
+    fn buf_info(&self, total: usize, bytes: usize) -> Outcome {
+        let (size, _) = self.geometry();
+        Outcome::bytes(
+            AudioBufInfo {
+                fragments: (bytes / size) as i32,
+                fragstotal: (total / size).max(1) as i32,
+                fragsize: size as i32,
+                bytes: bytes as i32,
+            }
+            .to_bytes()
+            .to_vec(),
+        )
     }
 
     fn device_description(&self, info: &DeviceInfo) -> String {
@@ -754,6 +731,24 @@ impl Dsp {
             self.dirty = true;
         }
     }
+}
+
+/// GETOPTR/GETIPTR: `bytes` moved in all (the OSS int wraps, as in every
+/// driver), fragments moved since the last call (`seen` remembers), and the
+/// position in a ring of `cap`.
+fn count_info(bytes: u64, frag: usize, cap: usize, seen: &mut u64) -> Outcome {
+    let blocks = bytes / frag as u64;
+    let new_blocks = blocks.saturating_sub(*seen);
+    *seen = blocks;
+    Outcome::bytes(
+        CountInfo {
+            bytes: bytes as u32 as i32,
+            blocks: new_blocks.min(i32::MAX as u64) as i32,
+            ptr: (bytes % cap.max(1) as u64) as i32,
+        }
+        .to_bytes()
+        .to_vec(),
+    )
 }
 
 /// What /dev/dsp can do (GETCAPS): revision 1, real-time position

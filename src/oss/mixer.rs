@@ -4,7 +4,7 @@
 //! This module owns the mixer *state* ([`MixerState`]: master VOLUME, PCM,
 //! the recording level, the recording source, the change counter), the
 //! ioctl state machine over it ([`MixerState::ioctl`]), the gains the engine
-//! derives from it ([`MixerState::master_gains`], [`MixerState::record_gains`])
+//! derives from it ([`MixerState::master_gains`]; the recording level is [`MixerState::igain`], which each reader multiplies with its own SETRECVOL in `oss::dsp`)
 //! and its persistence as a small text file. It is pure except for
 //! [`MixerState::load`] and [`MixerState::save`], kept apart at the end of
 //! the `impl`; the daemon decides when to call them (when
@@ -191,12 +191,6 @@ impl MixerState {
         (0..channels)
             .map(|c| if c % 2 == 0 { left } else { right })
             .collect()
-    }
-
-    /// Gains for the recorded stream, one per device channel, from IGAIN
-    /// (laid out as [`MixerState::master_gains`]).
-    pub fn record_gains(&self, channels: usize) -> Vec<f64> {
-        self.igain.gains(channels)
     }
 
     /// DEVMASK (and STEREODEVS): the channels this mixer has.
@@ -994,7 +988,7 @@ mod tests {
         assert_eq!(m.master_gains(1), vec![1.0]);
         assert_eq!(m.master_gains(6), vec![1.0; 6]);
         assert!(m.master_gains(0).is_empty());
-        assert_eq!(m.record_gains(2), vec![1.0, 1.0]);
+        assert_eq!(m.igain().gains(2), vec![1.0, 1.0]);
 
         write(&mut m, SOUND_MIXER_VOLUME, 0, &d);
         assert_eq!(m.master_gains(2), vec![0.0, 0.0]);
@@ -1018,8 +1012,8 @@ mod tests {
         assert_eq!(m.master_gains(1), vec![Volume::gain(60)]);
 
         write(&mut m, SOUND_MIXER_IGAIN, 100 << 8, &d);
-        assert_eq!(m.record_gains(2), vec![0.0, 1.0]);
-        assert_eq!(m.record_gains(1), vec![1.0]);
+        assert_eq!(m.igain().gains(2), vec![0.0, 1.0]);
+        assert_eq!(m.igain().gains(1), vec![1.0]);
     }
 
     #[test]
