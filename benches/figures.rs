@@ -728,7 +728,7 @@ fn rss_voice_child(quality: Quality, n: usize) {
         rate: 44_100,
     };
     let data = vec![0x33u8; 4096];
-    let mut acc = vec![0.0; PERIOD as usize * 2];
+    let mut acc = vec![0i64; PERIOD as usize * 2];
     let before = vm_rss_kib();
     let voices: Vec<Voice> = (0..n)
         .map(|_| {

@@ -1,7 +1,11 @@
 //! The engine thread: the one real-time loop. Each turn it waits until the
-//! device has room for a period (that wait is the clock), mixes the period
-//! under the shared lock (no allocation, no I/O under it), writes it,
-//! publishes the device position and wakes the protocol thread.
+//! device has room for a period (that wait is the clock); under the shared
+//! lock it takes each voice's input for the period (copies, no conversion);
+//! with the lock released it converts, resamples and mixes them and writes
+//! the period; under the lock again it gives the voices their pipelines
+//! back, publishes the device position and wakes the protocol thread.
+//! Nothing on this loop allocates, and the lock is never held across the
+//! mixing or the device.
 //!
 //! It never logs per period; device underruns are counted, and reported at
 //! most once every few seconds.
@@ -13,6 +17,7 @@ use std::time::{Duration, Instant};
 use nix::sys::eventfd::EventFd;
 
 use super::Shared;
+use crate::mix::Bus;
 use crate::output::{Sink, SinkOpener};
 
 /// How the engine thread runs.
@@ -83,7 +88,7 @@ pub fn run(
     }
     let cfg = sink.config();
     let mut sink = Some(sink);
-    let mut period = vec![0u8; cfg.period_bytes()];
+    let mut bus = Bus::new(&cfg);
     let mut xruns_logged = 0;
     let mut xruns_before = 0;
     let mut last_log = Instant::now() - XRUN_LOG_INTERVAL;
@@ -130,20 +135,24 @@ pub fn run(
             }
         }
         let out = sink.as_mut().expect("open");
-        let written = out.wait_ready().and_then(|()| {
-            {
-                let mut s = shared.lock().expect("engine lock");
-                period.copy_from_slice(s.mixer.mix_period());
-            }
-            out.write_period(&period)
-        });
-        if let Err(e) = written {
+        if let Err(e) = out.wait_ready() {
             return fail(e.to_string());
         }
+        shared
+            .lock()
+            .expect("engine lock")
+            .mixer
+            .begin_period(&mut bus);
+        let written = out.write_period(bus.render());
         let delay = out.delay();
         let xruns = xruns_before + out.xruns();
         let wanted = {
             let mut s = shared.lock().expect("engine lock");
+            s.mixer.end_period(&mut bus);
+            if let Err(e) = written {
+                drop(s);
+                return fail(e.to_string());
+            }
             s.position = Position {
                 written: s.mixer.frames_mixed(),
                 delay,

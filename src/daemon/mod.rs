@@ -31,6 +31,7 @@ use crate::cuse::abi::{FUSE_POLL_SCHEDULE_NOTIFY, READ_BUFFER_SIZE};
 use crate::cuse::channel::{Channel, Sent};
 use crate::cuse::wire::{Op, Reply, Request};
 use crate::input::SourceOpener;
+use crate::mix::pipeline::Pipeline;
 use crate::mix::record::RecVoice;
 use crate::mix::{Mixer, Quality, Voice, VoiceId};
 use crate::oss::dsp::{DeviceInfo, Dsp, Env, Outcome, Streams, Volume};
@@ -258,6 +259,10 @@ pub struct Daemon {
     /// The node whose request is being handled.
     current: usize,
     dead_voices: Vec<Voice>,
+    /// Pipelines the engine had out when their voice went.
+    // Boxed: a pipeline moves between its voice, the bus and here as a pointer.
+    #[allow(clippy::vec_box)]
+    dead_pipes: Vec<Box<Pipeline>>,
     dead_recs: Vec<RecVoice>,
     reloader: Option<Reloader>,
     /// Nodes whose connection failed (side nodes only; see `serve`).
@@ -336,6 +341,7 @@ impl Daemon {
             answers: Vec::new(),
             current: 0,
             dead_voices: Vec::new(),
+            dead_pipes: Vec::new(),
             dead_recs: Vec::new(),
             reloader: None,
             node_gone: vec![false; nodes_len],
@@ -715,12 +721,13 @@ impl Daemon {
         // The new streams keep the old ones' trigger and error counters, so
         // SETTRIGGER and GETERROR mean the same across a format change.
         if let Some((id, mut v)) = play {
-            let mut s = self.lock();
+            let mut s = self.shared.lock().expect("engine lock");
             if let Some(o) = s.mixer.voice(id) {
                 v.trigger = o.trigger;
                 v.underruns = o.underruns;
             }
             let old = s.mixer.replace(id, v);
+            s.mixer.take_dead(&mut self.dead_pipes);
             drop(s);
             self.dead_voices.extend(old);
         }
@@ -747,6 +754,7 @@ impl Daemon {
             self.dead_recs.extend(old);
         }
         self.dead_voices.clear();
+        self.dead_pipes.clear();
         self.dead_recs.clear();
     }
 
@@ -1103,7 +1111,10 @@ impl Daemon {
         };
         if let FileKind::Dsp(d) = f.kind {
             if let Some(id) = d.play {
-                let old = self.lock().mixer.remove(id);
+                let mut s = self.shared.lock().expect("engine lock");
+                let old = s.mixer.remove(id);
+                s.mixer.take_dead(&mut self.dead_pipes);
+                drop(s);
                 self.dead_voices.extend(old);
             }
             match d.rec {
@@ -1237,6 +1248,7 @@ impl Daemon {
         });
         self.lock().want_tick = waiting;
         self.dead_voices.clear();
+        self.dead_pipes.clear();
         self.dead_recs.clear();
         if let Err(e) = self.flush_answers() {
             tracing::error!("{e}");

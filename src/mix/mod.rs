@@ -1,13 +1,21 @@
 //! The mixer: every client stream ([`Voice`]) converted and summed into one
 //! device period, the way OSS 4's vmix did it in the kernel.
 //!
-//! Pure and deterministic: no clock, no device. The engine thread
-//! (`daemon::engine`) calls [`Mixer::mix_period`] once per period and hands the
-//! bytes to the output; the protocol side adds and removes voices and fills
-//! their rings. Samples are `f64` in [-1, 1) inside, so one stream at the
-//! device's own format, rate and channels at full volume comes out bit-exact,
-//! and sums of integer streams are exact until they clip.
+//! Pure and deterministic: no clock, no device. Each period the engine thread
+//! (`daemon::engine`) calls [`Mixer::begin_period`] under the shared lock
+//! (each voice's input for the period is copied out and its pipeline lent),
+//! [`Bus::render`] with the lock released (the conversion, resampling and
+//! summing), and [`Mixer::end_period`] under the lock again (pipelines back,
+//! monitors fed). [`Mixer::mix_period`] does all three in one call. The
+//! protocol side adds and removes voices and fills their rings meanwhile.
+//!
+//! Samples are fixed point inside, full scale 2^31 in an `i64` accumulator
+//! ([`format::FIXED_ONE`]): one stream at the device's own format, rate and
+//! channels at full volume comes out bit-exact, sums of integer streams are
+//! exact until they clip, and the common path needs no floating point at all.
 
+pub mod cubic;
+pub mod pipeline;
 pub mod record;
 pub mod ring;
 pub mod slots;
@@ -15,6 +23,7 @@ pub mod voice;
 
 pub use voice::{Quality, Voice, VoiceState};
 
+use pipeline::Pipeline;
 use record::{RecVoice, Recorders};
 use slots::Slots;
 
@@ -51,12 +60,107 @@ impl DeviceConfig {
 /// Index of a voice in the mixer.
 pub type VoiceId = usize;
 
+/// Pipelines a [`Bus`] can have out at once; voices beyond that many are
+/// rendered under the lock (still without allocating).
+const WORK_CAPACITY: usize = 256;
+
+/// The engine's side of a period: the accumulator, the output bytes, and
+/// the pipelines lent out for this period. Allocated once
+/// ([`Bus::new`]); nothing in it allocates afterwards.
+#[derive(Debug, Default)]
+pub struct Bus {
+    sample: Option<SampleFormat>,
+    acc: Vec<i64>,
+    /// The mix as floats, for the limiter and the monitors.
+    float: Vec<f64>,
+    out: Vec<u8>,
+    work: Vec<(VoiceId, Box<Pipeline>)>,
+    /// Master gain per device channel, Q24, as of `begin_period`.
+    master: Vec<i64>,
+    unity: bool,
+    limiter: bool,
+    monitors: bool,
+    /// Voices rendered straight into `acc` in `begin_period`.
+    inline: bool,
+    /// `out` holds silence already.
+    silent: bool,
+}
+
+impl Bus {
+    pub fn new(dev: &DeviceConfig) -> Bus {
+        let samples = dev.period_frames as usize * dev.pcm.channels as usize;
+        let mut out = vec![0; dev.period_bytes()];
+        dev.pcm.sample.fill_silence(&mut out);
+        Bus {
+            sample: Some(dev.pcm.sample),
+            acc: vec![0; samples],
+            float: vec![0.0; samples],
+            out,
+            work: Vec::with_capacity(WORK_CAPACITY),
+            master: vec![pipeline::UNITY; dev.pcm.channels as usize],
+            unity: true,
+            limiter: false,
+            monitors: false,
+            inline: false,
+            silent: true,
+        }
+    }
+
+    /// Without the lock: renders the pipelines lent in
+    /// [`Mixer::begin_period`], applies the master volume (and the limiter)
+    /// and encodes the period in the device's format. Allocates nothing.
+    pub fn render(&mut self) -> &[u8] {
+        for (_, pipe) in &mut self.work {
+            pipe.render(&mut self.acc);
+        }
+        let sample = self.sample.expect("Bus::new");
+        let playing = self.inline || !self.work.is_empty();
+        if playing && !self.unity {
+            let ch = self.master.len();
+            for frame in self.acc.chunks_exact_mut(ch) {
+                for (x, &g) in frame.iter_mut().zip(&self.master) {
+                    *x = pipeline::apply(*x, g);
+                }
+            }
+        }
+        if self.limiter || self.monitors {
+            let scale = 1.0 / format::FIXED_ONE as f64;
+            for (f, &x) in self.float.iter_mut().zip(&self.acc) {
+                *f = x as f64 * scale;
+            }
+        }
+        if playing && self.limiter {
+            soft_limit(&mut self.float);
+            format::encode(sample, &self.float, &mut self.out);
+            self.silent = false;
+        } else if playing {
+            format::encode_fixed(sample, &self.acc, &mut self.out);
+            self.silent = false;
+        } else if !self.silent {
+            sample.fill_silence(&mut self.out);
+            self.silent = true;
+        }
+        &self.out
+    }
+
+    /// The period [`Bus::render`] made.
+    pub fn out(&self) -> &[u8] {
+        &self.out
+    }
+}
+
 #[derive(Debug)]
 pub struct Mixer {
     dev: DeviceConfig,
     voices: Slots<Voice>,
-    acc: Vec<f64>,
-    out: Vec<u8>,
+    /// The bus of [`Mixer::mix_period`].
+    bus: Bus,
+    /// Pipelines that came back for a voice that was removed or replaced
+    /// while they were out; the protocol thread drops them
+    /// ([`Mixer::take_dead`]). Preallocated: the engine only pushes.
+    // Boxed: a pipeline moves between its voice, the bus and here as a pointer.
+    #[allow(clippy::vec_box)]
+    dead: Vec<Box<Pipeline>>,
     /// Device frames mixed so far: the index of the next period's first frame.
     frames_mixed: u64,
     /// Master gain per device channel (the mixer's VOLUME/PCM controls).
@@ -69,12 +173,11 @@ pub struct Mixer {
 
 impl Mixer {
     pub fn new(dev: DeviceConfig) -> Mixer {
-        let samples = dev.period_frames as usize * dev.pcm.channels as usize;
         Mixer {
             dev,
             voices: Slots::default(),
-            acc: vec![0.0; samples],
-            out: vec![0; dev.period_bytes()],
+            bus: Bus::new(&dev),
+            dead: Vec::with_capacity(64),
             frames_mixed: 0,
             master: vec![1.0; dev.pcm.channels as usize],
             monitors: Recorders::default(),
@@ -105,6 +208,12 @@ impl Mixer {
         self.voices.remove(id)
     }
 
+    /// Moves the pipelines of removed voices into `into`, for the caller to
+    /// drop outside the lock.
+    pub fn take_dead(&mut self, into: &mut Vec<Box<Pipeline>>) {
+        into.append(&mut self.dead);
+    }
+
     pub fn voice(&self, id: VoiceId) -> Option<&Voice> {
         self.voices.get(id)
     }
@@ -128,29 +237,63 @@ impl Mixer {
         self.voices.iter()
     }
 
-    /// Mixes the next period and returns it in the device's format.
-    /// Allocates nothing.
-    pub fn mix_period(&mut self) -> &[u8] {
-        self.acc.fill(0.0);
-        let start = self.frames_mixed;
-        for v in self.voices.values_mut() {
-            v.render(&mut self.acc, start);
+    /// Under the lock: starts the next period on `bus`. Each playing voice's
+    /// input is copied into its pipeline, which is lent to the bus.
+    pub fn begin_period(&mut self, bus: &mut Bus) {
+        bus.acc.fill(0);
+        bus.inline = false;
+        for (q, &g) in bus.master.iter_mut().zip(&self.master) {
+            *q = pipeline::gain_q24(g);
         }
-        let ch = self.master.len();
-        if self.master.iter().any(|&g| g != 1.0) {
-            for frame in self.acc.chunks_exact_mut(ch) {
-                for (x, g) in frame.iter_mut().zip(&self.master) {
-                    *x *= g;
-                }
+        bus.unity = bus.master.iter().all(|&g| g == pipeline::UNITY);
+        bus.limiter = self.limiter;
+        bus.monitors = !self.monitors.is_empty();
+        let start = self.frames_mixed;
+        for (id, v) in self.voices.iter_mut() {
+            let Some(mut pipe) = v.begin(start) else {
+                continue;
+            };
+            if bus.work.len() < bus.work.capacity() {
+                bus.work.push((id, pipe));
+            } else {
+                pipe.render(&mut bus.acc);
+                v.restore(pipe);
+                bus.inline = true;
             }
         }
-        if self.limiter {
-            soft_limit(&mut self.acc);
-        }
-        self.monitors.feed(&self.acc);
-        format::encode(self.dev.pcm.sample, &self.acc, &mut self.out);
         self.frames_mixed += self.dev.period_frames as u64;
-        &self.out
+    }
+
+    /// Under the lock, after [`Bus::render`]: the pipelines go back to their
+    /// voices and the monitors record the period.
+    pub fn end_period(&mut self, bus: &mut Bus) {
+        for (id, pipe) in bus.work.drain(..) {
+            let orphan = match self.voices.get_mut(id) {
+                Some(v) => v.restore(pipe),
+                None => Some(pipe),
+            };
+            if let Some(p) = orphan {
+                if self.dead.len() < self.dead.capacity() {
+                    self.dead.push(p);
+                }
+                // else: dropped here; only when the protocol thread has not
+                // collected 64 of them, which it does at each removal.
+            }
+        }
+        if bus.monitors {
+            self.monitors.feed(&bus.float);
+        }
+    }
+
+    /// Mixes the next period and returns it in the device's format: begin,
+    /// render and end in one call. Allocates nothing.
+    pub fn mix_period(&mut self) -> &[u8] {
+        let mut bus = std::mem::take(&mut self.bus);
+        self.begin_period(&mut bus);
+        bus.render();
+        self.end_period(&mut bus);
+        self.bus = bus;
+        self.bus.out()
     }
 }
 
@@ -218,6 +361,52 @@ mod tests {
         assert_eq!(m.frames_mixed(), 4);
         // Nothing queued: silence.
         assert_eq!(m.mix_period(), &s16(&[0; 8])[..]);
+    }
+
+    #[test]
+    fn voices_change_while_a_period_renders_without_the_lock() {
+        let d = dev();
+        let mut m = Mixer::new(d);
+        let a = m.insert(Voice::new(d.pcm, &d, 64, Quality::Fast));
+        let b = m.insert(Voice::new(d.pcm, &d, 64, Quality::Fast));
+        m.voice_mut(a).unwrap().ring.push(&s16(&[100; 8]));
+        m.voice_mut(b).unwrap().ring.push(&s16(&[20; 8]));
+        let mut bus = Bus::new(&d);
+        m.begin_period(&mut bus);
+        // The engine renders; meanwhile the protocol thread replaces a (a
+        // format change), fills the new one, and closes b.
+        let old_a = m.replace(a, Voice::new(d.pcm, &d, 64, Quality::Fast));
+        assert!(old_a.is_some());
+        m.voice_mut(a).unwrap().ring.push(&s16(&[-7; 8]));
+        assert!(m.remove(b).is_some());
+        // The period holds what was taken when it began.
+        assert_eq!(bus.render(), &s16(&[120; 8])[..]);
+        m.end_period(&mut bus);
+        let mut dead = Vec::new();
+        m.take_dead(&mut dead);
+        assert_eq!(dead.len(), 2, "both lent pipelines lost their voices");
+        // The new voice plays the next period with its own pipeline.
+        assert_eq!(m.mix_period(), &s16(&[-7; 8])[..]);
+        assert_eq!(m.frames_mixed(), 8);
+    }
+
+    #[test]
+    fn master_volume_and_the_limiter_apply_to_the_sum() {
+        let d = dev();
+        let mut m = Mixer::new(d);
+        let a = m.insert(Voice::new(d.pcm, &d, 64, Quality::Fast));
+        m.voice_mut(a).unwrap().ring.push(&s16(&[20000; 8]));
+        m.master = vec![0.5, 1.0];
+        assert_eq!(
+            m.mix_period(),
+            &s16(&[10000, 20000, 10000, 20000, 10000, 20000, 10000, 20000])[..]
+        );
+        m.master = vec![1.0, 1.0];
+        m.limiter = true;
+        m.voice_mut(a).unwrap().ring.push(&s16(&[30000; 8]));
+        let out = m.mix_period().to_vec();
+        let x = i16::from_le_bytes([out[0], out[1]]);
+        assert!(x > 29204 && x < 30000, "{x}: bent above the -1 dBFS knee");
     }
 
     #[test]

@@ -58,6 +58,14 @@ impl<T> Slots<T> {
             .filter_map(|(i, v)| v.as_ref().map(|v| (i, v)))
     }
 
+    /// The filled slots with their indices, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (usize, &mut T)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_mut().map(|v| (i, v)))
+    }
+
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.slots.iter_mut().flatten()
     }

@@ -1,19 +1,19 @@
-//! One client's playback stream as the engine sees it: its ring of client
-//! bytes and the conversion from its format, channels and rate to the
-//! device's, accumulated into the mix one period at a time.
+//! One client's playback stream: its ring of client bytes, its state (the
+//! start threshold, SYNC, triggers, volume, counters), and its conversion
+//! chain ([`Pipeline`]) from its format, channels and rate to the device's.
 //!
-//! Per period: decode whole frames from the ring (`oss::format`), resample
-//! when the rates differ (rubato, on the client's channels), then map the
-//! channels to the device's, apply the volume and add into the accumulator.
-//! Everything it needs is allocated in [`Voice::new`]; [`Voice::render`] does
-//! not allocate.
+//! The voice lives in the shared state: the protocol thread fills its ring
+//! and changes its state under the lock. Each period the engine, under the
+//! lock, decides what the voice plays and copies those bytes into the
+//! pipeline ([`Voice::begin`]); it converts and mixes them with the lock
+//! released ([`Pipeline::render`]), then gives the pipeline back
+//! ([`Voice::restore`]). Everything is allocated in [`Voice::new`].
 
-use audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Async, FixedAsync, PolynomialDegree, Resampler};
+use rubato::{Async, FixedAsync, PolynomialDegree};
 
+use super::pipeline::Pipeline;
 use super::ring::Ring;
 use super::{DeviceConfig, PcmFormat};
-use crate::oss::format;
 
 /// Where a voice is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,21 +121,6 @@ pub(super) fn resampler(
     .expect("valid resampler parameters: rates and channels are clamped by the OSS layer")
 }
 
-/// A per-voice resampler and its buffers.
-struct Resampling {
-    rs: Async<f64>,
-    /// Output of one period, on the client's channels.
-    out: Vec<f64>,
-}
-
-impl std::fmt::Debug for Resampling {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resampling")
-            .field("ratio", &self.rs.resample_ratio())
-            .finish()
-    }
-}
-
 /// Resampler quality, chosen per daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Quality {
@@ -174,34 +159,21 @@ pub struct Voice {
     /// each time the voice starts) and client frames fed to it since.
     rs_origin: u64,
     rs_fed: u64,
-    map: ChannelMap,
-    dev_channels: usize,
+    /// Client and device rates, when they differ.
+    rates: Option<(u64, u64)>,
+    delay: usize,
+    max_in: usize,
     period: usize,
-    /// Decoded client frames of one period (client channels).
-    dec: Vec<f64>,
-    resampling: Option<Resampling>,
+    /// The conversion chain; `None` while the engine has it out.
+    pipe: Option<Box<Pipeline>>,
 }
 
 impl Voice {
     /// A voice for a client stream of `fmt`, with a ring of `ring_bytes`
     /// (rounded down to whole frames, at least one period of input).
     pub fn new(fmt: PcmFormat, dev: &DeviceConfig, ring_bytes: usize, quality: Quality) -> Voice {
-        let period = dev.period_frames as usize;
-        let in_ch = fmt.channels as usize;
-        let resampling = (fmt.rate != dev.pcm.rate).then(|| Resampling {
-            rs: resampler(
-                fmt.rate,
-                dev.pcm.rate,
-                quality,
-                period,
-                in_ch,
-                FixedAsync::Output,
-            ),
-            out: vec![0.0; period * in_ch],
-        });
-        let max_in = resampling
-            .as_ref()
-            .map_or(period, |r| r.rs.input_frames_max());
+        let pipe = Box::new(Pipeline::new(fmt, dev, quality));
+        let max_in = pipe.max_input_frames();
         let fb = fmt.frame_bytes();
         let ring_bytes = (ring_bytes / fb).max(max_in) * fb;
         Voice {
@@ -219,25 +191,27 @@ impl Voice {
             was_flowing: false,
             rs_origin: 0,
             rs_fed: 0,
-            map: ChannelMap::new(in_ch, dev.pcm.channels as usize),
-            dev_channels: dev.pcm.channels as usize,
-            period,
-            dec: vec![0.0; max_in * in_ch],
-            resampling,
+            rates: (fmt.rate != dev.pcm.rate)
+                .then_some((u64::from(fmt.rate), u64::from(dev.pcm.rate))),
+            delay: pipe.delay(),
+            max_in,
+            period: dev.period_frames as usize,
+            pipe: Some(pipe),
         }
     }
 
     /// Client frames the engine takes per period at most.
     pub fn max_input_frames(&self) -> usize {
-        self.dec.len() / self.fmt.channels as usize
+        self.max_in
     }
 
     /// Frames of delay the resampler adds (0 without resampling).
     pub fn resampler_delay(&self) -> usize {
-        self.resampling.as_ref().map_or(0, |r| r.rs.output_delay())
+        self.delay
     }
 
-    /// Drops everything queued and in flight (RESET/HALT).
+    /// Drops everything queued and in flight (RESET/HALT). The conversion
+    /// starts afresh when the voice next starts.
     pub fn reset(&mut self, now_frame: u64) {
         self.ring.clear();
         self.state = VoiceState::Stopped;
@@ -245,9 +219,6 @@ impl Voice {
         self.kick = false;
         self.was_flowing = false;
         self.sound_end = self.sound_end.min(now_frame);
-        if let Some(r) = &mut self.resampling {
-            r.rs.reset();
-        }
     }
 
     /// Overwrites what is queued with silence, keeping its length (SILENCE).
@@ -275,85 +246,54 @@ impl Voice {
             && played >= self.sound_end
     }
 
-    /// Mixes one period into `acc` (device frames × device channels), the
-    /// period starting at device frame `start`.
-    pub fn render(&mut self, acc: &mut [f64], start: u64) {
+    /// The engine's part under the lock, for the period starting at device
+    /// frame `start`: starts or stops the voice, takes this period's bytes
+    /// from the ring into the pipeline and lends the pipeline out, to be
+    /// rendered without the lock and given back with [`Voice::restore`].
+    /// `None`: the voice does not play this period.
+    pub fn begin(&mut self, start: u64) -> Option<Box<Pipeline>> {
+        let pipe = self.pipe.as_mut()?;
+        let fb = self.fmt.frame_bytes();
         if self.state == VoiceState::Stopped {
-            let fb = self.fmt.frame_bytes();
             let ready = self.ring.len() >= self.start_threshold.max(fb)
                 || ((self.kick || self.draining) && self.ring.len() >= fb);
             if !(self.trigger && ready) {
                 self.kick = false;
-                return;
+                return None;
             }
             self.state = VoiceState::Running;
             self.rs_origin = start;
             self.rs_fed = 0;
+            pipe.reset();
         }
         self.kick = false;
-        let in_ch = self.fmt.channels as usize;
-        let fb = self.fmt.frame_bytes();
-        let need = match &self.resampling {
-            Some(r) => r.rs.input_frames_next(),
-            None => self.period,
-        };
+        let need = pipe.input_frames_next();
         let take = if self.trigger {
             need.min(self.ring.len() / fb)
         } else {
             0
         };
-        // Decode `take` frames (the ring's read side is frame-aligned, see ring.rs).
+        // The ring's read side is frame-aligned (see ring.rs).
         let (a, b) = self.ring.slices();
-        let from_a = (a.len() / fb).min(take);
-        let n = format::decode(
-            self.fmt.sample,
-            &a[..from_a * fb],
-            &mut self.dec[..from_a * in_ch],
-        );
-        debug_assert_eq!(n, from_a * in_ch);
-        let from_b = take - from_a;
-        format::decode(
-            self.fmt.sample,
-            &b[..from_b * fb],
-            &mut self.dec[from_a * in_ch..take * in_ch],
-        );
-        self.dec[take * in_ch..need * in_ch].fill(0.0);
+        pipe.load(a, b, take, need, &self.gains);
         self.ring.consume(take * fb);
         self.consumed_bytes += (take * fb) as u64;
 
-        let (src, frames_out_with_sound): (&[f64], usize) = match &mut self.resampling {
-            Some(r) => {
-                let input = InterleavedSlice::new(&self.dec[..need * in_ch], in_ch, need)
-                    .expect("decode buffer holds `need` frames");
-                let mut output =
-                    InterleavedSlice::new_mut(&mut r.out, in_ch, self.period).expect("one period");
-                // Cannot fail: the buffers are sized from the resampler's own limits.
-                let _ = r.rs.process_into_buffer(&input, &mut output, None);
-                // Input frame i comes out at rs_origin + i·ratio + delay.
-                let last = self.rs_fed + take as u64;
-                self.rs_fed += need as u64;
-                let end = self.rs_origin
-                    + (last as f64 * r.rs.resample_ratio()).ceil() as u64
-                    + r.rs.output_delay() as u64;
-                (&r.out[..], end.saturating_sub(start) as usize)
-            }
-            None => (&self.dec[..], take),
-        };
         if take > 0 {
-            self.sound_end = self.sound_end.max(start + frames_out_with_sound as u64);
+            let end = match self.rates {
+                // Input frame i comes out at rs_origin + i·to/from + delay.
+                Some((from, to)) => {
+                    let last = self.rs_fed + take as u64;
+                    self.rs_origin + (last * to).div_ceil(from) + self.delay as u64
+                }
+                None => start + take as u64,
+            };
+            self.sound_end = self.sound_end.max(end);
         }
-        mix_into(
-            acc,
-            src,
-            self.period,
-            in_ch,
-            self.dev_channels,
-            &self.map,
-            &self.gains,
-        );
+        self.rs_fed += need as u64;
 
         if take < need {
-            if self.was_flowing && !self.draining && take < need {
+            if self.was_flowing && !self.draining {
                 self.underruns = self.underruns.saturating_add(1);
             }
             self.was_flowing = false;
@@ -365,12 +305,29 @@ impl Voice {
                 if self.ring.len() < fb {
                     self.ring.clear(); // a trailing partial frame is never playable
                 }
-                if let Some(r) = &mut self.resampling {
-                    r.rs.reset();
-                }
             }
         } else {
             self.was_flowing = true;
+        }
+        self.pipe.take()
+    }
+
+    /// Takes back the pipeline [`Voice::begin`] lent out. A voice that has
+    /// a pipeline already (it was replaced meanwhile) hands `pipe` back.
+    pub fn restore(&mut self, pipe: Box<Pipeline>) -> Option<Box<Pipeline>> {
+        if self.pipe.is_some() {
+            return Some(pipe);
+        }
+        self.pipe = Some(pipe);
+        None
+    }
+
+    /// Begin, render into `acc` and restore in one go: mixes one period
+    /// into `acc` (device frames × device channels, fixed point).
+    pub fn render(&mut self, acc: &mut [i64], start: u64) {
+        if let Some(mut pipe) = self.begin(start) {
+            pipe.render(acc);
+            self.restore(pipe);
         }
     }
 }
@@ -433,9 +390,9 @@ mod tests {
         let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
         let samples: Vec<i16> = vec![1, -1, 32767, -32768, 1000, -1000, 7, 9];
         v.ring.push(&s16(&samples));
-        let mut acc = vec![0.0; 8];
+        let mut acc = vec![0i64; 8];
         v.render(&mut acc, 0);
-        let got: Vec<i16> = acc.iter().map(|x| (x * 32768.0) as i16).collect();
+        let got: Vec<i16> = acc.iter().map(|x| (x >> 16) as i16).collect();
         assert_eq!(got, samples);
         assert_eq!(v.sound_end, 4);
         assert_eq!(v.consumed_bytes, 16);
@@ -451,9 +408,10 @@ mod tests {
         let mut v = Voice::new(fmt, &d, 64, Quality::Fast);
         v.ring.push(&s16(&[16384, -16384]));
         v.kick = true;
-        let mut acc = vec![0.0; 8];
+        let mut acc = vec![0i64; 8];
         v.render(&mut acc, 100);
-        assert_eq!(acc, vec![0.5, 0.5, -0.5, -0.5, 0.0, 0.0, 0.0, 0.0]);
+        let h = 1i64 << 30;
+        assert_eq!(acc, vec![h, h, -h, -h, 0, 0, 0, 0]);
         assert_eq!(v.sound_end, 102);
         // Dry now: the next period stops it and it reports drained once played.
         v.render(&mut acc, 104);
@@ -471,10 +429,10 @@ mod tests {
         let d = dev();
         let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
         v.ring.push(&s16(&[5, 5]));
-        let mut acc = vec![0.0; 8];
+        let mut acc = vec![0i64; 8];
         v.render(&mut acc, 0);
         assert_eq!(v.state, VoiceState::Stopped);
-        assert!(acc.iter().all(|&x| x == 0.0));
+        assert!(acc.iter().all(|&x| x == 0));
         v.trigger = false;
         v.kick = true;
         v.render(&mut acc, 0);
@@ -486,7 +444,7 @@ mod tests {
         let d = dev();
         let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
         v.ring.push(&s16(&[1; 8]));
-        let mut acc = vec![0.0; 8];
+        let mut acc = vec![0i64; 8];
         v.render(&mut acc, 0);
         v.ring.push(&s16(&[1; 2]));
         v.render(&mut acc, 4);
@@ -505,27 +463,42 @@ mod tests {
             channels: 1,
             rate: 8000,
         };
-        let mut v = Voice::new(fmt, &d, 1 << 16, Quality::Fast);
-        // 0.5 s at 8 kHz must come out as 0.5 s at 48 kHz (plus resampler delay).
-        let tone: Vec<i16> = (0..4000)
-            .map(|i| ((i as f64 * 0.3).sin() * 10000.0) as i16)
-            .collect();
-        v.ring.push(&s16(&tone));
-        v.draining = true;
-        v.kick = true;
-        let mut start = 0u64;
-        let mut acc = vec![0.0; 512];
-        while v.state == VoiceState::Running || !v.ring.is_empty() {
-            acc.fill(0.0);
-            v.render(&mut acc, start);
-            start += 256;
-            assert!(start < 100_000, "never stopped");
+        for q in [Quality::Fast, Quality::High] {
+            let mut v = Voice::new(fmt, &d, 1 << 16, q);
+            // 0.5 s at 8 kHz must come out as 0.5 s at 48 kHz (plus resampler delay).
+            let tone: Vec<i16> = (0..4000)
+                .map(|i| ((i as f64 * 0.3).sin() * 10000.0) as i16)
+                .collect();
+            v.ring.push(&s16(&tone));
+            v.draining = true;
+            v.kick = true;
+            let mut start = 0u64;
+            let mut acc = vec![0i64; 512];
+            while v.state == VoiceState::Running || !v.ring.is_empty() {
+                acc.fill(0);
+                v.render(&mut acc, start);
+                start += 256;
+                assert!(start < 100_000, "never stopped");
+            }
+            let expect = 24000 + v.resampler_delay() as u64;
+            assert!(
+                v.sound_end.abs_diff(expect) <= 8,
+                "{q:?}: {} vs {expect}",
+                v.sound_end
+            );
         }
-        let expect = 24000 + v.resampler_delay() as u64;
-        assert!(
-            v.sound_end.abs_diff(expect) <= 8,
-            "{} vs {expect}",
-            v.sound_end
-        );
+    }
+
+    #[test]
+    fn a_replaced_voice_hands_back_the_old_pipeline() {
+        let d = dev();
+        let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
+        v.ring.push(&s16(&[1; 8]));
+        let pipe = v.begin(0).expect("ready: a full period queued");
+        assert!(v.begin(4).is_none(), "lent out: nothing to begin with");
+        let mut new = Voice::new(d.pcm, &d, 64, Quality::Fast);
+        assert!(new.restore(pipe).is_some(), "not its pipeline");
+        let pipe = v.begin(4);
+        assert!(pipe.is_none());
     }
 }

@@ -982,7 +982,7 @@ mod tests {
         t.voice.ring.push(&vec![1u8; 1024 * 4]);
         assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 1024 * 4);
         // The engine mixes one period: it is in flight until the device plays it.
-        let mut acc = vec![0.0; 512];
+        let mut acc = vec![0i64; 512];
         t.voice.render(&mut acc, 0);
         assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 1024 * 4);
         assert_eq!(t.ints(SNDCTL_DSP_GETOPTR)[0], 0);

@@ -319,6 +319,133 @@ pub fn encode(fmt: SampleFormat, src: &[f64], dst: &mut [u8]) -> usize {
     }
 }
 
+/// The mixer's fixed-point full scale: a sample of value `v` in `[-1.0, 1.0)` is `v * 2^31`,
+/// so an S32 sample is its own value and every narrower integer format is a left shift.
+pub const FIXED_ONE: i64 = 1 << 31;
+
+/// Decodes samples of format `fmt` from `src` into fixed point (full scale [`FIXED_ONE`]).
+///
+/// Integer formats are exact shifts: `decode_fixed(b)[i] as f64 / 2^31 == decode(b)[i]`.
+/// FLOAT is clipped to full scale and rounded to nearest (ties to even), which is what
+/// [`encode`] would make of it as S32; NaN becomes 0. Counts as [`decode`] does.
+pub fn decode_fixed(fmt: SampleFormat, src: &[u8], dst: &mut [i32]) -> usize {
+    match fmt {
+        SampleFormat::U8 => fixed_with(src, dst, |[b]: [u8; 1]| (b as i32 - 0x80) << 24),
+        SampleFormat::S8 => fixed_with(src, dst, |[b]: [u8; 1]| (b as i8 as i32) << 24),
+        SampleFormat::S16Le => fixed_with(src, dst, |b| (i16::from_le_bytes(b) as i32) << 16),
+        SampleFormat::S16Be => fixed_with(src, dst, |b| (i16::from_be_bytes(b) as i32) << 16),
+        SampleFormat::U16Le => {
+            fixed_with(src, dst, |b| (u16::from_le_bytes(b) as i32 - 0x8000) << 16)
+        }
+        SampleFormat::U16Be => {
+            fixed_with(src, dst, |b| (u16::from_be_bytes(b) as i32 - 0x8000) << 16)
+        }
+        SampleFormat::MuLaw => fixed_with(src, dst, |[b]: [u8; 1]| {
+            (ULAW_TO_LINEAR[b as usize] as i32) << 16
+        }),
+        SampleFormat::ALaw => fixed_with(src, dst, |[b]: [u8; 1]| {
+            (ALAW_TO_LINEAR[b as usize] as i32) << 16
+        }),
+        // The 24 bits land in the top of the 32: the top container byte is ignored.
+        SampleFormat::S24Le => fixed_with(src, dst, |[b0, b1, b2, _]| {
+            i32::from_le_bytes([0, b0, b1, b2])
+        }),
+        SampleFormat::S24Be => fixed_with(src, dst, |[_, b2, b1, b0]| {
+            i32::from_le_bytes([0, b0, b1, b2])
+        }),
+        SampleFormat::S24Packed => {
+            fixed_with(src, dst, |[b0, b1, b2]| i32::from_le_bytes([0, b0, b1, b2]))
+        }
+        SampleFormat::S32Le => fixed_with(src, dst, i32::from_le_bytes),
+        SampleFormat::S32Be => fixed_with(src, dst, i32::from_be_bytes),
+        SampleFormat::FloatLe => {
+            fixed_with(src, dst, |b| quantize(f64::from(f32::from_le_bytes(b)), 32))
+        }
+    }
+}
+
+/// Encodes fixed-point samples (full scale [`FIXED_ONE`], any `i64`: sums of several
+/// streams go past full scale and are clipped here) into samples of format `fmt`.
+///
+/// The same bytes as [`encode`] of `v as f64 / 2^31` for every `|v| < 2^53`: clipped to the
+/// format's range, rounded to nearest with ties to even, so narrowing is unbiased and a
+/// stream that was widened on the way in comes back bit-exact. Only integer arithmetic,
+/// except for FLOAT. Counts as [`encode`] does.
+pub fn encode_fixed(fmt: SampleFormat, src: &[i64], dst: &mut [u8]) -> usize {
+    match fmt {
+        SampleFormat::U8 => fixed_encode_with(src, dst, |v| [(narrow(v, 8) + 0x80) as u8]),
+        SampleFormat::S8 => fixed_encode_with(src, dst, |v| [narrow(v, 8) as u8]),
+        SampleFormat::S16Le => {
+            fixed_encode_with(src, dst, |v| (narrow(v, 16) as i16).to_le_bytes())
+        }
+        SampleFormat::S16Be => {
+            fixed_encode_with(src, dst, |v| (narrow(v, 16) as i16).to_be_bytes())
+        }
+        SampleFormat::U16Le => fixed_encode_with(src, dst, |v| {
+            ((narrow(v, 16) + 0x8000) as u16).to_le_bytes()
+        }),
+        SampleFormat::U16Be => fixed_encode_with(src, dst, |v| {
+            ((narrow(v, 16) + 0x8000) as u16).to_be_bytes()
+        }),
+        SampleFormat::MuLaw => fixed_encode_with(src, dst, |v| [ulaw_from_linear(narrow(v, 16))]),
+        SampleFormat::ALaw => fixed_encode_with(src, dst, |v| [alaw_from_linear(narrow(v, 16))]),
+        SampleFormat::S24Le => fixed_encode_with(src, dst, |v| narrow(v, 24).to_le_bytes()),
+        SampleFormat::S24Be => fixed_encode_with(src, dst, |v| narrow(v, 24).to_be_bytes()),
+        SampleFormat::S24Packed => fixed_encode_with(src, dst, |v| {
+            let [b0, b1, b2, _] = narrow(v, 24).to_le_bytes();
+            [b0, b1, b2]
+        }),
+        SampleFormat::S32Le => fixed_encode_with(src, dst, |v| narrow(v, 32).to_le_bytes()),
+        SampleFormat::S32Be => fixed_encode_with(src, dst, |v| narrow(v, 32).to_be_bytes()),
+        SampleFormat::FloatLe => fixed_encode_with(src, dst, |v| {
+            ((v as f64 / FIXED_ONE as f64).clamp(-1.0, 1.0) as f32).to_le_bytes()
+        }),
+    }
+}
+
+/// `v / 2^(32 - bits)` rounded to nearest, ties to even, clamped to a signed `bits`-bit value.
+/// Rounding before clamping gives the same result as after: the bounds are integers.
+#[inline(always)]
+fn narrow(v: i64, bits: u32) -> i32 {
+    let shift = 32 - bits;
+    let q = if shift == 0 {
+        v
+    } else {
+        let q = v >> shift;
+        let rem = v & ((1 << shift) - 1);
+        let half = 1 << (shift - 1);
+        q + i64::from(rem > half || (rem == half && q & 1 != 0))
+    };
+    let full = 1i64 << (bits - 1);
+    q.clamp(-full, full - 1) as i32
+}
+
+/// The fixed-point decode loop, as [`decode_with`].
+#[inline(always)]
+fn fixed_with<const N: usize>(src: &[u8], dst: &mut [i32], f: impl Fn([u8; N]) -> i32) -> usize {
+    let count = (src.len() / N).min(dst.len());
+    for (out, chunk) in dst.iter_mut().zip(src.chunks_exact(N)) {
+        let mut bytes = [0; N];
+        bytes.copy_from_slice(chunk);
+        *out = f(bytes);
+    }
+    count
+}
+
+/// The fixed-point encode loop, as [`encode_with`].
+#[inline(always)]
+fn fixed_encode_with<const N: usize>(
+    src: &[i64],
+    dst: &mut [u8],
+    f: impl Fn(i64) -> [u8; N],
+) -> usize {
+    let count = src.len().min(dst.len() / N);
+    for (chunk, &v) in dst.chunks_exact_mut(N).zip(src) {
+        chunk.copy_from_slice(&f(v));
+    }
+    count
+}
+
 /// The decode loop: one `f` call per whole `N`-byte sample that fits both slices.
 #[inline(always)]
 fn decode_with<const N: usize>(src: &[u8], dst: &mut [f64], f: impl Fn([u8; N]) -> f64) -> usize {
@@ -802,7 +929,87 @@ mod tests {
         }
     }
 
+    #[test]
+    fn fixed_decode_is_a_shift_of_the_integer_value() {
+        let mut d = [0i32; 2];
+        assert_eq!(decode_fixed(S16Le, &[0x01, 0x80, 0xFF, 0x7F], &mut d), 2);
+        assert_eq!(d, [-32767 << 16, 32767 << 16]);
+        assert_eq!(decode_fixed(U8, &[0x00, 0xFF], &mut d), 2);
+        assert_eq!(d, [i32::MIN, 127 << 24]);
+        assert_eq!(
+            decode_fixed(S24Packed, &[0xFF, 0xFF, 0x7F, 0, 0, 0x80], &mut d),
+            2
+        );
+        assert_eq!(d, [0x7F_FFFF << 8, i32::MIN]);
+        // FLOAT clips to full scale; NaN is silence.
+        let mut f = Vec::new();
+        for x in [2.0f32, -1.0, 0.5, f32::NAN] {
+            f.extend(x.to_le_bytes());
+        }
+        let mut d = [7i32; 4];
+        assert_eq!(decode_fixed(FloatLe, &f, &mut d), 4);
+        assert_eq!(d, [i32::MAX, i32::MIN, 1 << 30, 0]);
+    }
+
+    #[test]
+    fn fixed_encode_clips_and_rounds_half_to_even() {
+        let mut out = [0u8; 10];
+        let v = [
+            3 << 15,    // 1.5 LSB of S16 -> 2
+            5 << 15,    // 2.5 LSB -> 2
+            -(1 << 15), // -0.5 LSB -> 0
+            1 << 40,    // far past full scale
+            -(1 << 40),
+        ];
+        assert_eq!(encode_fixed(S16Le, &v, &mut out), 5);
+        assert_eq!(out.to_vec(), s16_bytes(&[2, 2, 0, 32767, -32768]));
+    }
+
+    fn s16_bytes(v: &[i16]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()
+    }
+
     proptest! {
+        #[test]
+        fn fixed_decode_agrees_with_decode(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            for fmt in SampleFormat::ALL {
+                let n = bytes.len() / fmt.bytes_per_sample();
+                let mut fixed = vec![0i32; n];
+                prop_assert_eq!(decode_fixed(fmt, &bytes, &mut fixed), n);
+                let float = dec(fmt, &bytes);
+                for (&q, &x) in fixed.iter().zip(&float) {
+                    if fmt == FloatLe {
+                        prop_assert_eq!(q, quantize(x, 32));
+                    } else {
+                        prop_assert_eq!(q as f64 / FIXED_ONE as f64, x, "{:?}", fmt);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn fixed_encode_agrees_with_encode(v in proptest::collection::vec(-(1i64 << 40)..(1i64 << 40), 0..16)) {
+            for fmt in SampleFormat::ALL {
+                let mut a = vec![0u8; v.len() * fmt.bytes_per_sample()];
+                prop_assert_eq!(encode_fixed(fmt, &v, &mut a), v.len());
+                let x: Vec<f64> = v.iter().map(|&q| q as f64 / FIXED_ONE as f64).collect();
+                prop_assert_eq!(a, enc(fmt, &x), "{:?}", fmt);
+            }
+        }
+
+        #[test]
+        fn fixed_round_trips_integer_formats(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            for fmt in INTEGER_FORMATS {
+                let n = bytes.len() / fmt.bytes_per_sample();
+                let mut fixed = vec![0i32; n];
+                decode_fixed(fmt, &bytes, &mut fixed);
+                let wide: Vec<i64> = fixed.iter().map(|&q| q.into()).collect();
+                let mut out = vec![0u8; n * fmt.bytes_per_sample()];
+                encode_fixed(fmt, &wide, &mut out);
+                prop_assert_eq!(out, canonical(fmt, &bytes), "{:?}", fmt);
+            }
+        }
+
         #[test]
         fn integer_formats_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             for fmt in INTEGER_FORMATS {

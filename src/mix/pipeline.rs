@@ -1,0 +1,351 @@
+//! A voice's conversion chain, the part of a stream the engine works on
+//! outside the shared lock: decode the client's bytes to the mixer's fixed
+//! point, resample when the rates differ, map the channels to the device's,
+//! apply the volume and add into the period's accumulator.
+//!
+//! [`super::Voice::begin`] copies one period's input bytes in under the lock
+//! (a memcpy) and lends the pipeline out; [`Pipeline::render`] does the rest
+//! with no lock held; [`super::Voice::restore`] takes it back. Everything is
+//! allocated in [`Pipeline::new`]; the rest allocates nothing.
+//!
+//! Arithmetic is integer except in the `high` resampler (rubato, `f64`):
+//! samples are `i32`/`i64` with full scale 2^31 ([`format::FIXED_ONE`]),
+//! gains and channel-matrix coefficients Q24. A stream at the device's own
+//! format, rate and channels at full volume is a shift in and a shift out:
+//! bit-exact.
+
+use audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Async, FixedAsync, Resampler};
+
+use super::cubic::Cubic;
+use super::voice::{resampler, ChannelMap, Quality};
+use super::{DeviceConfig, PcmFormat};
+use crate::oss::format::{self, SampleFormat};
+
+/// Fractional bits of a gain or matrix coefficient.
+const GAIN_BITS: u32 = 24;
+/// Gain 1.0.
+pub(super) const UNITY: i64 = 1 << GAIN_BITS;
+
+/// A linear gain in [0, 1] as Q24 (NaN counts as 0).
+pub(super) fn gain_q24(g: f64) -> i64 {
+    (g.clamp(0.0, 1.0) * UNITY as f64 + 0.5) as i64
+}
+
+/// `x · g` for a Q24 gain, rounded.
+#[inline(always)]
+pub(super) fn apply(x: i64, g: i64) -> i64 {
+    (x * g + (UNITY >> 1)) >> GAIN_BITS
+}
+
+enum Conversion {
+    /// Same rate: decode and mix.
+    Direct { dec: Vec<i32> },
+    /// `fast`: our fixed-point cubic.
+    Cubic { rs: Cubic, out: Vec<i64> },
+    /// `high`: rubato's sinc, in `f64`.
+    Sinc {
+        rs: Box<Async<f64>>,
+        dec: Vec<f64>,
+        out: Vec<f64>,
+        fixed: Vec<i64>,
+    },
+}
+
+pub struct Pipeline {
+    sample: SampleFormat,
+    frame_bytes: usize,
+    in_ch: usize,
+    out_ch: usize,
+    period: usize,
+    map: ChannelMap,
+    /// `map`'s matrix in Q24 (empty unless it is a matrix).
+    qmap: Vec<i64>,
+    /// Q24 gain per device channel, as of this period.
+    gains: Vec<i64>,
+    /// This period's input bytes: `take` whole frames.
+    raw: Vec<u8>,
+    take: usize,
+    /// Input frames the conversion consumes this period (`take` and then
+    /// silence).
+    need: usize,
+    conv: Conversion,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.conv {
+            Conversion::Direct { .. } => "direct",
+            Conversion::Cubic { .. } => "cubic",
+            Conversion::Sinc { .. } => "sinc",
+        };
+        f.debug_struct("Pipeline")
+            .field("sample", &self.sample)
+            .field("conversion", &kind)
+            .finish()
+    }
+}
+
+impl Pipeline {
+    pub(super) fn new(fmt: PcmFormat, dev: &DeviceConfig, quality: Quality) -> Pipeline {
+        let period = dev.period_frames as usize;
+        let in_ch = fmt.channels as usize;
+        let out_ch = dev.pcm.channels as usize;
+        let conv = if fmt.rate == dev.pcm.rate {
+            Conversion::Direct {
+                dec: vec![0; period * in_ch],
+            }
+        } else {
+            match quality {
+                Quality::Fast => Conversion::Cubic {
+                    rs: Cubic::new(fmt.rate, dev.pcm.rate, in_ch, period),
+                    out: vec![0; period * in_ch],
+                },
+                Quality::High => {
+                    let rs = resampler(
+                        fmt.rate,
+                        dev.pcm.rate,
+                        quality,
+                        period,
+                        in_ch,
+                        FixedAsync::Output,
+                    );
+                    let max_in = rs.input_frames_max();
+                    Conversion::Sinc {
+                        rs: Box::new(rs),
+                        dec: vec![0.0; max_in * in_ch],
+                        out: vec![0.0; period * in_ch],
+                        fixed: vec![0; period * in_ch],
+                    }
+                }
+            }
+        };
+        let map = ChannelMap::new(in_ch, out_ch);
+        let qmap = match &map {
+            ChannelMap::Matrix(m) => m.iter().map(|&g| gain_q24(g)).collect(),
+            _ => Vec::new(),
+        };
+        let mut p = Pipeline {
+            sample: fmt.sample,
+            frame_bytes: fmt.frame_bytes(),
+            in_ch,
+            out_ch,
+            period,
+            map,
+            qmap,
+            gains: vec![UNITY; out_ch],
+            raw: Vec::new(),
+            take: 0,
+            need: 0,
+            conv,
+        };
+        p.raw = vec![0; p.max_input_frames() * p.frame_bytes];
+        p
+    }
+
+    /// Input frames one period takes at most.
+    pub fn max_input_frames(&self) -> usize {
+        match &self.conv {
+            Conversion::Direct { .. } => self.period,
+            Conversion::Cubic { rs, .. } => rs.max_input_frames(),
+            Conversion::Sinc { rs, .. } => rs.input_frames_max(),
+        }
+    }
+
+    /// Device frames of delay the resampler adds.
+    pub fn delay(&self) -> usize {
+        match &self.conv {
+            Conversion::Sinc { rs, .. } => rs.output_delay(),
+            _ => 0,
+        }
+    }
+
+    /// Starts afresh: no history from before.
+    pub(super) fn reset(&mut self) {
+        match &mut self.conv {
+            Conversion::Direct { .. } => {}
+            Conversion::Cubic { rs, .. } => rs.reset(),
+            Conversion::Sinc { rs, .. } => rs.reset(),
+        }
+    }
+
+    /// Input frames the next period consumes.
+    pub(super) fn input_frames_next(&self) -> usize {
+        match &self.conv {
+            Conversion::Direct { .. } => self.period,
+            Conversion::Cubic { rs, .. } => rs.input_frames_next(self.period),
+            Conversion::Sinc { rs, .. } => rs.input_frames_next(),
+        }
+    }
+
+    /// Under the lock: this period's input, the first `take` whole frames of
+    /// the ring's two slices `a` then `b`, of `need` (the rest is silence),
+    /// and the volume (linear, per device channel).
+    pub(super) fn load(&mut self, a: &[u8], b: &[u8], take: usize, need: usize, gains: &[f64]) {
+        let need = need.min(self.max_input_frames());
+        let bytes = take.min(need) * self.frame_bytes;
+        let from_a = a.len().min(bytes);
+        self.raw[..from_a].copy_from_slice(&a[..from_a]);
+        let from_b = (bytes - from_a).min(b.len());
+        self.raw[from_a..from_a + from_b].copy_from_slice(&b[..from_b]);
+        self.take = (from_a + from_b) / self.frame_bytes;
+        self.need = need;
+        for (q, &g) in self.gains.iter_mut().zip(gains) {
+            *q = gain_q24(g);
+        }
+    }
+
+    /// Outside the lock: converts the loaded period and adds it into `acc`
+    /// (device frames × device channels, fixed point).
+    pub fn render(&mut self, acc: &mut [i64]) {
+        let (ch, take, need) = (self.in_ch, self.take, self.need);
+        let raw = &self.raw[..take * self.frame_bytes];
+        match &mut self.conv {
+            Conversion::Direct { dec } => {
+                if take == 0 {
+                    return; // silence adds nothing
+                }
+                format::decode_fixed(self.sample, raw, &mut dec[..take * ch]);
+                mix(
+                    acc,
+                    &dec[..take * ch],
+                    take,
+                    ch,
+                    self.out_ch,
+                    &self.map,
+                    &self.qmap,
+                    &self.gains,
+                );
+            }
+            Conversion::Cubic { rs, out } => {
+                let buf = rs.input(need);
+                let n = format::decode_fixed(self.sample, raw, buf);
+                buf[n..].fill(0);
+                rs.process(out);
+                let frames = self.period;
+                mix(
+                    acc,
+                    out,
+                    frames,
+                    ch,
+                    self.out_ch,
+                    &self.map,
+                    &self.qmap,
+                    &self.gains,
+                );
+            }
+            Conversion::Sinc {
+                rs,
+                dec,
+                out,
+                fixed,
+            } => {
+                let n = format::decode(self.sample, raw, &mut dec[..need * ch]);
+                dec[n..need * ch].fill(0.0);
+                let input = InterleavedSlice::new(&dec[..need * ch], ch, need)
+                    .expect("decode buffer holds `need` frames");
+                let mut output =
+                    InterleavedSlice::new_mut(out, ch, self.period).expect("one period");
+                // Cannot fail: the buffers are sized from the resampler's own limits.
+                let _ = rs.process_into_buffer(&input, &mut output, None);
+                let scale = format::FIXED_ONE as f64;
+                for (q, &x) in fixed.iter_mut().zip(out.iter()) {
+                    *q = (x * scale) as i64;
+                }
+                mix(
+                    acc,
+                    fixed,
+                    self.period,
+                    ch,
+                    self.out_ch,
+                    &self.map,
+                    &self.qmap,
+                    &self.gains,
+                );
+            }
+        }
+    }
+}
+
+/// acc[f][o] += Σ_i map[o][i] · src[f][i] · gain[o], for `frames` frames,
+/// in fixed point (Q24 map and gains).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn mix<T: Copy + Into<i64>>(
+    acc: &mut [i64],
+    src: &[T],
+    frames: usize,
+    in_ch: usize,
+    out_ch: usize,
+    map: &ChannelMap,
+    qmap: &[i64],
+    gains: &[i64],
+) {
+    let acc = &mut acc[..frames * out_ch];
+    let src = &src[..frames * in_ch];
+    match map {
+        ChannelMap::Identity if out_ch == 2 => {
+            let (gl, gr) = (gains[0], gains[1]);
+            for (a, s) in acc.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
+                a[0] += apply(s[0].into(), gl);
+                a[1] += apply(s[1].into(), gr);
+            }
+        }
+        ChannelMap::Identity => {
+            for (a, s) in acc.chunks_exact_mut(out_ch).zip(src.chunks_exact(in_ch)) {
+                for ((x, &v), &g) in a.iter_mut().zip(s).zip(gains) {
+                    *x += apply(v.into(), g);
+                }
+            }
+        }
+        ChannelMap::MonoToAll => {
+            for (a, &s) in acc.chunks_exact_mut(out_ch).zip(src) {
+                for (x, &g) in a.iter_mut().zip(gains) {
+                    *x += apply(s.into(), g);
+                }
+            }
+        }
+        ChannelMap::Matrix(_) => {
+            for (a, s) in acc.chunks_exact_mut(out_ch).zip(src.chunks_exact(in_ch)) {
+                for (o, x) in a.iter_mut().enumerate() {
+                    let row = &qmap[o * in_ch..(o + 1) * in_ch];
+                    let v: i64 = row.iter().zip(s).map(|(&m, &v)| apply(v.into(), m)).sum();
+                    *x += apply(v, gains[o]);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gains_are_q24_and_unity_is_exact() {
+        assert_eq!(gain_q24(1.0), UNITY);
+        assert_eq!(gain_q24(0.0), 0);
+        assert_eq!(gain_q24(f64::NAN), 0);
+        assert_eq!(gain_q24(7.0), UNITY);
+        for x in [i32::MIN as i64, -1, 0, 1, i32::MAX as i64, 5 << 32] {
+            assert_eq!(apply(x, UNITY), x);
+        }
+        assert_eq!(apply(1 << 31, gain_q24(0.5)), 1 << 30);
+    }
+
+    #[test]
+    fn a_six_channel_stream_folds_down_without_clipping() {
+        let m = ChannelMap::new(6, 2);
+        let qmap: Vec<i64> = match &m {
+            ChannelMap::Matrix(m) => m.iter().map(|&g| gain_q24(g)).collect(),
+            _ => unreachable!(),
+        };
+        let full = [i32::MAX; 6];
+        let mut acc = [0i64; 2];
+        mix(&mut acc, &full, 1, 6, 2, &m, &qmap, &[UNITY, UNITY]);
+        // Each row sums to one (to Q24 rounding): full scale in, full scale out.
+        for a in acc {
+            assert!(a.abs_diff(i32::MAX as i64) < 1 << 8, "{a}");
+        }
+    }
+}
