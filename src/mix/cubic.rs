@@ -100,7 +100,7 @@ impl Cubic {
                 let cd = (c * d) >> Q;
                 let c0 = -(((t * cd) >> Q) / 6);
                 let c1 = ((a * cd) >> Q) / 2;
-                let c2 = -((((a * t) >> Q) * d >> Q) / 2);
+                let c2 = -(((((a * t) >> Q) * d) >> Q) / 2);
                 // The four always sum to exactly one: DC stays DC.
                 let c3 = ONE - c0 - c1 - c2;
                 let taps = &self.win[(i - 1) * ch..(i + 3) * ch];
