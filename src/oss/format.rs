@@ -2,7 +2,9 @@
 //!
 //! This module owns the sample formats ossd accepts on `/dev/dsp` ([`SampleFormat`] and the
 //! `AFMT_*` values of `SNDCTL_DSP_SETFMT`) and the conversion of their bytes, as a client writes
-//! them or as an ALSA device takes them, to and from the mixer's internal sample type `f64`.
+//! them or as an ALSA device takes them, to and from `f64` ([`decode`], [`encode`]: recording,
+//! the `high` resampler, the limiter) and the playback mixer's fixed point ([`decode_fixed`],
+//! [`encode_fixed`]: full scale 2^31, the same values and the same rounding in integers).
 //!
 //! # Normalization
 //!
