@@ -215,6 +215,26 @@ struct File {
     kind: FileKind,
 }
 
+impl File {
+    fn dsp(&self) -> Option<&DspFile> {
+        match &self.kind {
+            FileKind::Dsp(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// A close waits for the stream to drain (it has a deadline).
+    fn release_pending(&self) -> bool {
+        self.dsp().is_some_and(|d| d.release.is_some())
+    }
+
+    /// Something waits on the device's position: SYNC or a draining close.
+    fn waits_on_position(&self) -> bool {
+        self.dsp()
+            .is_some_and(|d| !d.syncs.is_empty() || d.release.is_some())
+    }
+}
+
 /// Something to send once the locks are released.
 #[derive(Debug)]
 enum Answer {
@@ -400,7 +420,15 @@ impl Daemon {
             if let Some(s) = signals {
                 fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
             }
-            match poll(&mut fds, PollTimeout::from(100u8)) {
+            // Sleep until something happens: requests, a tick, a signal.
+            // Only a close waiting to drain has a deadline of its own
+            // (checked on every tick too); an idle daemon sets no timer.
+            let timeout = if self.files.values().any(|f| f.release_pending()) {
+                PollTimeout::from(100u8)
+            } else {
+                PollTimeout::NONE
+            };
+            match poll(&mut fds, timeout) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(DaemonError::Cuse(e.into())),
             }
@@ -1167,7 +1195,9 @@ impl Daemon {
     /// Moves every parked request on as far as the engines allow, and sends
     /// what became answerable. Called on every tick and after requests.
     fn service(&mut self) {
-        let now = Instant::now();
+        // The clock only matters to SYNC and a draining close.
+        let timed = self.files.values().any(File::waits_on_position);
+        let now = timed.then(Instant::now);
         let mut finished = Vec::new();
         {
             let mut s = self.shared.lock().expect("engine lock");
@@ -1175,7 +1205,7 @@ impl Daemon {
                 .capture
                 .as_ref()
                 .map(|c| c.shared.lock().expect("capture lock"));
-            let played = s.position.played(now);
+            let played = now.map_or(0, |now| s.position.played(now));
             for (&fh, f) in self.files.iter_mut() {
                 let node = f.node;
                 let FileKind::Dsp(d) = &mut f.kind else {
@@ -1195,7 +1225,7 @@ impl Daemon {
                         self.answers
                             .extend(d.syncs.drain(..).map(|u| (node, Answer::IoctlDone(u))));
                     }
-                    if let Some(r) = &d.release {
+                    if let (Some(r), Some(now)) = (&d.release, now) {
                         if v.drained(played) || now >= r.deadline {
                             if now >= r.deadline {
                                 tracing::warn!(
