@@ -1,6 +1,7 @@
 //! The capture thread: reads the recording device one period at a time,
-//! decodes it, feeds every reader's [`RecVoice`](crate::mix::record::RecVoice)
-//! under a short lock, and wakes the protocol thread. Started when the first
+//! decodes it, converts it for every reader
+//! ([`RecVoice`](crate::mix::record::RecVoice)) with the lock released, appends
+//! the bytes to their rings under a short lock, and wakes the protocol thread. Started when the first
 //! reader opens, stopped when the last one closes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +12,7 @@ use std::time::Instant;
 use nix::sys::eventfd::EventFd;
 
 use crate::input::Source;
-use crate::mix::record::Recorders;
+use crate::mix::record::{RecWork, Recorders};
 use crate::mix::DeviceConfig;
 use crate::oss::format;
 
@@ -79,6 +80,7 @@ fn run(
     let dev = source.config();
     let mut bytes = vec![0u8; dev.period_bytes()];
     let mut frames = vec![0.0f64; dev.period_frames as usize * dev.pcm.channels as usize];
+    let mut work = RecWork::default();
     let started = Instant::now();
     while !stop.load(Ordering::Acquire) {
         if let Err(e) = source.read_period(&mut bytes) {
@@ -87,9 +89,15 @@ fn run(
             return;
         }
         format::decode(dev.pcm.sample, &bytes, &mut frames);
+        shared
+            .lock()
+            .expect("capture lock")
+            .recorders
+            .begin(&mut work);
+        work.convert(&frames);
         {
             let mut s = shared.lock().expect("capture lock");
-            s.recorders.feed(&frames);
+            s.recorders.end(&mut work, &frames);
             s.frames += dev.period_frames as u64;
             s.xruns = source.xruns();
         }

@@ -32,7 +32,7 @@ use crate::cuse::channel::{Channel, Sent};
 use crate::cuse::wire::{Op, Reply, Request};
 use crate::input::SourceOpener;
 use crate::mix::pipeline::Pipeline;
-use crate::mix::record::RecVoice;
+use crate::mix::record::{RecConv, RecVoice};
 use crate::mix::{Mixer, Quality, Voice, VoiceId};
 use crate::oss::dsp::{DeviceInfo, Dsp, Env, Outcome, Streams, Volume};
 use crate::oss::mixer::{MixerDesc, MixerOutcome, MixerState};
@@ -284,6 +284,9 @@ pub struct Daemon {
     #[allow(clippy::vec_box)]
     dead_pipes: Vec<Box<Pipeline>>,
     dead_recs: Vec<RecVoice>,
+    /// Recorder conversions a thread had out when their reader went.
+    #[allow(clippy::vec_box)]
+    dead_convs: Vec<Box<RecConv>>,
     reloader: Option<Reloader>,
     /// Nodes whose connection failed (side nodes only; see `serve`).
     node_gone: Vec<bool>,
@@ -363,6 +366,7 @@ impl Daemon {
             dead_voices: Vec::new(),
             dead_pipes: Vec::new(),
             dead_recs: Vec::new(),
+            dead_convs: Vec::new(),
             reloader: None,
             node_gone: vec![false; nodes_len],
         })
@@ -768,14 +772,16 @@ impl Daemon {
                         r.trigger = o.trigger;
                         r.overruns = o.overruns;
                     }
+                    s.recorders.take_dead(&mut self.dead_convs);
                     s.recorders.replace(id, r)
                 }
                 RecSlot::Monitor(_) => {
-                    let mut s = self.lock();
+                    let mut s = self.shared.lock().expect("engine lock");
                     if let Some(o) = s.mixer.monitors.get(id) {
                         r.trigger = o.trigger;
                         r.overruns = o.overruns;
                     }
+                    s.mixer.monitors.take_dead(&mut self.dead_convs);
                     s.mixer.monitors.replace(id, r)
                 }
             };
@@ -784,6 +790,7 @@ impl Daemon {
         self.dead_voices.clear();
         self.dead_pipes.clear();
         self.dead_recs.clear();
+        self.dead_convs.clear();
     }
 
     fn write(&mut self, unique: u64, fh: u64, data: &[u8], flags: u32) -> Result<(), DaemonError> {
@@ -1147,13 +1154,17 @@ impl Daemon {
             }
             match d.rec {
                 Some(RecSlot::Monitor(id)) => {
-                    let old = self.lock().mixer.monitors.remove(id);
+                    let mut s = self.shared.lock().expect("engine lock");
+                    let old = s.mixer.monitors.remove(id);
+                    s.mixer.monitors.take_dead(&mut self.dead_convs);
+                    drop(s);
                     self.dead_recs.extend(old);
                 }
                 Some(RecSlot::Capture(id)) => {
                     if let Some(cap) = &self.capture {
                         let mut s = cap.shared.lock().expect("capture lock");
                         self.dead_recs.extend(s.recorders.remove(id));
+                        s.recorders.take_dead(&mut self.dead_convs);
                         let idle = s.recorders.is_empty();
                         drop(s);
                         if idle {
@@ -1280,6 +1291,7 @@ impl Daemon {
         self.dead_voices.clear();
         self.dead_pipes.clear();
         self.dead_recs.clear();
+        self.dead_convs.clear();
         if let Err(e) = self.flush_answers() {
             tracing::error!("{e}");
         }

@@ -24,7 +24,7 @@ pub mod voice;
 pub use voice::{Quality, Voice, VoiceState};
 
 use pipeline::Pipeline;
-use record::{RecVoice, Recorders};
+use record::{RecVoice, RecWork, Recorders};
 use slots::Slots;
 
 use crate::oss::format::{self, SampleFormat};
@@ -75,6 +75,8 @@ pub struct Bus {
     float: Vec<f64>,
     out: Vec<u8>,
     work: Vec<(VoiceId, Box<Pipeline>)>,
+    /// The monitor readers' conversions lent for this period.
+    rec: RecWork,
     /// Master gain per device channel, Q24, as of `begin_period`.
     master: Vec<i64>,
     unity: bool,
@@ -97,6 +99,7 @@ impl Bus {
             float: vec![0.0; samples],
             out,
             work: Vec::with_capacity(WORK_CAPACITY),
+            rec: RecWork::default(),
             master: vec![pipeline::UNITY; dev.pcm.channels as usize],
             unity: true,
             limiter: false,
@@ -131,6 +134,11 @@ impl Bus {
         }
         if playing && self.limiter {
             soft_limit(&mut self.float);
+        }
+        if self.monitors {
+            self.rec.convert(&self.float);
+        }
+        if playing && self.limiter {
             format::encode(sample, &self.float, &mut self.out);
             self.silent = false;
         } else if playing {
@@ -209,7 +217,8 @@ impl Mixer {
     }
 
     /// Moves the pipelines of removed voices into `into`, for the caller to
-    /// drop outside the lock.
+    /// drop outside the lock. (The monitors keep theirs:
+    /// [`Recorders::take_dead`].)
     pub fn take_dead(&mut self, into: &mut Vec<Box<Pipeline>>) {
         into.append(&mut self.dead);
     }
@@ -248,6 +257,9 @@ impl Mixer {
         bus.unity = bus.master.iter().all(|&g| g == pipeline::UNITY);
         bus.limiter = self.limiter;
         bus.monitors = !self.monitors.is_empty();
+        if bus.monitors {
+            self.monitors.begin(&mut bus.rec);
+        }
         let start = self.frames_mixed;
         for (id, v) in self.voices.iter_mut() {
             let Some(mut pipe) = v.begin(start) else {
@@ -265,7 +277,8 @@ impl Mixer {
     }
 
     /// Under the lock, after [`Bus::render`]: the pipelines go back to their
-    /// voices and the monitors record the period.
+    /// voices and the monitors' conversions, with the period's bytes, to
+    /// their readers.
     pub fn end_period(&mut self, bus: &mut Bus) {
         for (id, pipe) in bus.work.drain(..) {
             let orphan = match self.voices.get_mut(id) {
@@ -281,7 +294,7 @@ impl Mixer {
             }
         }
         if bus.monitors {
-            self.monitors.feed(&bus.float);
+            self.monitors.end(&mut bus.rec, &bus.float);
         }
     }
 
@@ -388,6 +401,25 @@ mod tests {
         // The new voice plays the next period with its own pipeline.
         assert_eq!(m.mix_period(), &s16(&[-7; 8])[..]);
         assert_eq!(m.frames_mixed(), 8);
+    }
+
+    #[test]
+    fn monitors_record_the_mix_as_played() {
+        let d = dev();
+        let mut m = Mixer::new(d);
+        let a = m.insert(Voice::new(d.pcm, &d, 64, Quality::Fast));
+        let mut r = RecVoice::new(d.pcm, &d, 64, Quality::Fast);
+        r.trigger = true;
+        let r = m.monitors.insert(r);
+        m.voice_mut(a)
+            .unwrap()
+            .ring
+            .push(&s16(&[9, -9, 300, -300, 0, 1, 2, 3]));
+        m.master = vec![1.0, 1.0];
+        let out = m.mix_period().to_vec();
+        let (x, y) = m.monitors.get(r).unwrap().ring.slices();
+        assert_eq!([x, y].concat(), out);
+        assert_eq!(out, s16(&[9, -9, 300, -300, 0, 1, 2, 3]));
     }
 
     #[test]

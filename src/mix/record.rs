@@ -5,7 +5,14 @@
 //! the reader's and apply its recording gain, resample (rubato) when the
 //! rates differ, encode, and append to the ring. A reader that does not keep
 //! up loses the newest data and has an overrun counted; nobody else notices.
-//! Allocated in [`RecVoice::new`]; [`RecVoice::feed`] does not allocate.
+//!
+//! As on the playback side, the conversion ([`RecConv`]) is lent out of the
+//! shared state for the period ([`Recorders::begin`]), done without the lock
+//! ([`RecConv::convert`]) and given back with its bytes ([`Recorders::end`]),
+//! so a lock is held only for copies. Allocated in [`RecVoice::new`];
+//! nothing else allocates.
+
+use std::ops::{Deref, DerefMut};
 
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Async, FixedAsync, Resampler};
@@ -14,7 +21,7 @@ use super::ring::Ring;
 use super::slots::Slots;
 use super::voice::{mix_into, resampler, ChannelMap, Quality};
 use super::{DeviceConfig, PcmFormat};
-use crate::oss::format;
+use crate::oss::format::{self, SampleFormat};
 
 pub struct RecVoice {
     pub fmt: PcmFormat,
@@ -27,12 +34,26 @@ pub struct RecVoice {
     pub produced_bytes: u64,
     /// Periods in which the ring could not take everything.
     pub overruns: u32,
+    /// The resampler starts afresh at the next period (after HALT).
+    restart: bool,
+    delay: usize,
+    /// The conversion; `None` while it is lent out.
+    conv: Option<Box<RecConv>>,
+}
+
+/// A reader's conversion from device frames to its own bytes.
+pub struct RecConv {
+    sample: SampleFormat,
+    channels: usize,
     map: ChannelMap,
     dev_channels: usize,
+    gains: Vec<f64>,
     /// One period mapped to the reader's channels.
     mapped: Vec<f64>,
     resampler: Option<(Async<f64>, Vec<f64>)>,
+    /// This period's bytes: `bytes[..len]`.
     bytes: Vec<u8>,
+    len: usize,
 }
 
 impl std::fmt::Debug for RecVoice {
@@ -41,6 +62,15 @@ impl std::fmt::Debug for RecVoice {
             .field("fmt", &self.fmt)
             .field("queued", &self.ring.len())
             .field("overruns", &self.overruns)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RecConv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecConv")
+            .field("sample", &self.sample)
+            .field("resampling", &self.resampler.is_some())
             .finish()
     }
 }
@@ -69,6 +99,7 @@ impl RecVoice {
         let max_out = resampler
             .as_ref()
             .map_or(period, |(r, _)| r.output_frames_max());
+        let delay = resampler.as_ref().map_or(0, |(r, _)| r.output_delay());
         let fb = fmt.frame_bytes();
         RecVoice {
             fmt,
@@ -86,20 +117,80 @@ impl RecVoice {
             gains: vec![1.0; ch],
             produced_bytes: 0,
             overruns: 0,
-            map: ChannelMap::new(dev.pcm.channels as usize, ch),
-            dev_channels: dev.pcm.channels as usize,
-            mapped: vec![0.0; period * ch],
-            resampler,
-            bytes: vec![0; max_out * fb],
+            restart: false,
+            delay,
+            conv: Some(Box::new(RecConv {
+                sample: fmt.sample,
+                channels: ch,
+                map: ChannelMap::new(dev.pcm.channels as usize, ch),
+                dev_channels: dev.pcm.channels as usize,
+                gains: vec![1.0; ch],
+                mapped: vec![0.0; period * ch],
+                resampler,
+                bytes: vec![0; max_out * fb],
+                len: 0,
+            })),
         }
     }
 
-    /// Takes one period of device frames (interleaved, device channels).
+    /// Takes one period of device frames (interleaved, device channels):
+    /// lend, convert and take back in one go.
     pub fn feed(&mut self, frames: &[f64]) {
-        if !self.trigger {
-            return;
+        if let Some(mut conv) = self.lend() {
+            conv.convert(frames);
+            self.take_back(conv);
         }
-        let ch = self.fmt.channels as usize;
+    }
+
+    /// Under the lock: the conversion for this period, if recording.
+    fn lend(&mut self) -> Option<Box<RecConv>> {
+        if !self.trigger {
+            return None;
+        }
+        let conv = self.conv.as_mut()?;
+        if std::mem::take(&mut self.restart) {
+            if let Some((rs, _)) = &mut conv.resampler {
+                rs.reset();
+            }
+        }
+        conv.gains.copy_from_slice(&self.gains);
+        self.conv.take()
+    }
+
+    /// Under the lock: appends what `conv` made and keeps it. A voice that
+    /// has its own conversion (it was replaced meanwhile) hands it back.
+    fn take_back(&mut self, conv: Box<RecConv>) -> Option<Box<RecConv>> {
+        if self.conv.is_some() {
+            return Some(conv);
+        }
+        // Halted meanwhile: this period is not wanted.
+        let bytes = &conv.bytes[..if self.trigger { conv.len } else { 0 }];
+        let took = self.ring.push(bytes);
+        self.produced_bytes += took as u64;
+        if took < bytes.len() {
+            self.overruns = self.overruns.saturating_add(1);
+        }
+        self.conv = Some(conv);
+        None
+    }
+
+    /// Drops what is queued and stops recording until the next start (HALT_INPUT).
+    pub fn halt(&mut self) {
+        self.ring.clear();
+        self.trigger = false;
+        self.restart = true;
+    }
+
+    /// Frames of delay the resampler adds (0 without resampling).
+    pub fn resampler_delay(&self) -> usize {
+        self.delay
+    }
+}
+
+impl RecConv {
+    /// Without the lock: converts one period of device frames into bytes.
+    pub fn convert(&mut self, frames: &[f64]) {
+        let ch = self.channels;
         let n = (frames.len() / self.dev_channels).min(self.mapped.len() / ch);
         self.mapped[..n * ch].fill(0.0);
         mix_into(
@@ -125,40 +216,116 @@ impl RecVoice {
             }
             None => &self.mapped[..n * ch],
         };
-        let len = out.len() * self.fmt.sample.bytes_per_sample();
-        format::encode(self.fmt.sample, out, &mut self.bytes[..len]);
-        let took = self.ring.push(&self.bytes[..len]);
-        self.produced_bytes += took as u64;
-        if took < len {
-            self.overruns = self.overruns.saturating_add(1);
-        }
+        self.len = out.len() * self.sample.bytes_per_sample();
+        format::encode(self.sample, out, &mut self.bytes[..self.len]);
     }
+}
 
-    /// Drops what is queued and stops recording until the next start (HALT_INPUT).
-    pub fn halt(&mut self) {
-        self.ring.clear();
-        self.trigger = false;
-        if let Some((rs, _)) = &mut self.resampler {
-            rs.reset();
-        }
+/// Conversions [`Recorders::begin`] lends at most; more readers than that
+/// are converted under the lock in [`Recorders::end`].
+const LEND_CAPACITY: usize = 64;
+
+/// Lent conversions for one period, by recorder slot.
+#[derive(Debug)]
+pub struct RecWork(Vec<(usize, Box<RecConv>)>);
+
+impl Default for RecWork {
+    fn default() -> Self {
+        RecWork(Vec::with_capacity(LEND_CAPACITY))
     }
+}
 
-    /// Frames of delay the resampler adds (0 without resampling).
-    pub fn resampler_delay(&self) -> usize {
-        self.resampler.as_ref().map_or(0, |(r, _)| r.output_delay())
+impl RecWork {
+    /// Without the lock: converts `frames` for every lent reader.
+    pub fn convert(&mut self, frames: &[f64]) {
+        for (_, conv) in &mut self.0 {
+            conv.convert(frames);
+        }
     }
 }
 
 /// The recording voices fed from one source (the capture device, or the mix
-/// for monitor readers).
-pub type Recorders = Slots<RecVoice>;
+/// for monitor readers), by slot.
+#[derive(Debug)]
+pub struct Recorders {
+    slots: Slots<RecVoice>,
+    /// Conversions that came back for a reader that was removed or
+    /// replaced meanwhile; the protocol thread drops them
+    /// ([`Recorders::take_dead`]). Preallocated: the feeding thread only
+    /// pushes.
+    // Boxed: a conversion moves between its voice, the work list and here
+    // as a pointer.
+    #[allow(clippy::vec_box)]
+    dead: Vec<Box<RecConv>>,
+}
 
-impl Slots<RecVoice> {
-    /// Feeds one period to every recording voice.
+impl Default for Recorders {
+    fn default() -> Self {
+        Recorders {
+            slots: Slots::default(),
+            dead: Vec::with_capacity(16),
+        }
+    }
+}
+
+impl Deref for Recorders {
+    type Target = Slots<RecVoice>;
+    fn deref(&self) -> &Slots<RecVoice> {
+        &self.slots
+    }
+}
+
+impl DerefMut for Recorders {
+    fn deref_mut(&mut self) -> &mut Slots<RecVoice> {
+        &mut self.slots
+    }
+}
+
+impl Recorders {
+    /// Feeds one period to every recording voice, all under the caller's
+    /// lock (tests; the threads use begin, convert and end).
     pub fn feed(&mut self, frames: &[f64]) {
-        for v in self.values_mut() {
+        for v in self.slots.values_mut() {
             v.feed(frames);
         }
+    }
+
+    /// Under the lock: lends the conversion of every recording reader.
+    pub fn begin(&mut self, work: &mut RecWork) {
+        for (id, v) in self.slots.iter_mut() {
+            if work.0.len() == work.0.capacity() {
+                break;
+            }
+            if let Some(conv) = v.lend() {
+                work.0.push((id, conv));
+            }
+        }
+    }
+
+    /// Under the lock, after [`RecWork::convert`] of `frames`: readers that
+    /// were not lent (too many, or new since `begin`) are fed here, then the
+    /// lent conversions come back with their bytes.
+    pub fn end(&mut self, work: &mut RecWork, frames: &[f64]) {
+        for v in self.slots.values_mut() {
+            v.feed(frames); // only those holding their conversion
+        }
+        for (id, conv) in work.0.drain(..) {
+            let orphan = match self.slots.get_mut(id) {
+                Some(v) => v.take_back(conv),
+                None => Some(conv),
+            };
+            if let Some(c) = orphan {
+                if self.dead.len() < self.dead.capacity() {
+                    self.dead.push(c);
+                }
+            }
+        }
+    }
+
+    /// Moves the conversions of removed readers into `into`, for the caller
+    /// to drop outside the lock.
+    pub fn take_dead(&mut self, into: &mut Vec<Box<RecConv>>) {
+        into.append(&mut self.dead);
     }
 }
 
@@ -184,6 +351,42 @@ mod tests {
         let (a, b) = r.ring.slices();
         assert_eq!([a, b].concat(), s16(&period));
         assert_eq!(r.produced_bytes, 16);
+    }
+
+    #[test]
+    fn readers_change_while_their_period_converts_without_the_lock() {
+        let d = dev();
+        let mut recs = Recorders::default();
+        let mut started = |fmt| {
+            let mut r = RecVoice::new(fmt, &d, 64, Quality::Fast);
+            r.trigger = true;
+            r
+        };
+        let a = recs.insert(started(d.pcm));
+        let b = recs.insert(started(d.pcm));
+        let c = recs.insert(started(d.pcm));
+        let period = frames(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        let mut work = RecWork::default();
+        recs.begin(&mut work);
+        // Meanwhile: a is replaced (a format change), b halts, c stays, and a
+        // new reader d arrives.
+        recs.replace(a, started(d.pcm));
+        recs.get_mut(b).unwrap().halt();
+        let e = recs.insert(started(d.pcm));
+        work.convert(&period);
+        recs.end(&mut work, &period);
+        let bytes = |r: &RecVoice| {
+            let (x, y) = r.ring.slices();
+            [x, y].concat()
+        };
+        let want = s16(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(bytes(recs.get(a).unwrap()), want, "the new a is fed in end");
+        assert!(recs.get(b).unwrap().ring.is_empty(), "halted: nothing kept");
+        assert_eq!(bytes(recs.get(c).unwrap()), want);
+        assert_eq!(bytes(recs.get(e).unwrap()), want);
+        let mut dead = Vec::new();
+        recs.take_dead(&mut dead);
+        assert_eq!(dead.len(), 1, "the old a's conversion");
     }
 
     #[test]
