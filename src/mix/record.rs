@@ -357,7 +357,7 @@ mod tests {
     fn readers_change_while_their_period_converts_without_the_lock() {
         let d = dev();
         let mut recs = Recorders::default();
-        let mut started = |fmt| {
+        let started = |fmt| {
             let mut r = RecVoice::new(fmt, &d, 64, Quality::Fast);
             r.trigger = true;
             r
