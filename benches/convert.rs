@@ -1,6 +1,7 @@
-//! Decode (client bytes -> f64) and encode (f64 -> device bytes) throughput
-//! of every sample format, on a 4096-sample buffer of a -6 dBFS sine with a
-//! little noise (so no format sees only trivial values).
+//! Decode (client bytes -> samples) and encode (samples -> device bytes)
+//! throughput of every sample format, to and from the playback mixer's fixed
+//! point and to and from f64, on a 4096-sample buffer of a -6 dBFS sine with
+//! a little noise (so no format sees only trivial values).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -27,7 +28,11 @@ pub fn signal() -> Vec<f64> {
 
 fn convert(c: &mut Criterion) {
     let x = signal();
-    for (dir, encode) in [("decode", false), ("encode", true)] {
+    let wide: Vec<i64> = x
+        .iter()
+        .map(|v| (v * format::FIXED_ONE as f64) as i64)
+        .collect();
+    for dir in ["decode_fixed", "encode_fixed", "decode", "encode"] {
         let mut g = c.benchmark_group(format!("format/{dir}"));
         g.sample_size(20)
             .warm_up_time(Duration::from_millis(200))
@@ -37,12 +42,18 @@ fn convert(c: &mut Criterion) {
             let mut bytes = vec![0u8; SAMPLES * fmt.bytes_per_sample()];
             format::encode(fmt, &x, &mut bytes);
             let mut floats = vec![0.0f64; SAMPLES];
-            g.bench_function(BenchmarkId::from_parameter(fmt.name()), |b| {
-                if encode {
-                    b.iter(|| format::encode(fmt, black_box(&x), black_box(&mut bytes)))
-                } else {
+            let mut fixed = vec![0i32; SAMPLES];
+            g.bench_function(BenchmarkId::from_parameter(fmt.name()), |b| match dir {
+                "decode_fixed" => {
+                    b.iter(|| format::decode_fixed(fmt, black_box(&bytes), black_box(&mut fixed)))
+                }
+                "encode_fixed" => {
+                    b.iter(|| format::encode_fixed(fmt, black_box(&wide), black_box(&mut bytes)))
+                }
+                "decode" => {
                     b.iter(|| format::decode(fmt, black_box(&bytes), black_box(&mut floats)))
                 }
+                _ => b.iter(|| format::encode(fmt, black_box(&x), black_box(&mut bytes))),
             });
         }
         g.finish();

@@ -215,49 +215,65 @@ fn conversion(e: Effort, out: &mut String) -> J {
     let x: Vec<f64> = (0..N)
         .map(|i| 0.5 * (i as f64 * 0.0618).sin() + ((i * 7919 % 1000) as f64 - 500.0) * 1e-6)
         .collect();
+    let wide: Vec<i64> = x
+        .iter()
+        .map(|v| (v * format::FIXED_ONE as f64) as i64)
+        .collect();
     let mut floats = vec![0.0; N];
+    let mut fixed = vec![0i32; N];
     let mut rows = Vec::new();
     let mut items = Vec::new();
+    let ns = |f: &mut dyn FnMut()| {
+        per_unit(e, |k| {
+            let t = Instant::now();
+            for _ in 0..k {
+                f();
+            }
+            t.elapsed()
+        })
+        .median
+            * 1e9
+            / N as f64
+    };
     for fmt in SampleFormat::ALL {
         let mut bytes = vec![0u8; N * fmt.bytes_per_sample()];
         format::encode(fmt, &x, &mut bytes);
-        let d = per_unit(e, |k| {
-            let t = Instant::now();
-            for _ in 0..k {
-                black_box(format::decode(fmt, black_box(&bytes), &mut floats));
-            }
-            t.elapsed()
+        let dq = ns(&mut || {
+            black_box(format::decode_fixed(fmt, black_box(&bytes), &mut fixed));
         });
-        let en = per_unit(e, |k| {
-            let t = Instant::now();
-            for _ in 0..k {
-                black_box(format::encode(fmt, black_box(&x), &mut bytes));
-            }
-            t.elapsed()
+        let eq = ns(&mut || {
+            black_box(format::encode_fixed(fmt, black_box(&wide), &mut bytes));
         });
-        let (dn, enn) = (d.median * 1e9 / N as f64, en.median * 1e9 / N as f64);
+        let df = ns(&mut || {
+            black_box(format::decode(fmt, black_box(&bytes), &mut floats));
+        });
+        let ef = ns(&mut || {
+            black_box(format::encode(fmt, black_box(&x), &mut bytes));
+        });
         rows.push(vec![
             fmt.name().to_string(),
-            format!("{dn:.2}"),
-            format!("{enn:.2}"),
-            format!("{:.0}", 1e3 / dn),
-            format!("{:.0}", 1e3 / enn),
+            format!("{dq:.2}"),
+            format!("{eq:.2}"),
+            format!("{df:.2}"),
+            format!("{ef:.2}"),
         ]);
         items.push(J::obj([
             ("format", J::Str(fmt.name().into())),
-            ("decode_ns_per_sample", J::Num(dn)),
-            ("encode_ns_per_sample", J::Num(enn)),
+            ("decode_fixed_ns_per_sample", J::Num(dq)),
+            ("encode_fixed_ns_per_sample", J::Num(eq)),
+            ("decode_ns_per_sample", J::Num(df)),
+            ("encode_ns_per_sample", J::Num(ef)),
         ]));
     }
     table(
         out,
-        "b. Sample conversion (oss::format::decode/encode), 4096-sample buffer",
+        "b. Sample conversion, 4096-sample buffer: fixed point (oss::format::decode_fixed/encode_fixed, the playback mix) and f64 (decode/encode: recording, the high resampler, the limiter)",
         &[
             "format",
-            "decode ns/sample",
-            "encode ns/sample",
-            "decode Msamples/s",
-            "encode Msamples/s",
+            "fixed decode ns/sample",
+            "fixed encode ns/sample",
+            "f64 decode ns/sample",
+            "f64 encode ns/sample",
         ],
         &rows,
     );
