@@ -15,6 +15,7 @@
 //! exact until they clip, and the common path needs no floating point at all.
 
 pub mod cubic;
+pub mod lend;
 pub mod pipeline;
 pub mod record;
 pub mod ring;
@@ -23,6 +24,7 @@ pub mod voice;
 
 pub use voice::{Quality, Voice, VoiceState};
 
+use lend::Graveyard;
 use pipeline::Pipeline;
 use record::{RecVoice, RecWork, Recorders};
 use slots::Slots;
@@ -164,11 +166,8 @@ pub struct Mixer {
     /// The bus of [`Mixer::mix_period`].
     bus: Bus,
     /// Pipelines that came back for a voice that was removed or replaced
-    /// while they were out; the protocol thread drops them
-    /// ([`Mixer::take_dead`]). Preallocated: the engine only pushes.
-    // Boxed: a pipeline moves between its voice, the bus and here as a pointer.
-    #[allow(clippy::vec_box)]
-    dead: Vec<Box<Pipeline>>,
+    /// while they were out ([`Mixer::take_dead`]).
+    dead: Graveyard<Pipeline>,
     /// Device frames mixed so far: the index of the next period's first frame.
     frames_mixed: u64,
     /// Master gain per device channel (the mixer's VOLUME/PCM controls).
@@ -185,7 +184,7 @@ impl Mixer {
             dev,
             voices: Slots::default(),
             bus: Bus::new(&dev),
-            dead: Vec::with_capacity(64),
+            dead: Graveyard::with_capacity(64),
             frames_mixed: 0,
             master: vec![1.0; dev.pcm.channels as usize],
             monitors: Recorders::default(),
@@ -220,7 +219,7 @@ impl Mixer {
     /// drop outside the lock. (The monitors keep theirs:
     /// [`Recorders::take_dead`].)
     pub fn take_dead(&mut self, into: &mut Vec<Box<Pipeline>>) {
-        into.append(&mut self.dead);
+        self.dead.collect(into);
     }
 
     pub fn voice(&self, id: VoiceId) -> Option<&Voice> {
@@ -281,17 +280,10 @@ impl Mixer {
     /// their readers.
     pub fn end_period(&mut self, bus: &mut Bus) {
         for (id, pipe) in bus.work.drain(..) {
-            let orphan = match self.voices.get_mut(id) {
+            self.dead.bury(match self.voices.get_mut(id) {
                 Some(v) => v.restore(pipe),
                 None => Some(pipe),
-            };
-            if let Some(p) = orphan {
-                if self.dead.len() < self.dead.capacity() {
-                    self.dead.push(p);
-                }
-                // else: dropped here; only when the protocol thread has not
-                // collected 64 of them, which it does at each removal.
-            }
+            });
         }
         if bus.monitors {
             self.monitors.end(&mut bus.rec, &bus.float);

@@ -18,7 +18,7 @@ use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Async, FixedAsync, Resampler};
 
 use super::cubic::Cubic;
-use super::voice::{resampler, ChannelMap, Quality};
+use super::voice::{mix_into, resampler, ChannelMap, Quality};
 use super::{DeviceConfig, PcmFormat};
 use crate::oss::format::{self, SampleFormat};
 
@@ -52,17 +52,40 @@ enum Conversion {
     },
 }
 
-pub struct Pipeline {
-    sample: SampleFormat,
-    frame_bytes: usize,
+/// The last step: the voice's channels onto the device's, with its volume,
+/// added into the accumulator.
+struct Mixdown {
     in_ch: usize,
     out_ch: usize,
-    period: usize,
     map: ChannelMap,
     /// `map`'s matrix in Q24 (empty unless it is a matrix).
     qmap: Vec<i64>,
     /// Q24 gain per device channel, as of this period.
     gains: Vec<i64>,
+}
+
+impl Mixdown {
+    fn add<T: Copy + Into<i64>>(&self, acc: &mut [i64], src: &[T], frames: usize) {
+        mix_into(
+            acc,
+            src,
+            frames,
+            self.in_ch,
+            self.out_ch,
+            &self.map,
+            &self.qmap,
+            &self.gains,
+            apply,
+        );
+    }
+}
+
+pub struct Pipeline {
+    sample: SampleFormat,
+    frame_bytes: usize,
+    in_ch: usize,
+    period: usize,
+    mixdown: Mixdown,
     /// This period's input bytes: `take` whole frames.
     raw: Vec<u8>,
     take: usize,
@@ -121,19 +144,19 @@ impl Pipeline {
             }
         };
         let map = ChannelMap::new(in_ch, out_ch);
-        let qmap = match &map {
-            ChannelMap::Matrix(m) => m.iter().map(|&g| gain_q24(g)).collect(),
-            _ => Vec::new(),
-        };
+        let qmap = map.matrix().iter().map(|&g| gain_q24(g)).collect();
         let mut p = Pipeline {
             sample: fmt.sample,
             frame_bytes: fmt.frame_bytes(),
             in_ch,
-            out_ch,
             period,
-            map,
-            qmap,
-            gains: vec![UNITY; out_ch],
+            mixdown: Mixdown {
+                in_ch,
+                out_ch,
+                map,
+                qmap,
+                gains: vec![UNITY; out_ch],
+            },
             raw: Vec::new(),
             take: 0,
             need: 0,
@@ -190,7 +213,7 @@ impl Pipeline {
         self.raw[from_a..from_a + from_b].copy_from_slice(&b[..from_b]);
         self.take = (from_a + from_b) / self.frame_bytes;
         self.need = need;
-        for (q, &g) in self.gains.iter_mut().zip(gains) {
+        for (q, &g) in self.mixdown.gains.iter_mut().zip(gains) {
             *q = gain_q24(g);
         }
     }
@@ -200,39 +223,21 @@ impl Pipeline {
     pub fn render(&mut self, acc: &mut [i64]) {
         let (ch, take, need) = (self.in_ch, self.take, self.need);
         let raw = &self.raw[..take * self.frame_bytes];
+        let mixdown = &self.mixdown;
         match &mut self.conv {
             Conversion::Direct { dec } => {
                 if take == 0 {
                     return; // silence adds nothing
                 }
                 format::decode_fixed(self.sample, raw, &mut dec[..take * ch]);
-                mix(
-                    acc,
-                    &dec[..take * ch],
-                    take,
-                    ch,
-                    self.out_ch,
-                    &self.map,
-                    &self.qmap,
-                    &self.gains,
-                );
+                mixdown.add(acc, &dec[..take * ch], take);
             }
             Conversion::Cubic { rs, out } => {
                 let buf = rs.input(need);
                 let n = format::decode_fixed(self.sample, raw, buf);
                 buf[n..].fill(0);
                 rs.process(out);
-                let frames = self.period;
-                mix(
-                    acc,
-                    out,
-                    frames,
-                    ch,
-                    self.out_ch,
-                    &self.map,
-                    &self.qmap,
-                    &self.gains,
-                );
+                mixdown.add(acc, out, self.period);
             }
             Conversion::Sinc {
                 rs,
@@ -252,66 +257,7 @@ impl Pipeline {
                 for (q, &x) in fixed.iter_mut().zip(out.iter()) {
                     *q = (x * scale) as i64;
                 }
-                mix(
-                    acc,
-                    fixed,
-                    self.period,
-                    ch,
-                    self.out_ch,
-                    &self.map,
-                    &self.qmap,
-                    &self.gains,
-                );
-            }
-        }
-    }
-}
-
-/// acc[f][o] += Σ_i map[o][i] · src[f][i] · gain[o], for `frames` frames,
-/// in fixed point (Q24 map and gains).
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn mix<T: Copy + Into<i64>>(
-    acc: &mut [i64],
-    src: &[T],
-    frames: usize,
-    in_ch: usize,
-    out_ch: usize,
-    map: &ChannelMap,
-    qmap: &[i64],
-    gains: &[i64],
-) {
-    let acc = &mut acc[..frames * out_ch];
-    let src = &src[..frames * in_ch];
-    match map {
-        ChannelMap::Identity if out_ch == 2 => {
-            let (gl, gr) = (gains[0], gains[1]);
-            for (a, s) in acc.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
-                a[0] += apply(s[0].into(), gl);
-                a[1] += apply(s[1].into(), gr);
-            }
-        }
-        ChannelMap::Identity => {
-            for (a, s) in acc.chunks_exact_mut(out_ch).zip(src.chunks_exact(in_ch)) {
-                for ((x, &v), &g) in a.iter_mut().zip(s).zip(gains) {
-                    *x += apply(v.into(), g);
-                }
-            }
-        }
-        ChannelMap::MonoToAll => {
-            for (a, &s) in acc.chunks_exact_mut(out_ch).zip(src) {
-                for (x, &g) in a.iter_mut().zip(gains) {
-                    *x += apply(s.into(), g);
-                }
-            }
-        }
-        ChannelMap::Matrix(_) => {
-            for (a, s) in acc.chunks_exact_mut(out_ch).zip(src.chunks_exact(in_ch)) {
-                for (o, x) in a.iter_mut().enumerate() {
-                    let row = &qmap[o * in_ch..(o + 1) * in_ch];
-                    let v: i64 = row.iter().zip(s).map(|(&m, &v)| apply(v.into(), m)).sum();
-                    *x += apply(v, gains[o]);
-                }
+                mixdown.add(acc, fixed, self.period);
             }
         }
     }
@@ -336,13 +282,11 @@ mod tests {
     #[test]
     fn a_six_channel_stream_folds_down_without_clipping() {
         let m = ChannelMap::new(6, 2);
-        let qmap: Vec<i64> = match &m {
-            ChannelMap::Matrix(m) => m.iter().map(|&g| gain_q24(g)).collect(),
-            _ => unreachable!(),
-        };
+        let qmap: Vec<i64> = m.matrix().iter().map(|&g| gain_q24(g)).collect();
+        assert_eq!(qmap.len(), 12);
         let full = [i32::MAX; 6];
         let mut acc = [0i64; 2];
-        mix(&mut acc, &full, 1, 6, 2, &m, &qmap, &[UNITY, UNITY]);
+        mix_into(&mut acc, &full, 1, 6, 2, &m, &qmap, &[UNITY, UNITY], apply);
         // Each row sums to one (to Q24 rounding): full scale in, full scale out.
         for a in acc {
             assert!(a.abs_diff(i32::MAX as i64) < 1 << 8, "{a}");

@@ -17,6 +17,7 @@ use std::ops::{Deref, DerefMut};
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Async, FixedAsync, Resampler};
 
+use super::lend::Graveyard;
 use super::ring::Ring;
 use super::slots::Slots;
 use super::voice::{mix_into, resampler, ChannelMap, Quality};
@@ -200,7 +201,9 @@ impl RecConv {
             self.dev_channels,
             ch,
             &self.map,
+            self.map.matrix(),
             &self.gains,
+            |x, g| x * g,
         );
         let out: &[f64] = match &mut self.resampler {
             Some((rs, out)) => {
@@ -250,20 +253,15 @@ impl RecWork {
 pub struct Recorders {
     slots: Slots<RecVoice>,
     /// Conversions that came back for a reader that was removed or
-    /// replaced meanwhile; the protocol thread drops them
-    /// ([`Recorders::take_dead`]). Preallocated: the feeding thread only
-    /// pushes.
-    // Boxed: a conversion moves between its voice, the work list and here
-    // as a pointer.
-    #[allow(clippy::vec_box)]
-    dead: Vec<Box<RecConv>>,
+    /// replaced meanwhile ([`Recorders::take_dead`]).
+    dead: Graveyard<RecConv>,
 }
 
 impl Default for Recorders {
     fn default() -> Self {
         Recorders {
             slots: Slots::default(),
-            dead: Vec::with_capacity(16),
+            dead: Graveyard::with_capacity(16),
         }
     }
 }
@@ -310,22 +308,17 @@ impl Recorders {
             v.feed(frames); // only those holding their conversion
         }
         for (id, conv) in work.0.drain(..) {
-            let orphan = match self.slots.get_mut(id) {
+            self.dead.bury(match self.slots.get_mut(id) {
                 Some(v) => v.take_back(conv),
                 None => Some(conv),
-            };
-            if let Some(c) = orphan {
-                if self.dead.len() < self.dead.capacity() {
-                    self.dead.push(c);
-                }
-            }
+            });
         }
     }
 
     /// Moves the conversions of removed readers into `into`, for the caller
     /// to drop outside the lock.
     pub fn take_dead(&mut self, into: &mut Vec<Box<RecConv>>) {
-        into.append(&mut self.dead);
+        self.dead.collect(into);
     }
 }
 

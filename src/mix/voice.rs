@@ -9,6 +9,9 @@
 //! released ([`Pipeline::render`]), then gives the pipeline back
 //! ([`Voice::restore`]). Everything is allocated in [`Voice::new`].
 
+use std::iter::Sum;
+use std::ops::AddAssign;
+
 use rubato::{Async, FixedAsync, PolynomialDegree};
 
 use super::pipeline::Pipeline;
@@ -36,6 +39,14 @@ pub(super) enum ChannelMap {
 }
 
 impl ChannelMap {
+    /// The gain matrix (`out × in`, row-major) of a matrix map; empty otherwise.
+    pub(super) fn matrix(&self) -> &[f64] {
+        match self {
+            ChannelMap::Matrix(m) => m,
+            _ => &[],
+        }
+    }
+
     /// Standard down/up-mix coefficients for the OSS channel order
     /// (L, R, C, LFE, Ls, Rs, Lr, Rr: CHNORDER_NORMAL).
     pub(super) fn new(inp: usize, out: usize) -> ChannelMap {
@@ -332,46 +343,57 @@ impl Voice {
     }
 }
 
-/// acc[f][o] += Σ_i map[o][i] · src[f][i] · gain[o], for `frames` frames.
-pub(super) fn mix_into(
-    acc: &mut [f64],
-    src: &[f64],
+/// acc[f][o] += Σ_i matrix[o][i] · src[f][i] · gain[o], for `frames` frames,
+/// in any arithmetic: `scale(x, g)` is x · g. `matrix` holds `map`'s matrix
+/// in the gains' representation (it is read only for a matrix map).
+/// Playback mixes in fixed point (`pipeline`), recording in `f64`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) fn mix_into<S, A, G>(
+    acc: &mut [A],
+    src: &[S],
     frames: usize,
     in_ch: usize,
     out_ch: usize,
     map: &ChannelMap,
-    gains: &[f64],
-) {
+    matrix: &[G],
+    gains: &[G],
+    scale: impl Fn(A, G) -> A,
+) where
+    S: Copy + Into<A>,
+    A: Copy + AddAssign + Sum<A>,
+    G: Copy,
+{
     let acc = &mut acc[..frames * out_ch];
     let src = &src[..frames * in_ch];
     match map {
         ChannelMap::Identity if out_ch == 2 => {
             let (gl, gr) = (gains[0], gains[1]);
             for (a, s) in acc.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
-                a[0] += s[0] * gl;
-                a[1] += s[1] * gr;
+                a[0] += scale(s[0].into(), gl);
+                a[1] += scale(s[1].into(), gr);
             }
         }
         ChannelMap::Identity => {
             for (a, s) in acc.chunks_exact_mut(out_ch).zip(src.chunks_exact(in_ch)) {
-                for c in 0..out_ch {
-                    a[c] += s[c] * gains[c];
+                for ((x, &v), &g) in a.iter_mut().zip(s).zip(gains) {
+                    *x += scale(v.into(), g);
                 }
             }
         }
         ChannelMap::MonoToAll => {
             for (a, &s) in acc.chunks_exact_mut(out_ch).zip(src) {
-                for (x, g) in a.iter_mut().zip(gains) {
-                    *x += s * g;
+                for (x, &g) in a.iter_mut().zip(gains) {
+                    *x += scale(s.into(), g);
                 }
             }
         }
-        ChannelMap::Matrix(m) => {
+        ChannelMap::Matrix(_) => {
             for (a, s) in acc.chunks_exact_mut(out_ch).zip(src.chunks_exact(in_ch)) {
                 for (o, x) in a.iter_mut().enumerate() {
-                    let row = &m[o * in_ch..(o + 1) * in_ch];
-                    let v: f64 = row.iter().zip(s).map(|(g, v)| g * v).sum();
-                    *x += v * gains[o];
+                    let row = &matrix[o * in_ch..(o + 1) * in_ch];
+                    let v: A = row.iter().zip(s).map(|(&m, &v)| scale(v.into(), m)).sum();
+                    *x += scale(v, gains[o]);
                 }
             }
         }

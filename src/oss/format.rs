@@ -332,36 +332,36 @@ pub const FIXED_ONE: i64 = 1 << 31;
 /// [`encode`] would make of it as S32; NaN becomes 0. Counts as [`decode`] does.
 pub fn decode_fixed(fmt: SampleFormat, src: &[u8], dst: &mut [i32]) -> usize {
     match fmt {
-        SampleFormat::U8 => fixed_with(src, dst, |[b]: [u8; 1]| (b as i32 - 0x80) << 24),
-        SampleFormat::S8 => fixed_with(src, dst, |[b]: [u8; 1]| (b as i8 as i32) << 24),
-        SampleFormat::S16Le => fixed_with(src, dst, |b| (i16::from_le_bytes(b) as i32) << 16),
-        SampleFormat::S16Be => fixed_with(src, dst, |b| (i16::from_be_bytes(b) as i32) << 16),
+        SampleFormat::U8 => decode_with(src, dst, |[b]: [u8; 1]| (b as i32 - 0x80) << 24),
+        SampleFormat::S8 => decode_with(src, dst, |[b]: [u8; 1]| (b as i8 as i32) << 24),
+        SampleFormat::S16Le => decode_with(src, dst, |b| (i16::from_le_bytes(b) as i32) << 16),
+        SampleFormat::S16Be => decode_with(src, dst, |b| (i16::from_be_bytes(b) as i32) << 16),
         SampleFormat::U16Le => {
-            fixed_with(src, dst, |b| (u16::from_le_bytes(b) as i32 - 0x8000) << 16)
+            decode_with(src, dst, |b| (u16::from_le_bytes(b) as i32 - 0x8000) << 16)
         }
         SampleFormat::U16Be => {
-            fixed_with(src, dst, |b| (u16::from_be_bytes(b) as i32 - 0x8000) << 16)
+            decode_with(src, dst, |b| (u16::from_be_bytes(b) as i32 - 0x8000) << 16)
         }
-        SampleFormat::MuLaw => fixed_with(src, dst, |[b]: [u8; 1]| {
+        SampleFormat::MuLaw => decode_with(src, dst, |[b]: [u8; 1]| {
             (ULAW_TO_LINEAR[b as usize] as i32) << 16
         }),
-        SampleFormat::ALaw => fixed_with(src, dst, |[b]: [u8; 1]| {
+        SampleFormat::ALaw => decode_with(src, dst, |[b]: [u8; 1]| {
             (ALAW_TO_LINEAR[b as usize] as i32) << 16
         }),
         // The 24 bits land in the top of the 32: the top container byte is ignored.
-        SampleFormat::S24Le => fixed_with(src, dst, |[b0, b1, b2, _]| {
+        SampleFormat::S24Le => decode_with(src, dst, |[b0, b1, b2, _]| {
             i32::from_le_bytes([0, b0, b1, b2])
         }),
-        SampleFormat::S24Be => fixed_with(src, dst, |[_, b2, b1, b0]| {
+        SampleFormat::S24Be => decode_with(src, dst, |[_, b2, b1, b0]| {
             i32::from_le_bytes([0, b0, b1, b2])
         }),
         SampleFormat::S24Packed => {
-            fixed_with(src, dst, |[b0, b1, b2]| i32::from_le_bytes([0, b0, b1, b2]))
+            decode_with(src, dst, |[b0, b1, b2]| i32::from_le_bytes([0, b0, b1, b2]))
         }
-        SampleFormat::S32Le => fixed_with(src, dst, i32::from_le_bytes),
-        SampleFormat::S32Be => fixed_with(src, dst, i32::from_be_bytes),
+        SampleFormat::S32Le => decode_with(src, dst, i32::from_le_bytes),
+        SampleFormat::S32Be => decode_with(src, dst, i32::from_be_bytes),
         SampleFormat::FloatLe => {
-            fixed_with(src, dst, |b| quantize(f64::from(f32::from_le_bytes(b)), 32))
+            decode_with(src, dst, |b| quantize(f64::from(f32::from_le_bytes(b)), 32))
         }
     }
 }
@@ -375,31 +375,27 @@ pub fn decode_fixed(fmt: SampleFormat, src: &[u8], dst: &mut [i32]) -> usize {
 /// except for FLOAT. Counts as [`encode`] does.
 pub fn encode_fixed(fmt: SampleFormat, src: &[i64], dst: &mut [u8]) -> usize {
     match fmt {
-        SampleFormat::U8 => fixed_encode_with(src, dst, |v| [(narrow(v, 8) + 0x80) as u8]),
-        SampleFormat::S8 => fixed_encode_with(src, dst, |v| [narrow(v, 8) as u8]),
-        SampleFormat::S16Le => {
-            fixed_encode_with(src, dst, |v| (narrow(v, 16) as i16).to_le_bytes())
-        }
-        SampleFormat::S16Be => {
-            fixed_encode_with(src, dst, |v| (narrow(v, 16) as i16).to_be_bytes())
-        }
-        SampleFormat::U16Le => fixed_encode_with(src, dst, |v| {
+        SampleFormat::U8 => encode_with(src, dst, |v| [(narrow(v, 8) + 0x80) as u8]),
+        SampleFormat::S8 => encode_with(src, dst, |v| [narrow(v, 8) as u8]),
+        SampleFormat::S16Le => encode_with(src, dst, |v| (narrow(v, 16) as i16).to_le_bytes()),
+        SampleFormat::S16Be => encode_with(src, dst, |v| (narrow(v, 16) as i16).to_be_bytes()),
+        SampleFormat::U16Le => encode_with(src, dst, |v| {
             ((narrow(v, 16) + 0x8000) as u16).to_le_bytes()
         }),
-        SampleFormat::U16Be => fixed_encode_with(src, dst, |v| {
+        SampleFormat::U16Be => encode_with(src, dst, |v| {
             ((narrow(v, 16) + 0x8000) as u16).to_be_bytes()
         }),
-        SampleFormat::MuLaw => fixed_encode_with(src, dst, |v| [ulaw_from_linear(narrow(v, 16))]),
-        SampleFormat::ALaw => fixed_encode_with(src, dst, |v| [alaw_from_linear(narrow(v, 16))]),
-        SampleFormat::S24Le => fixed_encode_with(src, dst, |v| narrow(v, 24).to_le_bytes()),
-        SampleFormat::S24Be => fixed_encode_with(src, dst, |v| narrow(v, 24).to_be_bytes()),
-        SampleFormat::S24Packed => fixed_encode_with(src, dst, |v| {
+        SampleFormat::MuLaw => encode_with(src, dst, |v| [ulaw_from_linear(narrow(v, 16))]),
+        SampleFormat::ALaw => encode_with(src, dst, |v| [alaw_from_linear(narrow(v, 16))]),
+        SampleFormat::S24Le => encode_with(src, dst, |v| narrow(v, 24).to_le_bytes()),
+        SampleFormat::S24Be => encode_with(src, dst, |v| narrow(v, 24).to_be_bytes()),
+        SampleFormat::S24Packed => encode_with(src, dst, |v| {
             let [b0, b1, b2, _] = narrow(v, 24).to_le_bytes();
             [b0, b1, b2]
         }),
-        SampleFormat::S32Le => fixed_encode_with(src, dst, |v| narrow(v, 32).to_le_bytes()),
-        SampleFormat::S32Be => fixed_encode_with(src, dst, |v| narrow(v, 32).to_be_bytes()),
-        SampleFormat::FloatLe => fixed_encode_with(src, dst, |v| {
+        SampleFormat::S32Le => encode_with(src, dst, |v| narrow(v, 32).to_le_bytes()),
+        SampleFormat::S32Be => encode_with(src, dst, |v| narrow(v, 32).to_be_bytes()),
+        SampleFormat::FloatLe => encode_with(src, dst, |v| {
             ((v as f64 / FIXED_ONE as f64).clamp(-1.0, 1.0) as f32).to_le_bytes()
         }),
     }
@@ -422,35 +418,9 @@ fn narrow(v: i64, bits: u32) -> i32 {
     q.clamp(-full, full - 1) as i32
 }
 
-/// The fixed-point decode loop, as [`decode_with`].
-#[inline(always)]
-fn fixed_with<const N: usize>(src: &[u8], dst: &mut [i32], f: impl Fn([u8; N]) -> i32) -> usize {
-    let count = (src.len() / N).min(dst.len());
-    for (out, chunk) in dst.iter_mut().zip(src.chunks_exact(N)) {
-        let mut bytes = [0; N];
-        bytes.copy_from_slice(chunk);
-        *out = f(bytes);
-    }
-    count
-}
-
-/// The fixed-point encode loop, as [`encode_with`].
-#[inline(always)]
-fn fixed_encode_with<const N: usize>(
-    src: &[i64],
-    dst: &mut [u8],
-    f: impl Fn(i64) -> [u8; N],
-) -> usize {
-    let count = src.len().min(dst.len() / N);
-    for (chunk, &v) in dst.chunks_exact_mut(N).zip(src) {
-        chunk.copy_from_slice(&f(v));
-    }
-    count
-}
-
 /// The decode loop: one `f` call per whole `N`-byte sample that fits both slices.
 #[inline(always)]
-fn decode_with<const N: usize>(src: &[u8], dst: &mut [f64], f: impl Fn([u8; N]) -> f64) -> usize {
+fn decode_with<const N: usize, T>(src: &[u8], dst: &mut [T], f: impl Fn([u8; N]) -> T) -> usize {
     let count = (src.len() / N).min(dst.len());
     for (out, chunk) in dst.iter_mut().zip(src.chunks_exact(N)) {
         let mut bytes = [0; N];
@@ -462,7 +432,11 @@ fn decode_with<const N: usize>(src: &[u8], dst: &mut [f64], f: impl Fn([u8; N]) 
 
 /// The encode loop: one `f` call per sample that fits both slices.
 #[inline(always)]
-fn encode_with<const N: usize>(src: &[f64], dst: &mut [u8], f: impl Fn(f64) -> [u8; N]) -> usize {
+fn encode_with<const N: usize, T: Copy>(
+    src: &[T],
+    dst: &mut [u8],
+    f: impl Fn(T) -> [u8; N],
+) -> usize {
     let count = src.len().min(dst.len() / N);
     for (chunk, &x) in dst.chunks_exact_mut(N).zip(src) {
         chunk.copy_from_slice(&f(x));
