@@ -753,13 +753,12 @@ impl Daemon {
         // The new streams keep the old ones' trigger and error counters, so
         // SETTRIGGER and GETERROR mean the same across a format change.
         if let Some((id, mut v)) = play {
-            let mut s = self.shared.lock().expect("engine lock");
+            let mut s = self.lock();
             if let Some(o) = s.mixer.voice(id) {
                 v.trigger = o.trigger;
                 v.underruns = o.underruns;
             }
             let old = s.mixer.replace(id, v);
-            s.mixer.take_dead(&mut self.dead_pipes);
             drop(s);
             self.dead_voices.extend(old);
         }
@@ -772,25 +771,21 @@ impl Daemon {
                         r.trigger = o.trigger;
                         r.overruns = o.overruns;
                     }
-                    s.recorders.take_dead(&mut self.dead_convs);
                     s.recorders.replace(id, r)
                 }
                 RecSlot::Monitor(_) => {
-                    let mut s = self.shared.lock().expect("engine lock");
+                    let mut s = self.lock();
                     if let Some(o) = s.mixer.monitors.get(id) {
                         r.trigger = o.trigger;
                         r.overruns = o.overruns;
                     }
-                    s.mixer.monitors.take_dead(&mut self.dead_convs);
                     s.mixer.monitors.replace(id, r)
                 }
             };
             self.dead_recs.extend(old);
         }
         self.dead_voices.clear();
-        self.dead_pipes.clear();
         self.dead_recs.clear();
-        self.dead_convs.clear();
     }
 
     fn write(&mut self, unique: u64, fh: u64, data: &[u8], flags: u32) -> Result<(), DaemonError> {
@@ -1146,25 +1141,18 @@ impl Daemon {
         };
         if let FileKind::Dsp(d) = f.kind {
             if let Some(id) = d.play {
-                let mut s = self.shared.lock().expect("engine lock");
-                let old = s.mixer.remove(id);
-                s.mixer.take_dead(&mut self.dead_pipes);
-                drop(s);
+                let old = self.lock().mixer.remove(id);
                 self.dead_voices.extend(old);
             }
             match d.rec {
                 Some(RecSlot::Monitor(id)) => {
-                    let mut s = self.shared.lock().expect("engine lock");
-                    let old = s.mixer.monitors.remove(id);
-                    s.mixer.monitors.take_dead(&mut self.dead_convs);
-                    drop(s);
+                    let old = self.lock().mixer.monitors.remove(id);
                     self.dead_recs.extend(old);
                 }
                 Some(RecSlot::Capture(id)) => {
                     if let Some(cap) = &self.capture {
                         let mut s = cap.shared.lock().expect("capture lock");
                         self.dead_recs.extend(s.recorders.remove(id));
-                        s.recorders.take_dead(&mut self.dead_convs);
                         let idle = s.recorders.is_empty();
                         drop(s);
                         if idle {
@@ -1217,6 +1205,13 @@ impl Daemon {
                 .as_ref()
                 .map(|c| c.shared.lock().expect("capture lock"));
             let played = now.map_or(0, |now| s.position.played(now));
+            // What the threads had lent out when its stream went, dropped
+            // below with the lock released.
+            s.mixer.take_dead(&mut self.dead_pipes);
+            s.mixer.monitors.take_dead(&mut self.dead_convs);
+            if let Some(c) = cap.as_mut() {
+                c.recorders.take_dead(&mut self.dead_convs);
+            }
             for (&fh, f) in self.files.iter_mut() {
                 let node = f.node;
                 let FileKind::Dsp(d) = &mut f.kind else {
