@@ -69,9 +69,9 @@ const WORK_CAPACITY: usize = 256;
 /// The engine's side of a period: the accumulator, the output bytes, and
 /// the pipelines lent out for this period. Allocated once
 /// ([`Bus::new`]); nothing in it allocates afterwards.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Bus {
-    sample: Option<SampleFormat>,
+    sample: SampleFormat,
     acc: Vec<i64>,
     /// The mix as floats, for the limiter and the monitors.
     float: Vec<f64>,
@@ -96,7 +96,7 @@ impl Bus {
         let mut out = vec![0; dev.period_bytes()];
         dev.pcm.sample.fill_silence(&mut out);
         Bus {
-            sample: Some(dev.pcm.sample),
+            sample: dev.pcm.sample,
             acc: vec![0; samples],
             float: vec![0.0; samples],
             out,
@@ -118,7 +118,6 @@ impl Bus {
         for (_, pipe) in &mut self.work {
             pipe.render(&mut self.acc);
         }
-        let sample = self.sample.expect("Bus::new");
         let playing = self.inline || !self.work.is_empty();
         if playing && !self.unity {
             let ch = self.master.len();
@@ -133,22 +132,24 @@ impl Bus {
             for (f, &x) in self.float.iter_mut().zip(&self.acc) {
                 *f = x as f64 * scale;
             }
+            if self.limiter {
+                soft_limit(&mut self.float);
+            }
+            if self.monitors {
+                self.rec.convert(&self.float);
+            }
         }
-        if playing && self.limiter {
-            soft_limit(&mut self.float);
-        }
-        if self.monitors {
-            self.rec.convert(&self.float);
-        }
-        if playing && self.limiter {
-            format::encode(sample, &self.float, &mut self.out);
+        if !playing {
+            if !self.silent {
+                self.sample.fill_silence(&mut self.out);
+                self.silent = true;
+            }
+        } else if self.limiter {
+            format::encode(self.sample, &self.float, &mut self.out);
             self.silent = false;
-        } else if playing {
-            format::encode_fixed(sample, &self.acc, &mut self.out);
+        } else {
+            format::encode_fixed(self.sample, &self.acc, &mut self.out);
             self.silent = false;
-        } else if !self.silent {
-            sample.fill_silence(&mut self.out);
-            self.silent = true;
         }
         &self.out
     }
@@ -163,8 +164,8 @@ impl Bus {
 pub struct Mixer {
     dev: DeviceConfig,
     voices: Slots<Voice>,
-    /// The bus of [`Mixer::mix_period`].
-    bus: Bus,
+    /// The bus of [`Mixer::mix_period`] (taken while it runs).
+    bus: Option<Bus>,
     /// Pipelines that came back for a voice that was removed or replaced
     /// while they were out ([`Mixer::take_dead`]).
     dead: Graveyard<Pipeline>,
@@ -183,7 +184,7 @@ impl Mixer {
         Mixer {
             dev,
             voices: Slots::default(),
-            bus: Bus::new(&dev),
+            bus: Some(Bus::new(&dev)),
             dead: Graveyard::with_capacity(64),
             frames_mixed: 0,
             master: vec![1.0; dev.pcm.channels as usize],
@@ -293,12 +294,11 @@ impl Mixer {
     /// Mixes the next period and returns it in the device's format: begin,
     /// render and end in one call. Allocates nothing.
     pub fn mix_period(&mut self) -> &[u8] {
-        let mut bus = std::mem::take(&mut self.bus);
+        let mut bus = self.bus.take().expect("not re-entered");
         self.begin_period(&mut bus);
         bus.render();
         self.end_period(&mut bus);
-        self.bus = bus;
-        self.bus.out()
+        self.bus.insert(bus).out()
     }
 }
 
