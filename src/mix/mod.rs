@@ -407,7 +407,6 @@ mod tests {
             .unwrap()
             .ring
             .push(&s16(&[9, -9, 300, -300, 0, 1, 2, 3]));
-        m.master = vec![1.0, 1.0];
         let out = m.mix_period().to_vec();
         let (x, y) = m.monitors.get(r).unwrap().ring.slices();
         assert_eq!([x, y].concat(), out);
