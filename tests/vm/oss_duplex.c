@@ -13,17 +13,10 @@
  * success, 1 with one "oss_duplex: ..." line on stderr on any error.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
+#define PROG "oss_duplex"
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/soundcard.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "oss_common.h"
 
 #define RATE 48000
 #define CHANNELS 2
@@ -37,31 +30,6 @@ static int blk;
 static double t0, t_write_done, t_sync_done, t_read_done;
 static const char *write_err, *read_err;
 static int write_errno, read_errno;
-
-static __attribute__((noreturn)) void die(const char *what, const char *why)
-{
-	fprintf(stderr, "oss_duplex: %s: %s\n", what, why);
-	exit(1);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void set_checked(unsigned long req, const char *name, int want)
-{
-	int v = want;
-	if (ioctl(fd, req, &v) < 0)
-		die(name, strerror(errno));
-	if (v != want) {
-		char msg[80];
-		snprintf(msg, sizeof msg, "asked for %d (%#x), device took %d (%#x)", want, want, v, v);
-		die(name, msg);
-	}
-}
 
 static void *writer(void *arg)
 {
@@ -77,12 +45,12 @@ static void *writer(void *arg)
 		}
 		off += (size_t)w;
 	}
-	t_write_done = now_ms();
+	t_write_done = now_ms(CLOCK_MONOTONIC);
 	if (ioctl(fd, SNDCTL_DSP_SYNC, 0) < 0) {
 		write_err = "SNDCTL_DSP_SYNC", write_errno = errno;
 		return NULL;
 	}
-	t_sync_done = now_ms();
+	t_sync_done = now_ms(CLOCK_MONOTONIC);
 	return NULL;
 }
 
@@ -100,7 +68,7 @@ static void *reader(void *arg)
 		}
 		have += (size_t)r;
 	}
-	t_read_done = now_ms();
+	t_read_done = now_ms(CLOCK_MONOTONIC);
 	return NULL;
 }
 
@@ -122,25 +90,11 @@ int main(int argc, char **argv)
 	const char *rec_path = argv[optind + 1];
 	double seconds = atof(argv[optind + 2]);
 
-	int in = open(play_path, O_RDONLY);
-	struct stat st;
-	if (in < 0 || fstat(in, &st) < 0)
-		die(play_path, strerror(errno));
-	play_len = (size_t)st.st_size;
-	play_buf = malloc(play_len ? play_len : 1);
-	for (size_t have = 0; have < play_len;) {
-		ssize_t r = read(in, play_buf + have, play_len - have);
-		if (r <= 0)
-			die(play_path, r < 0 ? strerror(errno) : "short read");
-		have += (size_t)r;
-	}
-	close(in);
+	play_buf = slurp(play_path, &play_len);
 	rec_len = (size_t)(seconds * RATE + 0.5) * FRAME;
 	rec_buf = malloc(rec_len);
 
-	fd = open(dsp, O_RDWR);
-	if (fd < 0)
-		die(dsp, strerror(errno));
+	fd = oss_open(dsp, O_RDWR);
 	int caps = 0;
 	if (ioctl(fd, SNDCTL_DSP_GETCAPS, &caps) < 0)
 		die("SNDCTL_DSP_GETCAPS", strerror(errno));
@@ -150,14 +104,12 @@ int main(int argc, char **argv)
 		die("SNDCTL_DSP_GETCAPS", "no DSP_CAP_DUPLEX on an O_RDWR open");
 	if (ioctl(fd, SNDCTL_DSP_SETDUPLEX, 0) < 0)
 		die("SNDCTL_DSP_SETDUPLEX", strerror(errno));
-	set_checked(SNDCTL_DSP_SETFMT, "SNDCTL_DSP_SETFMT", AFMT_S16_LE);
-	set_checked(SNDCTL_DSP_CHANNELS, "SNDCTL_DSP_CHANNELS", CHANNELS);
-	set_checked(SNDCTL_DSP_SPEED, "SNDCTL_DSP_SPEED", RATE);
+	oss_setup(fd, AFMT_S16_LE, RATE, CHANNELS);
 	if (ioctl(fd, SNDCTL_DSP_GETBLKSIZE, &blk) < 0 || blk <= 0)
 		blk = 4096;
 
 	pthread_t tw, tr;
-	t0 = now_ms();
+	t0 = now_ms(CLOCK_MONOTONIC);
 	if (pthread_create(&tr, NULL, reader, NULL) || pthread_create(&tw, NULL, writer, NULL))
 		die("pthread_create", "failed");
 	pthread_join(tw, NULL);
@@ -166,7 +118,7 @@ int main(int argc, char **argv)
 		die(write_err, strerror(write_errno));
 	if (read_err)
 		die(read_err, read_errno ? strerror(read_errno) : "");
-	double t1 = now_ms();
+	double t1 = now_ms(CLOCK_MONOTONIC);
 	if (close(fd) < 0)
 		die("close", strerror(errno));
 	FILE *f = fopen(rec_path, "wb");
@@ -174,6 +126,6 @@ int main(int argc, char **argv)
 		die(rec_path, strerror(errno));
 	printf("oss_duplex: wrote %zu B (writes done at %.0f ms, SYNC at %.0f ms), read %zu B (done at %.0f ms), "
 	       "fragment %d B, close %.0f ms\n",
-	       play_len, t_write_done - t0, t_sync_done - t0, rec_len, t_read_done - t0, blk, now_ms() - t1);
+	       play_len, t_write_done - t0, t_sync_done - t0, rec_len, t_read_done - t0, blk, now_ms(CLOCK_MONOTONIC) - t1);
 	return 0;
 }

@@ -14,37 +14,8 @@
  * Exit status 0 on success, 1 on any error (with one line on stderr).
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/soundcard.h>
-#include <unistd.h>
-
-#ifndef AFMT_S32_LE
-#define AFMT_S32_LE 0x00001000
-#endif
-#ifndef AFMT_S32_BE
-#define AFMT_S32_BE 0x00002000
-#endif
-
-static const struct {
-    const char *name;
-    int afmt;
-} formats[] = {
-    {"U8", AFMT_U8},         {"S8", AFMT_S8},         {"S16_LE", AFMT_S16_LE},
-    {"S16_BE", AFMT_S16_BE}, {"U16_LE", AFMT_U16_LE}, {"U16_BE", AFMT_U16_BE},
-    {"S32_LE", AFMT_S32_LE}, {"S32_BE", AFMT_S32_BE}, {"MU_LAW", AFMT_MU_LAW},
-    {"A_LAW", AFMT_A_LAW},
-};
-
-static int fail(const char *what, const char *why)
-{
-    fprintf(stderr, "oss_play: %s: %s\n", what, why);
-    return 1;
-}
+#define PROG "oss_play"
+#include "oss_common.h"
 
 int main(int argc, char **argv)
 {
@@ -53,38 +24,17 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *file = argv[1], *dsp = argc > 5 ? argv[5] : "/dev/dsp";
-    int afmt = -1;
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (strcasecmp(argv[2], formats[i].name) == 0)
-            afmt = formats[i].afmt;
-    if (afmt < 0)
-        return fail(argv[2], "unknown format");
+    int afmt = afmt_by_name(argv[2]);
     int rate = atoi(argv[3]), channels = atoi(argv[4]);
 
     int in = open(file, O_RDONLY);
     if (in < 0)
-        return fail(file, strerror(errno));
-    int fd = open(dsp, O_WRONLY);
-    if (fd < 0)
-        return fail(dsp, strerror(errno));
-    int v = afmt;
-    if (ioctl(fd, SNDCTL_DSP_SETFMT, &v) < 0)
-        return fail("SNDCTL_DSP_SETFMT", strerror(errno));
-    if (v != afmt)
-        return fail("SNDCTL_DSP_SETFMT", "format not taken");
-    v = channels;
-    if (ioctl(fd, SNDCTL_DSP_CHANNELS, &v) < 0)
-        return fail("SNDCTL_DSP_CHANNELS", strerror(errno));
-    if (v != channels)
-        return fail("SNDCTL_DSP_CHANNELS", "channel count not taken");
-    v = rate;
-    if (ioctl(fd, SNDCTL_DSP_SPEED, &v) < 0)
-        return fail("SNDCTL_DSP_SPEED", strerror(errno));
-    if (v != rate)
-        return fail("SNDCTL_DSP_SPEED", "rate not taken");
+        die(file, strerror(errno));
+    int fd = oss_open(dsp, O_WRONLY);
+    oss_setup(fd, afmt, rate, channels);
     audio_buf_info bi;
     if (ioctl(fd, SNDCTL_DSP_GETOSPACE, &bi) < 0)
-        return fail("SNDCTL_DSP_GETOSPACE", strerror(errno));
+        die("SNDCTL_DSP_GETOSPACE", strerror(errno));
     size_t size = bi.fragsize > 0 ? (size_t)bi.fragsize : 4096;
     char *buf = malloc(size);
 
@@ -95,7 +45,7 @@ int main(int argc, char **argv)
             if (r < 0 && errno == EINTR)
                 continue;
             if (r < 0)
-                return fail(file, strerror(errno));
+                die(file, strerror(errno));
             if (r == 0)
                 break;
             have += (size_t)r;
@@ -107,13 +57,13 @@ int main(int argc, char **argv)
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0)
-                return fail("write", strerror(errno));
+                die("write", strerror(errno));
             off += (size_t)w;
         }
         if (have < size)
             break;
     }
     if (close(fd) < 0)
-        return fail("close", strerror(errno));
+        die("close", strerror(errno));
     return 0;
 }

@@ -14,46 +14,8 @@
  * Exit status 0 on success, 1 with one "oss_read: ..." line on stderr on error.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/soundcard.h>
-#include <time.h>
-#include <unistd.h>
-
-#ifndef AFMT_S32_LE
-#define AFMT_S32_LE 0x00001000
-#endif
-
-static __attribute__((noreturn)) void die(const char *what, const char *why)
-{
-	fprintf(stderr, "oss_read: %s: %s\n", what, why);
-	exit(1);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* Sets (want > 0) or queries (want == 0) and returns the value in effect. */
-static int call(int fd, unsigned long req, const char *name, int want)
-{
-	int v = want;
-	if (ioctl(fd, req, &v) < 0)
-		die(name, strerror(errno));
-	if (want > 0 && v != want) {
-		char msg[80];
-		snprintf(msg, sizeof msg, "asked for %d (%#x), device took %d (%#x)", want, want, v, v);
-		die(name, msg);
-	}
-	return v;
-}
+#define PROG "oss_read"
+#include "oss_common.h"
 
 int main(int argc, char **argv)
 {
@@ -82,30 +44,26 @@ int main(int argc, char **argv)
 	else
 		die(fmtname, "unknown format");
 
-	int fd = open(dsp, O_RDONLY);
-	if (fd < 0)
-		die(dsp, strerror(errno));
+	int fd = oss_open(dsp, O_RDONLY);
 	if (strcmp(fmtname, "default") == 0) {
-		int f = call(fd, SNDCTL_DSP_SETFMT, "SNDCTL_DSP_SETFMT(AFMT_QUERY)", AFMT_QUERY);
-		int c = call(fd, SNDCTL_DSP_CHANNELS, "SNDCTL_DSP_CHANNELS(0)", 0);
-		int r = call(fd, SNDCTL_DSP_SPEED, "SNDCTL_DSP_SPEED(0)", 0);
+		int f = oss_call(fd, SNDCTL_DSP_SETFMT, "SNDCTL_DSP_SETFMT(AFMT_QUERY)", AFMT_QUERY);
+		int c = oss_call(fd, SNDCTL_DSP_CHANNELS, "SNDCTL_DSP_CHANNELS(0)", 0);
+		int r = oss_call(fd, SNDCTL_DSP_SPEED, "SNDCTL_DSP_SPEED(0)", 0);
 		printf("fresh open: format %#x, %d channels, %d Hz\n", f, c, r);
 		if (f != AFMT_U8 || c != 1 || r != 8000)
 			die("fresh open", "not AFMT_U8 (0x8), 1 channel, 8000 Hz");
 		if (rate != 8000 || channels != 1)
 			die("arguments", "\"default\" records U8 1 channel 8000 Hz");
 	} else {
-		call(fd, SNDCTL_DSP_SETFMT, "SNDCTL_DSP_SETFMT", afmt);
-		call(fd, SNDCTL_DSP_CHANNELS, "SNDCTL_DSP_CHANNELS", channels);
-		call(fd, SNDCTL_DSP_SPEED, "SNDCTL_DSP_SPEED", rate);
+		oss_setup(fd, afmt, rate, channels);
 	}
-	int blk = call(fd, SNDCTL_DSP_GETBLKSIZE, "SNDCTL_DSP_GETBLKSIZE", 0);
+	int blk = oss_call(fd, SNDCTL_DSP_GETBLKSIZE, "SNDCTL_DSP_GETBLKSIZE", 0);
 	if (blk <= 0)
 		blk = 4096;
 	size_t frame = (size_t)width * channels;
 	size_t total = (size_t)(seconds * rate + 0.5) * frame;
 	char *buf = malloc(total);
-	double t0 = now_ms(), t_first = 0;
+	double t0 = now_ms(CLOCK_MONOTONIC), t_first = 0;
 	size_t have = 0;
 	int reads = 0;
 	while (have < total) {
@@ -118,10 +76,10 @@ int main(int argc, char **argv)
 		if (r == 0)
 			die("read", "returned 0 (EOF)");
 		if (reads++ == 0)
-			t_first = now_ms() - t0;
+			t_first = now_ms(CLOCK_MONOTONIC) - t0;
 		have += (size_t)r;
 	}
-	double t1 = now_ms();
+	double t1 = now_ms(CLOCK_MONOTONIC);
 	close(fd);
 	FILE *f = fopen(out, "wb");
 	if (!f || fwrite(buf, 1, total, f) != total || fclose(f) != 0)

@@ -24,84 +24,13 @@
  * 0 on success, 1 with one "oss_write: ..." line on stderr on any error.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/soundcard.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#ifndef AFMT_S32_LE
-#define AFMT_S32_LE 0x00001000
-#endif
-#ifndef AFMT_S32_BE
-#define AFMT_S32_BE 0x00002000
-#endif
-
-static const struct {
-	const char *name;
-	int afmt;
-} formats[] = {
-	{"U8", AFMT_U8}, {"S8", AFMT_S8}, {"S16_LE", AFMT_S16_LE}, {"S16_BE", AFMT_S16_BE},
-	{"S32_LE", AFMT_S32_LE}, {"S32_BE", AFMT_S32_BE},
-};
-
-static __attribute__((noreturn)) void die(const char *what, const char *why)
-{
-	fprintf(stderr, "oss_write: %s: %s\n", what, why);
-	exit(1);
-}
-
-static double now_ms(clockid_t clk)
-{
-	struct timespec ts;
-	clock_gettime(clk, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		die(path, strerror(errno));
-	char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	size_t have = 0;
-	while (have < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + have, st.st_size - have);
-		if (r <= 0)
-			die(path, r < 0 ? strerror(errno) : "short read");
-		have += (size_t)r;
-	}
-	close(fd);
-	*len = have;
-	return buf;
-}
-
-static void set_checked(int fd, unsigned long req, const char *name, int want)
-{
-	int v = want;
-	if (ioctl(fd, req, &v) < 0)
-		die(name, strerror(errno));
-	if (v != want) {
-		char msg[80];
-		snprintf(msg, sizeof msg, "asked for %d (%#x), device took %d (%#x)", want, want, v, v);
-		die(name, msg);
-	}
-}
+#define PROG "oss_write"
+#include "oss_common.h"
 
 static int open_set(const char *dsp, int afmt, int rate, int channels)
 {
-	int fd = open(dsp, O_WRONLY);
-	if (fd < 0)
-		die(dsp, strerror(errno));
-	set_checked(fd, SNDCTL_DSP_SETFMT, "SNDCTL_DSP_SETFMT", afmt);
-	set_checked(fd, SNDCTL_DSP_CHANNELS, "SNDCTL_DSP_CHANNELS", channels);
-	set_checked(fd, SNDCTL_DSP_SPEED, "SNDCTL_DSP_SPEED", rate);
+	int fd = oss_open(dsp, O_WRONLY);
+	oss_setup(fd, afmt, rate, channels);
 	return fd;
 }
 
@@ -158,12 +87,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *file = argv[optind];
-	int afmt = -1;
-	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-		if (strcasecmp(argv[optind + 1], formats[i].name) == 0)
-			afmt = formats[i].afmt;
-	if (afmt < 0)
-		die(argv[optind + 1], "unknown format");
+	int afmt = afmt_by_name(argv[optind + 1]);
 	int rate = atoi(argv[optind + 2]), channels = atoi(argv[optind + 3]);
 	size_t len, len2 = 0;
 	char *buf = slurp(file, &len), *buf2 = file2 ? slurp(file2, &len2) : NULL;
