@@ -108,6 +108,25 @@ static __attribute__((unused)) void oss_setup(int fd, int afmt, int rate, int ch
 	oss_call(fd, SNDCTL_DSP_SPEED, "SNDCTL_DSP_SPEED", rate);
 }
 
+/* Command lines of the form `PROG [-d DSP] OPERAND...`: returns DSP
+ * (default /dev/dsp) and leaves optind at the first of exactly NARGS
+ * operands; prints "usage: USAGE" and exits 1 otherwise. */
+static __attribute__((unused)) const char *dsp_option(int argc, char **argv, int nargs, const char *usage)
+{
+	const char *dsp = "/dev/dsp";
+	int opt;
+	while ((opt = getopt(argc, argv, "d:")) != -1) {
+		if (opt != 'd')
+			break;
+		dsp = optarg;
+	}
+	if (opt != -1 || argc - optind != nargs) {
+		fprintf(stderr, "usage: %s\n", usage);
+		exit(1);
+	}
+	return dsp;
+}
+
 /* Opens DSP with MODE (O_WRONLY, O_RDONLY, O_RDWR). */
 static __attribute__((unused)) int oss_open(const char *dsp, int mode)
 {

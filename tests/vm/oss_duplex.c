@@ -74,18 +74,7 @@ static void *reader(void *arg)
 
 int main(int argc, char **argv)
 {
-	const char *dsp = "/dev/dsp";
-	int opt;
-	while ((opt = getopt(argc, argv, "d:")) != -1) {
-		if (opt != 'd')
-			goto usage;
-		dsp = optarg;
-	}
-	if (argc - optind != 3) {
-	usage:
-		fprintf(stderr, "usage: oss_duplex [-d DSP] PLAY.raw REC.raw SECONDS\n");
-		return 1;
-	}
+	const char *dsp = dsp_option(argc, argv, 3, "oss_duplex [-d DSP] PLAY.raw REC.raw SECONDS");
 	play_path = argv[optind];
 	const char *rec_path = argv[optind + 1];
 	double seconds = atof(argv[optind + 2]);

@@ -19,18 +19,7 @@
 
 int main(int argc, char **argv)
 {
-	const char *dsp = "/dev/dsp";
-	int opt;
-	while ((opt = getopt(argc, argv, "d:")) != -1) {
-		if (opt != 'd')
-			goto usage;
-		dsp = optarg;
-	}
-	if (argc - optind != 5) {
-	usage:
-		fprintf(stderr, "usage: oss_read [-d DSP] OUT.raw U8|S16_LE|S32_LE|default RATE CHANNELS SECONDS\n");
-		return 1;
-	}
+	const char *dsp = dsp_option(argc, argv, 5, "oss_read [-d DSP] OUT.raw U8|S16_LE|S32_LE|default RATE CHANNELS SECONDS");
 	const char *out = argv[optind], *fmtname = argv[optind + 1];
 	int rate = atoi(argv[optind + 2]), channels = atoi(argv[optind + 3]);
 	double seconds = atof(argv[optind + 4]);
