@@ -22,7 +22,7 @@ use ossd::cuse::abi::{self, opcode};
 use ossd::cuse::wire::Header;
 use ossd::mix::DeviceConfig;
 
-use crate::common::Kernel;
+use crate::common::{ioctl_in, restricted_ioctl, Kernel};
 
 pub struct Lean {
     kernel: Option<Kernel>,
@@ -185,21 +185,12 @@ impl Lean {
 
     /// An ioctl as restricted mode sends it (sizes from the number).
     pub fn ioctl_async(&mut self, fh: u64, cmd: u32, arg: &[u8]) -> u64 {
-        let size = ((cmd >> 16) & 0x3fff) as usize;
-        let dir = cmd >> 30;
-        let input = if dir & 1 != 0 {
-            &arg[..size.min(arg.len())]
-        } else {
-            &[][..]
-        };
-        let out = if dir & 2 != 0 { size as u32 } else { 0 };
-        let mut a = [0u8; abi::IOCTL_IN_SIZE];
-        a[0..8].copy_from_slice(&fh.to_ne_bytes());
-        a[12..16].copy_from_slice(&cmd.to_ne_bytes());
-        a[16..24].copy_from_slice(&0x7fff_0000u64.to_ne_bytes());
-        a[24..28].copy_from_slice(&(input.len() as u32).to_ne_bytes());
-        a[28..32].copy_from_slice(&out.to_ne_bytes());
-        self.send(opcode::FUSE_IOCTL, &a, input)
+        let (input, out) = restricted_ioctl(cmd, arg);
+        self.send(
+            opcode::FUSE_IOCTL,
+            &ioctl_in(fh, cmd, input.len(), out),
+            input,
+        )
     }
 
     /// An ioctl's output bytes (after `fuse_ioctl_out`); panics on an error.

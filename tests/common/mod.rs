@@ -26,6 +26,7 @@ use ossd::input::clock::ClockSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::mix::{DeviceConfig, PcmFormat};
 use ossd::oss::format::SampleFormat;
+use ossd::oss::soundcard;
 use ossd::output::clock::ClockSink;
 
 pub const RATE: u32 = 48000;
@@ -84,6 +85,36 @@ enum Limit {
     Ioctl(usize),
     /// INTERRUPT: never answered.
     NoReply,
+}
+
+/// What the kernel's restricted-mode CUSE sends for ioctl `cmd` made with
+/// `arg`: the input bytes (the number's size, when the number says the
+/// caller passes a value) and the output size (when it says one comes back).
+pub fn restricted_ioctl(cmd: u32, arg: &[u8]) -> (&[u8], u32) {
+    let (dir, size) = (soundcard::ioc_dir(cmd), soundcard::ioc_size(cmd));
+    let input = if dir & soundcard::IOC_WRITE != 0 {
+        &arg[..size.min(arg.len())]
+    } else {
+        &[][..]
+    };
+    let out = if dir & soundcard::IOC_READ != 0 {
+        size as u32
+    } else {
+        0
+    };
+    (input, out)
+}
+
+/// The `fuse_ioctl_in` of ioctl `cmd` on `fh`, with `in_size` bytes of input
+/// after it and room for `out_size` back.
+pub fn ioctl_in(fh: u64, cmd: u32, in_size: usize, out_size: u32) -> [u8; abi::IOCTL_IN_SIZE] {
+    let mut a = [0u8; abi::IOCTL_IN_SIZE];
+    a[0..8].copy_from_slice(&fh.to_ne_bytes());
+    a[12..16].copy_from_slice(&cmd.to_ne_bytes());
+    a[16..24].copy_from_slice(&0x7fff_0000u64.to_ne_bytes());
+    a[24..28].copy_from_slice(&(in_size as u32).to_ne_bytes());
+    a[28..32].copy_from_slice(&out_size.to_ne_bytes());
+    a
 }
 
 pub struct Kernel {
@@ -445,12 +476,7 @@ impl Kernel {
     }
 
     pub fn ioctl_async(&mut self, fh: u64, cmd: u32, input: &[u8], out_size: u32) -> u64 {
-        let mut a = vec![0u8; abi::IOCTL_IN_SIZE];
-        a[0..8].copy_from_slice(&fh.to_ne_bytes());
-        a[12..16].copy_from_slice(&cmd.to_ne_bytes());
-        a[16..24].copy_from_slice(&0x7fff_0000u64.to_ne_bytes());
-        a[24..28].copy_from_slice(&(input.len() as u32).to_ne_bytes());
-        a[28..32].copy_from_slice(&out_size.to_ne_bytes());
+        let mut a = ioctl_in(fh, cmd, input.len(), out_size).to_vec();
         a.extend_from_slice(input);
         self.send(opcode::FUSE_IOCTL, &a, Limit::Ioctl(out_size as usize))
     }
@@ -458,14 +484,7 @@ impl Kernel {
     /// An ioctl as the kernel's restricted mode sends it: the size and
     /// direction come from the number.
     pub fn ioctl(&mut self, fh: u64, cmd: u32, arg: &[u8]) -> Msg {
-        let size = ((cmd >> 16) & 0x3fff) as usize;
-        let dir = cmd >> 30;
-        let input = if dir & 1 != 0 {
-            &arg[..size.min(arg.len())]
-        } else {
-            &[][..]
-        };
-        let out = if dir & 2 != 0 { size as u32 } else { 0 };
+        let (input, out) = restricted_ioctl(cmd, arg);
         let u = self.ioctl_async(fh, cmd, input, out);
         self.wait(u)
     }
