@@ -93,16 +93,17 @@ pub fn run(
     let mut xruns_before = 0;
     let mut last_log = Instant::now() - XRUN_LOG_INTERVAL;
     let mut idle_since: Option<Instant> = None;
+    // Whether any client had a stream, as of the last period begun.
+    let mut active = true;
     let fail = |msg: String| {
         shared.lock().expect("engine lock").failed = Some(msg);
         let _ = tick.write(1);
     };
     while !stop.load(Ordering::Acquire) {
         if let (Some(idle), Some(reopen)) = (opts.idle_release, opts.reopen.as_mut()) {
-            let active = {
-                let s = shared.lock().expect("engine lock");
-                s.mixer.voices().next().is_some() || !s.mixer.monitors.is_empty()
-            };
+            if sink.is_none() {
+                active = shared.lock().expect("engine lock").mixer.is_active();
+            }
             idle_since = if active {
                 None
             } else {
@@ -138,11 +139,11 @@ pub fn run(
         if let Err(e) = out.wait_ready() {
             return fail(e.to_string());
         }
-        shared
-            .lock()
-            .expect("engine lock")
-            .mixer
-            .begin_period(&mut bus);
+        {
+            let mut s = shared.lock().expect("engine lock");
+            active = s.mixer.is_active();
+            s.mixer.begin_period(&mut bus);
+        }
         let written = out.write_period(bus.render());
         let delay = out.delay();
         let xruns = xruns_before + out.xruns();

@@ -246,6 +246,11 @@ impl Mixer {
         self.voices.iter()
     }
 
+    /// Someone has a stream: a voice (playing or not) or a monitor reader.
+    pub fn is_active(&self) -> bool {
+        !self.voices.is_empty() || !self.monitors.is_empty()
+    }
+
     /// Under the lock: starts the next period on `bus`. Each playing voice's
     /// input is copied into its pipeline, which is lent to the bus.
     pub fn begin_period(&mut self, bus: &mut Bus) {
