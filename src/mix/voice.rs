@@ -100,7 +100,8 @@ impl ChannelMap {
 }
 
 /// A rubato resampler from `from` Hz to `to` Hz on `channels` channels,
-/// with `chunk` frames fixed on the `fixed` side.
+/// with `chunk` frames fixed on the `fixed` side: every recording stream,
+/// and playback streams with the `high` quality.
 pub(super) fn resampler(
     from: u32,
     to: u32,
@@ -135,10 +136,12 @@ pub(super) fn resampler(
 /// Resampler quality, chosen per daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Quality {
-    /// Cubic polynomial interpolation: low delay, cheap.
+    /// Cubic interpolation: no delay, cheap. Playback uses our fixed-point
+    /// cubic (`cubic.rs`), recording rubato's.
     #[default]
     Fast,
-    /// Band-limited sinc interpolation: clean, a little more delay and CPU.
+    /// Band-limited sinc interpolation (rubato): clean, a little more delay
+    /// and CPU.
     High,
 }
 
