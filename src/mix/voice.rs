@@ -136,7 +136,7 @@ pub(super) fn resampler(
 /// Resampler quality, chosen per daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Quality {
-    /// Cubic interpolation: no delay, cheap. Playback uses our fixed-point
+    /// Cubic interpolation: cheap, little or no delay. Playback uses our fixed-point
     /// cubic (`cubic.rs`), recording rubato's.
     #[default]
     Fast,
