@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ossd::mix::{Mixer, PcmFormat, Quality, Voice};
+use ossd::mix::{Bus, Mixer, PcmFormat, Quality, Voice};
 use ossd::oss::format::{self, SampleFormat, AFMT_S16_LE};
 use ossd::oss::soundcard::{
     SNDCTL_DSP_CHANNELS, SNDCTL_DSP_GETOSPACE, SNDCTL_DSP_SETFMT, SNDCTL_DSP_SETFRAGMENT,
@@ -204,6 +204,47 @@ fn mix_cost(e: Effort, out: &mut String) -> J {
     let _ = writeln!(
         out,
         "   rings refilled between timed runs (not timed); \"copy\" is copy_from_slice of the same client bytes (n x one period) into one buffer."
+    );
+    let locks = lock_hold(e, out);
+    J::obj([("rows", J::Arr(items)), ("lock_hold", locks)])
+}
+
+/// How long the engine holds the shared lock per period (begin_period +
+/// end_period), against the whole period's work, with 64 streams: the
+/// protocol thread waits at most that long to queue a client's bytes.
+fn lock_hold(e: Effort, out: &mut String) -> J {
+    const N: usize = 64;
+    let mut rows = Vec::new();
+    let mut items = Vec::new();
+    for path in Path::ALL {
+        let mut case = MixCase::new(N, path);
+        let mut bus = Bus::new(case.mixer.device());
+        case.mix_split(&mut bus, support::BATCH as u64); // warm
+        let mut locked = Vec::new();
+        let t = per_unit(e, |k| {
+            let (l, all) = case.mix_split(&mut bus, k);
+            locked.push(l.as_secs_f64() / k as f64);
+            all
+        });
+        locked.sort_by(f64::total_cmp);
+        let l = locked[locked.len() / 2];
+        rows.push(vec![
+            path.name().to_string(),
+            format!("{:.1}", l * 1e6),
+            format!("{:.1}", t.median * 1e6),
+            format!("{:.0}%", l / t.median * 100.0),
+        ]);
+        items.push(J::obj([
+            ("path", J::Str(path.slug().into())),
+            ("locked_us_per_period", J::Num(l * 1e6)),
+            ("total_us_per_period", J::Num(t.median * 1e6)),
+        ]));
+    }
+    table(
+        out,
+        "a. Shared lock held by the engine per period (begin_period + end_period: copies only), 64 streams, 256-frame periods",
+        &["path", "lock held us", "whole period us", "held/whole"],
+        &rows,
     );
     J::Arr(items)
 }

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ossd::mix::{DeviceConfig, Mixer, PcmFormat, Quality, Voice};
+use ossd::mix::{Bus, DeviceConfig, Mixer, PcmFormat, Quality, Voice};
 use ossd::oss::format::{self, SampleFormat};
 
 /// The device every mix figure uses: S16_LE stereo 48 kHz, 256-frame periods.
@@ -169,6 +169,31 @@ impl MixCase {
             left -= n;
         }
         total
+    }
+
+    /// Mixes `periods` periods the way the engine does (begin under the
+    /// lock, render without it, end under it), topping up every `BATCH`;
+    /// returns the time in begin + end (what holds the lock) and in all.
+    pub fn mix_split(&mut self, bus: &mut Bus, periods: u64) -> (Duration, Duration) {
+        let (mut locked, mut total) = (Duration::ZERO, Duration::ZERO);
+        let mut left = periods;
+        while left > 0 {
+            self.top_up();
+            let n = left.min(BATCH as u64);
+            for _ in 0..n {
+                let t0 = Instant::now();
+                self.mixer.begin_period(bus);
+                let t1 = Instant::now();
+                black_box(bus.render());
+                let t2 = Instant::now();
+                self.mixer.end_period(bus);
+                let t3 = Instant::now();
+                locked += (t1 - t0) + (t3 - t2);
+                total += t3 - t0;
+            }
+            left -= n;
+        }
+        (locked, total)
     }
 
     /// Client bytes each voice's ring gives up per period, on average.
