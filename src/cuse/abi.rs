@@ -57,7 +57,7 @@ pub const OUT_HEADER_SIZE: usize = 16;
 /// `struct cuse_init_in`: major, minor, unused, flags (all u32).
 pub const CUSE_INIT_IN_SIZE: usize = 16;
 /// `struct cuse_init_out`: major, minor, unused, flags, max_read, max_write,
-/// dev_major, dev_minor, spare[10] (all u32).
+/// dev_major, dev_minor, `spare[10]` (all u32).
 pub const CUSE_INIT_OUT_SIZE: usize = 72;
 /// `struct fuse_open_in`: flags u32, open_flags u32.
 pub const OPEN_IN_SIZE: usize = 8;

@@ -310,7 +310,7 @@ impl Mixer {
 /// Where the soft limiter starts to bend: -1 dBFS.
 const LIMIT_KNEE: f64 = 0.891_250_938_133_745_5;
 
-/// A memoryless soft limiter: samples within ±[`LIMIT_KNEE`] pass untouched
+/// A memoryless soft limiter: samples within ±`LIMIT_KNEE` pass untouched
 /// (so quiet material stays bit-exact), louder ones are bent by tanh into the
 /// remaining headroom, approaching full scale without a hard corner.
 pub fn soft_limit(samples: &mut [f64]) {

@@ -6,7 +6,7 @@
 //! [`super::Voice::begin`] copies one period's input bytes in under the lock
 //! (a memcpy) and lends the pipeline out; [`Pipeline::render`] does the rest
 //! with no lock held; [`super::Voice::restore`] takes it back. Everything is
-//! allocated in [`Pipeline::new`]; the rest allocates nothing.
+//! allocated when the pipeline is made; the rest allocates nothing.
 //!
 //! Arithmetic is integer except in the `high` resampler (rubato, `f64`):
 //! samples are `i32`/`i64` with full scale 2^31 ([`format::FIXED_ONE`]),
