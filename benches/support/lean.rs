@@ -19,10 +19,9 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use ossd::cuse::abi::{self, opcode};
-use ossd::cuse::wire::Header;
 use ossd::mix::DeviceConfig;
 
-use crate::common::{ioctl_in, restricted_ioctl, Kernel};
+use crate::common::{ioctl_in, request_header, restricted_ioctl, Kernel};
 
 pub struct Lean {
     kernel: Option<Kernel>,
@@ -109,17 +108,7 @@ impl Lean {
         let unique = self.next_unique;
         self.next_unique += 2;
         self.req.clear();
-        Header {
-            len: (abi::IN_HEADER_SIZE + args.len() + data.len()) as u32,
-            opcode: op,
-            unique,
-            nodeid: 0,
-            uid: 0,
-            gid: 0,
-            pid: 4242,
-            total_extlen: 0,
-        }
-        .emit(&mut self.req);
+        request_header(op, unique, args.len() + data.len()).emit(&mut self.req);
         self.req.extend_from_slice(args);
         self.req.extend_from_slice(data);
         let n = nix::unistd::write(self.fd(), &self.req).expect("send request");

@@ -87,6 +87,20 @@ enum Limit {
     NoReply,
 }
 
+/// The header of a request from the fake kernel: `body` bytes follow it.
+pub fn request_header(op: u32, unique: u64, body: usize) -> Header {
+    Header {
+        len: (abi::IN_HEADER_SIZE + body) as u32,
+        opcode: op,
+        unique,
+        nodeid: 0,
+        uid: 0,
+        gid: 0,
+        pid: 4242,
+        total_extlen: 0,
+    }
+}
+
 /// What the kernel's restricted-mode CUSE sends for ioctl `cmd` made with
 /// `arg`: the input bytes (the number's size, when the number says the
 /// caller passes a value) and the output size (when it says one comes back).
@@ -272,17 +286,7 @@ impl Kernel {
         };
         self.next_unique += 2;
         let mut v = Vec::new();
-        Header {
-            len: (abi::IN_HEADER_SIZE + args.len()) as u32,
-            opcode: op,
-            unique,
-            nodeid: 0,
-            uid: 0,
-            gid: 0,
-            pid: 4242,
-            total_extlen: 0,
-        }
-        .emit(&mut v);
+        request_header(op, unique, args.len()).emit(&mut v);
         v.extend_from_slice(args);
         self.outstanding.insert(unique, (op, limit));
         self.send_raw(&v);
