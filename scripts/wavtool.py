@@ -443,6 +443,18 @@ def bitexact(played, captured, frame_bytes, silence_byte=0):
 
 # ---------------------------------------------------------------- png
 
+def peak_columns(ch, n, width, scale, height):
+    """A waveform drawn `width` columns wide and `height` rows high: for each
+    column with samples, (x, top row, bottom row) of its peak-to-peak span."""
+    for x in range(width):
+        a, b = x * n // width, max(x * n // width + 1, (x + 1) * n // width)
+        seg = ch[a:b]
+        if not len(seg):
+            continue
+        hi_, lo_ = max(seg) / scale, min(seg) / scale
+        yield x, int((1 - hi_) * (height - 1) / 2), int((1 - lo_) * (height - 1) / 2)
+
+
 def write_png(audio, path, width=1000, height=120):
     """Min/max envelope per pixel column, one band of `height` pixels per channel."""
     W, H, C = width, height, audio.channels
@@ -453,14 +465,8 @@ def write_png(audio, path, width=1000, height=120):
         for x in range(W):
             row = img[mid]
             row[3 * x: 3 * x + 3] = b"\xc0\xc0\xc0"
-        for x in range(W):
-            a, b = x * n // W, max(x * n // W + 1, (x + 1) * n // W)
-            seg = ch[a:b]
-            if not len(seg):
-                continue
-            hi_, lo_ = max(seg) / audio.scale, min(seg) / audio.scale
-            y0 = c * H + int((1 - hi_) * (H - 1) / 2)
-            y1 = c * H + int((1 - lo_) * (H - 1) / 2)
+        for x, y0, y1 in peak_columns(ch, n, W, audio.scale, H):
+            y0, y1 = c * H + y0, c * H + y1
             for y in range(max(c * H, y0), min((c + 1) * H - 1, y1) + 1):
                 img[y][3 * x: 3 * x + 3] = b"\x20\x50\xb0"
     raw = b"".join(b"\x00" + bytes(r) for r in img)
@@ -701,14 +707,8 @@ def write_picture(audio, path, width=1000, fmax=1000.0, marks=(), title="", db_r
         for x in xs:
             cv.rect(x, y0, x, y0 + wave_h - 1, light)
         cv.rect(left, y0 + wave_h // 2, left + W - 1, y0 + wave_h // 2, (190, 190, 190))
-        for x in range(W):
-            a, b = x * n // W, max(x * n // W + 1, (x + 1) * n // W)
-            seg = ch[a:b]
-            if not len(seg):
-                continue
-            hi_, lo_ = max(seg) / audio.scale, min(seg) / audio.scale
-            ya = y0 + int((1 - hi_) * (wave_h - 1) / 2)
-            yb = y0 + int((1 - lo_) * (wave_h - 1) / 2)
+        for x, ya, yb in peak_columns(ch, n, W, audio.scale, wave_h):
+            ya, yb = y0 + ya, y0 + yb
             cv.rect(left + x, max(y0, ya), left + x, min(y0 + wave_h - 1, yb), (32, 80, 176))
         cv.rect(left - 1, y0, left - 1, y0 + wave_h - 1, grey)
         cv.rect(left + W, y0, left + W, y0 + wave_h - 1, grey)
