@@ -15,4 +15,5 @@ pub mod input;
 pub mod mix;
 pub mod oss;
 pub mod output;
+pub mod server;
 pub mod system;

@@ -76,6 +76,41 @@ impl std::fmt::Debug for RecConv {
     }
 }
 
+/// What the request core asks of a recording voice.
+impl RecVoice {
+    /// Starts recording (the first read, a poll for input, SETTRIGGER).
+    pub fn start(&mut self) {
+        self.trigger = true;
+    }
+
+    /// Bytes recorded and not yet read.
+    pub fn available(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// The ring's size in bytes.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// Moves up to `want - got.len()` recorded bytes into `got`.
+    pub fn take_into(&mut self, got: &mut Vec<u8>, want: usize) {
+        let n = want.saturating_sub(got.len()).min(self.ring.len());
+        let (a, b) = self.ring.slices();
+        let from_a = n.min(a.len());
+        got.extend_from_slice(&a[..from_a]);
+        got.extend_from_slice(&b[..n - from_a]);
+        self.ring.consume(n);
+    }
+
+    /// Takes over `old`'s trigger and overrun count (a format change
+    /// replaces the voice; SETTRIGGER and GETERROR carry on).
+    pub fn carry_over(&mut self, old: &RecVoice) {
+        self.trigger = old.trigger;
+        self.overruns = old.overruns;
+    }
+}
+
 impl RecVoice {
     pub fn new(
         fmt: PcmFormat,

@@ -182,6 +182,85 @@ pub struct Voice {
     pipe: Option<Box<Pipeline>>,
 }
 
+/// What the request core asks of a voice; the engine's side is
+/// [`Voice::begin`] and [`Voice::restore`].
+impl Voice {
+    /// Queues what fits of `data`; returns the bytes taken.
+    pub fn push(&mut self, data: &[u8]) -> usize {
+        self.ring.push(data)
+    }
+
+    /// Bytes queued and not yet taken by the engine.
+    pub fn queued(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Bytes free in the ring.
+    pub fn space(&self) -> usize {
+        self.ring.space()
+    }
+
+    /// The ring's size in bytes.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// The client's format.
+    pub fn format(&self) -> PcmFormat {
+        self.fmt
+    }
+
+    /// Periods in which the stream ran dry while playing.
+    pub fn underruns(&self) -> u32 {
+        self.underruns
+    }
+
+    /// Client bytes the engine has taken from the ring, in all.
+    pub fn consumed_bytes(&self) -> u64 {
+        self.consumed_bytes
+    }
+
+    /// SETTRIGGER's output enable.
+    pub fn trigger(&self) -> bool {
+        self.trigger
+    }
+
+    /// Enables or gates off the output (SETTRIGGER); enabling starts a
+    /// stopped voice at the next period if it has anything queued.
+    pub fn set_trigger(&mut self, on: bool) {
+        self.trigger = on;
+        self.kick = on;
+    }
+
+    /// POST: start at the next period, whatever the start threshold.
+    pub fn post(&mut self) {
+        self.kick = true;
+    }
+
+    /// SYNC or close: play out what is queued, then stop. Returns false,
+    /// changing nothing, when the output is gated off by SETTRIGGER (it
+    /// would never play out).
+    pub fn start_drain(&mut self) -> bool {
+        if self.trigger {
+            self.draining = true;
+            self.kick = true;
+        }
+        self.trigger
+    }
+
+    /// Drops what is queued but not yet taken by the engine (SKIP).
+    pub fn skip(&mut self) {
+        self.ring.clear();
+    }
+
+    /// Takes over `old`'s trigger and underrun count: this voice replaces it
+    /// after a format change, which must not reset SETTRIGGER or GETERROR.
+    pub fn carry_over(&mut self, old: &Voice) {
+        self.trigger = old.trigger;
+        self.underruns = old.underruns;
+    }
+}
+
 impl Voice {
     /// A voice for a client stream of `fmt`, with a ring of `ring_bytes`
     /// (rounded down to whole frames, at least one period of input).

@@ -51,6 +51,16 @@ impl Outcome {
     }
 }
 
+/// What an ioctl did: the answer, and whether the file's streams must be
+/// rebuilt because its format, rate, channels or fragments changed (the
+/// caller builds new voices with [`Dsp::make_voice`] and
+/// [`Dsp::make_rec_voice`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub outcome: Outcome,
+    pub rebuild: bool,
+}
+
 /// The streams of one open file, as far as it has them.
 #[derive(Debug, Default)]
 pub struct Streams<'a> {
@@ -146,9 +156,10 @@ pub struct Dsp {
     /// Set by SNDCTL_DSP_NONBLOCK; it sticks until close.
     pub nonblock: bool,
     /// A write or read has happened: the buffer geometry is fixed from here.
-    pub io_started: bool,
-    /// The format, channels, rate or fragments changed: the voice must be rebuilt.
-    pub dirty: bool,
+    io_started: bool,
+    /// The format, channels, rate or fragments changed during this ioctl
+    /// (returned as [`Handled::rebuild`]).
+    dirty: bool,
     /// SETPLAYVOL.
     pub play_volume: Volume,
     /// SETRECVOL (kept for recording; reported back as set).
@@ -278,9 +289,23 @@ impl Dsp {
         (voice.consumed_bytes + voice.ring.len() as u64).saturating_sub(self.odelay(voice, played))
     }
 
+    /// The first read or write: the buffer geometry is fixed from here.
+    pub fn start_io(&mut self) {
+        self.io_started = true;
+    }
+
     /// Handles one ioctl. `input` is what the kernel copied in (restricted
     /// mode: the size encoded in `cmd`).
-    pub fn ioctl(&mut self, streams: Streams<'_>, env: Env<'_>, cmd: u32, input: &[u8]) -> Outcome {
+    pub fn ioctl(&mut self, streams: Streams<'_>, env: Env<'_>, cmd: u32, input: &[u8]) -> Handled {
+        self.dirty = false;
+        let outcome = self.apply(streams, env, cmd, input);
+        Handled {
+            outcome,
+            rebuild: std::mem::take(&mut self.dirty),
+        }
+    }
+
+    fn apply(&mut self, streams: Streams<'_>, env: Env<'_>, cmd: u32, input: &[u8]) -> Outcome {
         let Streams { mut play, mut rec } = streams;
         // The playback (or recording) stream, or EINVAL on a file opened
         // without that direction (the manual's answer for a missing direction).
@@ -832,13 +857,12 @@ mod tests {
                 play: Some(&mut self.voice),
                 rec: None,
             };
-            let out = self.dsp.ioctl(streams, env, cmd, input);
-            if self.dsp.dirty {
-                // What the daemon does after a change.
-                self.dsp.dirty = false;
+            let done = self.dsp.ioctl(streams, env, cmd, input);
+            if done.rebuild {
+                // What the server does after a change.
                 self.voice = self.dsp.make_voice(Quality::Fast);
             }
-            out
+            done.outcome
         }
         fn int(&mut self, cmd: u32, v: i32) -> i32 {
             match self.call(cmd, &v.to_ne_bytes()) {
@@ -942,7 +966,7 @@ mod tests {
         assert_eq!(r & 0xffff, 16);
         assert!((r >> 16) as usize * 65536 <= 1 << 20);
         // After I/O started it no longer changes anything.
-        t.dsp.io_started = true;
+        t.dsp.start_io();
         let before = t.int(SNDCTL_DSP_GETBLKSIZE, 0);
         t.int(SNDCTL_DSP_SETFRAGMENT, 0x0004_0008);
         assert_eq!(t.int(SNDCTL_DSP_GETBLKSIZE, 0), before);

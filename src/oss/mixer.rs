@@ -477,6 +477,13 @@ impl MixerState {
     /// a reader or a crash sees the old file or the new one, never half of
     /// one. Creates the parent directory if needed.
     pub fn save(&self, path: &Path) -> io::Result<()> {
+        MixerState::save_text(&self.to_state_string(), path)
+    }
+
+    /// [`MixerState::save`] of a state already rendered by
+    /// [`MixerState::to_state_string`] (the runtime saves off the protocol
+    /// thread).
+    pub fn save_text(text: &str, path: &Path) -> io::Result<()> {
         let name = path.file_name().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -491,7 +498,7 @@ impl MixerState {
         let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
         let written = (|| {
             let mut f = fs::File::create(&tmp)?;
-            f.write_all(self.to_state_string().as_bytes())?;
+            f.write_all(text.as_bytes())?;
             f.sync_all()?;
             fs::rename(&tmp, path)
         })();

@@ -1,0 +1,1167 @@
+//! The request core: every open file of every node, the requests waiting on
+//! them, and what each request does. A pure state machine in the manner of
+//! quinn-proto's `Connection`: decoded CUSE requests, engine ticks,
+//! interrupts and the time go in; typed [`Answer`]s (one per request read)
+//! and poll notifications come out, queued for the runtime to send. It holds
+//! no lock, reads no clock and touches no file descriptor: the engines'
+//! state (behind the runtime's locks), the time and the capture device are
+//! reached through [`Ports`], which the runtime implements over its threads
+//! and the simulation test over a simulated device.
+//!
+//! The life of a request:
+//! - [`Server::handle`] decides it at once (answered now) or parks it on its
+//!   file: a blocking write into a full buffer, a blocking read with too
+//!   little recorded, SYNC, and a close that plays out its stream.
+//! - [`Server::service`], called after every engine tick and every batch of
+//!   requests, moves each parked request on as far as the engines allow and
+//!   answers the ones that are done, and notifies pollers that became ready.
+//! - An INTERRUPT answers its parked request at once (with what it has, or
+//!   EINTR); a close answers whatever its file still had parked; the
+//!   capture device failing answers parked reads with EIO;
+//!   [`Server::shutdown`] answers everything.
+//!
+//! So every request read is answered exactly once, by one of those paths;
+//! the simulation test (`tests/simulation.rs`) checks it after every step.
+
+pub mod answer;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::cuse::abi::FUSE_POLL_SCHEDULE_NOTIFY;
+use crate::cuse::wire::{Op, ParseError, Request};
+use crate::mix::pipeline::Pipeline;
+use crate::mix::record::{RecConv, RecVoice, Recorders};
+use crate::mix::{DeviceConfig, Mixer, Quality, VoiceId};
+use crate::oss::dsp::{DeviceInfo, Dsp, Env, Handled, Outcome, Streams, Volume};
+use crate::oss::mixer::{MixerDesc, MixerOutcome, MixerState};
+use crate::oss::sndstat::{self, ClientLine, DeviceLine, SndstatInfo, Totals};
+use crate::oss::soundcard::{
+    ioc_type, OSS_GETVERSION, SNDCTL_AUDIOINFO, SNDCTL_AUDIOINFO_EX, SNDCTL_CARDINFO,
+    SNDCTL_ENGINEINFO, SNDCTL_SYSINFO,
+};
+use crate::output::Position;
+pub use answer::{Answer, Fail};
+
+/// The kinds of device node ossd serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// /dev/dsp: playback, recording, duplex.
+    Dsp,
+    /// A read-only node that records the mix ossd plays.
+    Monitor,
+    /// /dev/mixer.
+    Mixer,
+    /// /dev/sndstat: a text status.
+    Sndstat,
+}
+
+/// A node as the core knows it: its kind and its name under /dev.
+#[derive(Debug, Clone)]
+pub struct NodeDesc {
+    pub kind: NodeKind,
+    pub name: String,
+}
+
+/// What the core is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The output device's name, for the OSS information calls and sndstat.
+    pub device_name: String,
+    /// The capture device's name.
+    pub capture_name: String,
+    /// A capture device is configured: readers may open.
+    pub can_record: bool,
+    /// The resampler of streams set up from now on.
+    pub quality: Quality,
+    /// Longest a blocking close waits for its stream to play out, beyond the
+    /// stream's own queued time.
+    pub drain_grace: Duration,
+    /// Mixer changes are to be saved ([`Server::take_mixer_save`]).
+    pub save_mixer: bool,
+}
+
+/// The engines' state, as the runtime lends it for one call: the playback
+/// mixer and its position, and the capture readers when the capture device
+/// is open.
+#[derive(Debug)]
+pub struct Engines<'a> {
+    pub mixer: &'a mut Mixer,
+    pub position: Position,
+    /// Output device underruns so far.
+    pub device_xruns: u64,
+    pub capture: Option<CaptureState<'a>>,
+}
+
+/// The capture thread's share of [`Engines`].
+#[derive(Debug)]
+pub struct CaptureState<'a> {
+    pub recorders: &'a mut Recorders,
+    pub xruns: u64,
+}
+
+/// What the core reaches through the runtime.
+pub trait Ports {
+    /// Runs `f` on the engines' state; the runtime holds its locks (engine
+    /// before capture) for exactly this call.
+    fn engines<R>(&mut self, f: impl FnOnce(&mut Engines<'_>) -> R) -> R;
+    /// The time now. Asked only when a request's answer depends on it.
+    fn now(&mut self) -> Instant;
+    /// Opens the capture device for the first reader; its configuration.
+    fn open_capture(&mut self) -> Result<DeviceConfig, String>;
+    /// Closes it: the last reader is gone, or it failed.
+    fn close_capture(&mut self);
+    /// The command name of process `pid` (for /dev/sndstat).
+    fn command_of(&mut self, pid: u32) -> Option<String>;
+}
+
+/// A write waiting for room in its file's buffer.
+#[derive(Debug)]
+struct ParkedWrite {
+    unique: u64,
+    data: Vec<u8>,
+    done: usize,
+}
+
+/// A read waiting for its bytes.
+#[derive(Debug)]
+struct ParkedRead {
+    unique: u64,
+    want: usize,
+    got: Vec<u8>,
+}
+
+/// A close (RELEASE) waiting for its stream to play out.
+#[derive(Debug)]
+struct ParkedRelease {
+    unique: u64,
+    deadline: Instant,
+}
+
+/// Where an open file's recording voice lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecSlot {
+    /// In the capture thread's recorders.
+    Capture(usize),
+    /// In the mixer's monitor recorders.
+    Monitor(usize),
+}
+
+/// One open file of /dev/dsp or of the monitor.
+#[derive(Debug)]
+struct DspFile {
+    dsp: Dsp,
+    play: Option<VoiceId>,
+    rec: Option<RecSlot>,
+    writes: VecDeque<ParkedWrite>,
+    reads: VecDeque<ParkedRead>,
+    syncs: Vec<u64>,
+    release: Option<ParkedRelease>,
+    /// Kernel poll handle to notify when the file becomes ready.
+    poll_kh: Option<u64>,
+}
+
+impl DspFile {
+    fn new(dsp: Dsp, play: Option<VoiceId>, rec: Option<RecSlot>) -> DspFile {
+        DspFile {
+            dsp,
+            play,
+            rec,
+            writes: VecDeque::new(),
+            reads: VecDeque::new(),
+            syncs: Vec::new(),
+            release: None,
+            poll_kh: None,
+        }
+    }
+
+    /// Something is parked on it, or a poller waits for it.
+    fn waiting(&self) -> bool {
+        !self.writes.is_empty()
+            || !self.reads.is_empty()
+            || !self.syncs.is_empty()
+            || self.release.is_some()
+            || self.poll_kh.is_some()
+    }
+
+    /// Every parked request, answered with `fail` (a close: `Done`).
+    fn answer_all(&mut self, fail: Fail, out: &mut Vec<Answer>) {
+        out.extend(self.writes.drain(..).map(|w| Answer::Fail {
+            unique: w.unique,
+            fail,
+        }));
+        out.extend(self.reads.drain(..).map(|r| Answer::Fail {
+            unique: r.unique,
+            fail,
+        }));
+        out.extend(
+            self.syncs
+                .drain(..)
+                .map(|unique| Answer::Fail { unique, fail }),
+        );
+        out.extend(self.release.take().map(|r| Answer::Done(r.unique)));
+    }
+}
+
+#[derive(Debug)]
+enum FileKind {
+    Dsp(Box<DspFile>),
+    Mixer,
+    Sndstat { text: Vec<u8>, pos: usize },
+}
+
+#[derive(Debug)]
+struct File {
+    node: usize,
+    pid: u32,
+    kind: FileKind,
+}
+
+impl File {
+    fn dsp(&self) -> Option<&DspFile> {
+        match &self.kind {
+            FileKind::Dsp(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// The core. See the module documentation.
+#[derive(Debug)]
+pub struct Server {
+    settings: Settings,
+    nodes: Vec<NodeDesc>,
+    /// By fh; ordered, so that everything the core does is deterministic.
+    files: BTreeMap<u64, File>,
+    next_fh: u64,
+    /// /dev/dsp and monitor opens so far.
+    served: u64,
+    mixer_state: MixerState,
+    /// `mixer_state.changed()` as last applied to the engines.
+    mixer_seen: u64,
+    mixer_save: Option<String>,
+    /// The capture device's configuration while it is open.
+    capture_dev: Option<DeviceConfig>,
+    answers: Vec<(usize, Answer)>,
+    /// What the engines had lent out when its stream went; dropped outside
+    /// the engines' locks.
+    #[allow(clippy::vec_box)]
+    dead_pipes: Vec<Box<Pipeline>>,
+    #[allow(clippy::vec_box)]
+    dead_convs: Vec<Box<RecConv>>,
+}
+
+impl Server {
+    pub fn new(settings: Settings, nodes: Vec<NodeDesc>, mixer_state: MixerState) -> Server {
+        Server {
+            settings,
+            nodes,
+            files: BTreeMap::new(),
+            next_fh: 1,
+            served: 0,
+            mixer_seen: mixer_state.changed(),
+            mixer_state,
+            mixer_save: None,
+            capture_dev: None,
+            answers: Vec::new(),
+            dead_pipes: Vec::new(),
+            dead_convs: Vec::new(),
+        }
+    }
+
+    /// The answers made so far, each with the node it goes to, in order.
+    pub fn take_answers(&mut self) -> std::vec::Drain<'_, (usize, Answer)> {
+        self.answers.drain(..)
+    }
+
+    /// The mixer state to save, when it changed since the last call.
+    pub fn take_mixer_save(&mut self) -> Option<String> {
+        self.mixer_save.take()
+    }
+
+    /// The mixer controls (the runtime sets the master gains from them at start).
+    pub fn mixer_state(&self) -> &MixerState {
+        &self.mixer_state
+    }
+
+    /// A reload: streams set up from now on use `quality`.
+    pub fn set_quality(&mut self, quality: Quality) {
+        self.settings.quality = quality;
+    }
+
+    /// Something is parked or polled: the core wants [`Server::service`]
+    /// after every period.
+    pub fn waiting(&self) -> bool {
+        self.files
+            .values()
+            .any(|f| f.dsp().is_some_and(DspFile::waiting))
+    }
+
+    /// The earliest time a draining close gives up, if one is draining:
+    /// [`Server::service`] must run by then even without a tick.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.files
+            .values()
+            .filter_map(|f| f.dsp()?.release.as_ref().map(|r| r.deadline))
+            .min()
+    }
+
+    /// Open files (of every node).
+    pub fn open_files(&self) -> usize {
+        self.files.len()
+    }
+
+    fn answer(&mut self, node: usize, a: Answer) {
+        self.answers.push((node, a));
+    }
+
+    fn fail(&mut self, node: usize, unique: u64, fail: Fail) {
+        self.answer(node, Answer::Fail { unique, fail });
+    }
+
+    /// A request that could not be decoded: answered with the decoder's
+    /// errno when it has a `unique` to answer (and is not an INTERRUPT).
+    pub fn malformed(&mut self, node: usize, err: &ParseError) {
+        tracing::warn!(node = self.nodes[node].name, "malformed request: {err}");
+        if let Some((unique, errno)) = err.reply() {
+            self.fail(node, unique, Fail::Errno(errno));
+        }
+    }
+
+    /// One request that arrived on `node`.
+    pub fn handle(&mut self, node: usize, req: &Request<'_>, io: &mut impl Ports) {
+        let unique = req.header.unique;
+        let fh_known =
+            |fh: u64, files: &BTreeMap<u64, File>| files.get(&fh).is_some_and(|f| f.node == node);
+        match req.op {
+            Op::CuseInit { major, minor, .. } => {
+                tracing::debug!(major, minor, node = self.nodes[node].name, "CUSE_INIT");
+                self.answer(node, Answer::Init(unique));
+            }
+            Op::Open { flags } => self.open(node, unique, flags, req.header.pid, io),
+            Op::Interrupt { unique: target } => self.interrupt(target),
+            Op::Write { fh, .. }
+            | Op::Read { fh, .. }
+            | Op::Ioctl { fh, .. }
+            | Op::Poll { fh, .. }
+            | Op::Release { fh, .. }
+            | Op::Flush { fh }
+                if !fh_known(fh, &self.files) =>
+            {
+                self.fail(node, unique, Fail::BadFile)
+            }
+            Op::Write { fh, data, flags } => self.write(node, unique, fh, data, flags, io),
+            Op::Read { fh, size, flags } => self.read(node, unique, fh, size as usize, flags, io),
+            Op::Ioctl {
+                fh,
+                cmd,
+                input,
+                out_size,
+                ..
+            } => self.ioctl(node, unique, fh, cmd, input, out_size, io),
+            Op::Poll {
+                fh,
+                kh,
+                flags,
+                events,
+            } => self.poll(node, unique, fh, kh, flags, events, io),
+            Op::Release { fh, flags } => self.release(node, unique, fh, flags, io),
+            Op::Flush { .. } => self.answer(node, Answer::Done(unique)),
+        }
+    }
+
+    fn device_info(&self) -> DeviceInfo {
+        DeviceInfo {
+            alsa_name: self.settings.device_name.clone(),
+            devnode: self
+                .nodes
+                .iter()
+                .find(|n| n.kind == NodeKind::Dsp)
+                .map_or_else(String::new, |n| format!("/dev/{}", n.name)),
+            open_files: self
+                .files
+                .values()
+                .filter(|f| matches!(f.kind, FileKind::Dsp(_)))
+                .count(),
+            has_capture: self.settings.can_record,
+            has_mixer: self.nodes.iter().any(|n| n.kind == NodeKind::Mixer),
+        }
+    }
+
+    /// The capture device's configuration, opening it for the first reader.
+    fn ensure_capture(&mut self, io: &mut impl Ports) -> Result<DeviceConfig, String> {
+        if let Some(d) = self.capture_dev {
+            return Ok(d);
+        }
+        if !self.settings.can_record {
+            return Err("no capture device configured".into());
+        }
+        let d = io.open_capture()?;
+        tracing::info!(
+            device = self.settings.capture_name,
+            format = d.pcm.sample.name(),
+            rate = d.pcm.rate,
+            channels = d.pcm.channels,
+            period = d.period_frames,
+            "capture opened"
+        );
+        self.capture_dev = Some(d);
+        Ok(d)
+    }
+
+    /// A new reader of the capture device: its slot.
+    fn add_capture_reader(&mut self, dsp: &Dsp, io: &mut impl Ports) -> Result<RecSlot, String> {
+        let dev = self.ensure_capture(io)?;
+        let r = dsp.make_rec_voice(&dev, self.settings.quality, self.mixer_state.igain());
+        io.engines(|e| e.capture.as_mut().map(|c| c.recorders.insert(r)))
+            .map(RecSlot::Capture)
+            .ok_or_else(|| "the capture device is not running".into())
+    }
+
+    fn open(&mut self, node: usize, unique: u64, flags: u32, pid: u32, io: &mut impl Ports) {
+        let acc = flags as i32 & libc::O_ACCMODE;
+        let kind = match self.nodes[node].kind {
+            NodeKind::Mixer => FileKind::Mixer,
+            // Sndstat and the monitor are read-only: the monitor records
+            // what is played, it plays nothing itself.
+            NodeKind::Sndstat | NodeKind::Monitor if acc != libc::O_RDONLY => {
+                return self.fail(node, unique, Fail::Access);
+            }
+            NodeKind::Sndstat => FileKind::Sndstat {
+                text: self.render_sndstat(io).into_bytes(),
+                pos: 0,
+            },
+            NodeKind::Monitor => {
+                let dev = io.engines(|e| *e.mixer.device());
+                let dsp = Dsp::new(dev);
+                let rec = dsp.make_rec_voice(&dev, self.settings.quality, Volume::FULL);
+                let id = io.engines(|e| e.mixer.monitors.insert(rec));
+                FileKind::Dsp(Box::new(DspFile::new(
+                    dsp,
+                    None,
+                    Some(RecSlot::Monitor(id)),
+                )))
+            }
+            NodeKind::Dsp => {
+                let dev = io.engines(|e| *e.mixer.device());
+                let dsp = Dsp::new(dev);
+                let rec = if acc == libc::O_RDONLY || acc == libc::O_RDWR {
+                    match self.add_capture_reader(&dsp, io) {
+                        Ok(slot) => Some(slot),
+                        Err(e) if acc == libc::O_RDONLY => {
+                            tracing::warn!("cannot record: {e}");
+                            return self.fail(node, unique, Fail::NoCapture);
+                        }
+                        Err(e) => {
+                            // Many old programs open O_RDWR only to play: let them.
+                            tracing::warn!("opened read-write without recording: {e}");
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
+                let play = (acc != libc::O_RDONLY).then(|| {
+                    let v = dsp.make_voice(self.settings.quality);
+                    io.engines(|e| e.mixer.insert(v))
+                });
+                FileKind::Dsp(Box::new(DspFile::new(dsp, play, rec)))
+            }
+        };
+        let fh = self.next_fh;
+        self.next_fh += 1;
+        if matches!(kind, FileKind::Dsp(_)) {
+            self.served += 1;
+        }
+        self.files.insert(fh, File { node, pid, kind });
+        tracing::debug!(fh, pid, flags, node = self.nodes[node].name, "open");
+        self.answer(node, Answer::Open { unique, fh });
+    }
+
+    fn dsp_file(&mut self, fh: u64) -> Option<&mut DspFile> {
+        match self.files.get_mut(&fh).map(|f| &mut f.kind) {
+            Some(FileKind::Dsp(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Rebuilds a file's streams after its format, rate, channels or
+    /// fragments changed. The new streams are built, and the old ones
+    /// dropped, outside the engines' locks; they keep the old ones' trigger
+    /// and error counters, so SETTRIGGER and GETERROR mean the same across a
+    /// format change.
+    fn rebuild_streams(&mut self, fh: u64, io: &mut impl Ports) {
+        let quality = self.settings.quality;
+        let igain = self.mixer_state.igain();
+        let cap_dev = self.capture_dev;
+        let mon_dev = io.engines(|e| *e.mixer.device());
+        let Some(f) = self.dsp_file(fh) else { return };
+        let play = f.play.map(|id| (id, f.dsp.make_voice(quality)));
+        let rec = match f.rec {
+            Some(RecSlot::Capture(id)) => cap_dev.map(|d| {
+                (
+                    RecSlot::Capture(id),
+                    f.dsp.make_rec_voice(&d, quality, igain),
+                )
+            }),
+            Some(RecSlot::Monitor(id)) => Some((
+                RecSlot::Monitor(id),
+                f.dsp.make_rec_voice(&mon_dev, quality, Volume::FULL),
+            )),
+            None => None,
+        };
+        let old = io.engines(|e| {
+            let old_voice = play.and_then(|(id, mut v)| {
+                if let Some(o) = e.mixer.voice(id) {
+                    v.carry_over(o);
+                }
+                e.mixer.replace(id, v)
+            });
+            let old_rec = rec.and_then(|(slot, mut r)| {
+                let recorders = match slot {
+                    RecSlot::Capture(_) => &mut *e.capture.as_mut()?.recorders,
+                    RecSlot::Monitor(_) => &mut e.mixer.monitors,
+                };
+                let (RecSlot::Capture(id) | RecSlot::Monitor(id)) = slot;
+                if let Some(o) = recorders.get(id) {
+                    r.carry_over(o);
+                }
+                recorders.replace(id, r)
+            });
+            (old_voice, old_rec)
+        });
+        drop(old);
+    }
+
+    fn write(
+        &mut self,
+        node: usize,
+        unique: u64,
+        fh: u64,
+        data: &[u8],
+        flags: u32,
+        io: &mut impl Ports,
+    ) {
+        let Some(f) = self.dsp_file(fh) else {
+            return self.fail(node, unique, Fail::Invalid);
+        };
+        let Some(id) = f.play else {
+            return self.fail(node, unique, Fail::WrongDirection);
+        };
+        f.dsp.start_io();
+        let nonblock = f.dsp.nonblock || flags as i32 & libc::O_NONBLOCK != 0;
+        let took = if f.writes.is_empty() {
+            io.engines(|e| e.mixer.voice_mut(id).map_or(0, |v| v.push(data)))
+        } else {
+            0 // earlier writes of this file wait first: keep the byte order
+        };
+        if took == data.len() {
+            return self.answer(
+                node,
+                Answer::Written {
+                    unique,
+                    n: took as u32,
+                },
+            );
+        }
+        if nonblock {
+            return if took > 0 {
+                self.answer(
+                    node,
+                    Answer::Written {
+                        unique,
+                        n: took as u32,
+                    },
+                )
+            } else {
+                self.fail(node, unique, Fail::WouldBlock)
+            };
+        }
+        f.writes.push_back(ParkedWrite {
+            unique,
+            data: data.to_vec(),
+            done: took,
+        });
+    }
+
+    fn read(
+        &mut self,
+        node: usize,
+        unique: u64,
+        fh: u64,
+        size: usize,
+        flags: u32,
+        io: &mut impl Ports,
+    ) {
+        if let Some(File {
+            kind: FileKind::Sndstat { text, pos },
+            ..
+        }) = self.files.get_mut(&fh)
+        {
+            let n = size.min(text.len() - *pos);
+            let data = text[*pos..*pos + n].to_vec();
+            *pos += n;
+            return self.answer(node, Answer::Data { unique, data });
+        }
+        let Some(f) = self.dsp_file(fh) else {
+            return self.fail(node, unique, Fail::Invalid);
+        };
+        let Some(slot) = f.rec else {
+            // Opened read-write on a device that cannot record.
+            return self.fail(node, unique, Fail::Io);
+        };
+        f.dsp.start_io();
+        let nonblock = f.dsp.nonblock || flags as i32 & libc::O_NONBLOCK != 0;
+        let first = f.reads.is_empty();
+        let mut got = Vec::with_capacity(size);
+        io.engines(|e| {
+            if let Some(r) = rec_voice(e, slot) {
+                r.start(); // the first read starts recording
+                if first {
+                    r.take_into(&mut got, size);
+                }
+            }
+        });
+        if got.len() == size || (nonblock && !got.is_empty()) {
+            return self.answer(node, Answer::Data { unique, data: got });
+        }
+        if nonblock {
+            return self.fail(node, unique, Fail::WouldBlock);
+        }
+        f.reads.push_back(ParkedRead {
+            unique,
+            want: size,
+            got,
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ioctl(
+        &mut self,
+        node: usize,
+        unique: u64,
+        fh: u64,
+        cmd: u32,
+        input: &[u8],
+        out_size: u32,
+        io: &mut impl Ports,
+    ) {
+        let is_mixer_call = match self.files[&fh].kind {
+            FileKind::Mixer | FileKind::Sndstat { .. } => true,
+            // Real drivers answer the mixer ioctls on /dev/dsp too.
+            FileKind::Dsp(_) => ioc_type(cmd) == b'M' as u32 && cmd != OSS_GETVERSION,
+        };
+        let info_call = matches!(
+            cmd,
+            SNDCTL_SYSINFO
+                | SNDCTL_AUDIOINFO
+                | SNDCTL_AUDIOINFO_EX
+                | SNDCTL_ENGINEINFO
+                | SNDCTL_CARDINFO
+        );
+        let info = self.device_info();
+        let outcome = if is_mixer_call && info_call {
+            // ossinfo and friends ask /dev/mixer about the whole system.
+            let dev = io.engines(|e| *e.mixer.device());
+            let env = Env {
+                played: 0,
+                info: &info,
+                igain: self.mixer_state.igain(),
+            };
+            Dsp::new(dev)
+                .ioctl(Streams::default(), env, cmd, input)
+                .outcome
+        } else if is_mixer_call {
+            let desc = MixerDesc {
+                name: format!("ossd on {}", self.settings.device_name),
+                has_capture: self.settings.can_record,
+            };
+            let out = match self.mixer_state.ioctl(cmd, input, &desc) {
+                MixerOutcome::Reply(out) => Outcome::Reply { result: 0, out },
+                MixerOutcome::Error(e) => Outcome::Error(e),
+            };
+            self.apply_mixer(io);
+            out
+        } else {
+            let now = io.now();
+            let mixer_igain = self.mixer_state.igain();
+            let f = self.dsp_file(fh).expect("a dsp file");
+            let handled: Handled = io.engines(|e| {
+                let played = e.position.played(now);
+                let monitor = match f.rec {
+                    Some(RecSlot::Monitor(id)) => Some(id),
+                    _ => None,
+                };
+                let (play, mon) = e.mixer.streams_mut(f.play, monitor);
+                let rec = match (f.rec, e.capture.as_mut()) {
+                    (Some(RecSlot::Capture(id)), Some(c)) => c.recorders.get_mut(id),
+                    _ => mon,
+                };
+                let env = Env {
+                    played,
+                    info: &info,
+                    // The mixer's recording level is the capture's, not the monitor's.
+                    igain: if monitor.is_some() {
+                        Volume::FULL
+                    } else {
+                        mixer_igain
+                    },
+                };
+                f.dsp.ioctl(Streams { play, rec }, env, cmd, input)
+            });
+            // A format, rate, channel or fragment change takes effect at
+            // once, dropping what was queued in the old format (an implicit
+            // reset, as OSS drivers do when the format changes mid-stream).
+            if handled.rebuild {
+                self.rebuild_streams(fh, io);
+            }
+            handled.outcome
+        };
+        match outcome {
+            Outcome::Reply { out, .. } if out.len() > out_size as usize => {
+                // The kernel would refuse the reply: only a wrong table could cause it.
+                tracing::error!(cmd, "ioctl output larger than its declared size");
+                self.fail(node, unique, Fail::Invalid)
+            }
+            Outcome::Reply { result, out } => self.answer(
+                node,
+                Answer::Ioctl {
+                    unique,
+                    result,
+                    out,
+                },
+            ),
+            Outcome::Error(errno) => self.fail(node, unique, Fail::Errno(errno)),
+            Outcome::ParkUntilDrained => {
+                if let Some(f) = self.dsp_file(fh) {
+                    f.syncs.push(unique);
+                }
+            }
+        }
+    }
+
+    /// After a mixer change: new master and recording gains, and the state
+    /// to save.
+    fn apply_mixer(&mut self, io: &mut impl Ports) {
+        let now = self.mixer_state.changed();
+        if now == self.mixer_seen {
+            return;
+        }
+        self.mixer_seen = now;
+        let igain = self.mixer_state.igain();
+        let (state, files) = (&self.mixer_state, &self.files);
+        io.engines(|e| {
+            let ch = e.mixer.device().pcm.channels as usize;
+            e.mixer.master = state.master_gains(ch);
+            let Some(c) = e.capture.as_mut() else { return };
+            for d in files.values().filter_map(File::dsp) {
+                if let Some(RecSlot::Capture(id)) = d.rec {
+                    if let Some(r) = c.recorders.get_mut(id) {
+                        r.gains = d.dsp.rec_gains(r.gains.len(), igain);
+                    }
+                }
+            }
+        });
+        if self.settings.save_mixer {
+            self.mixer_save = Some(self.mixer_state.to_state_string());
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn poll(
+        &mut self,
+        node: usize,
+        unique: u64,
+        fh: u64,
+        kh: u64,
+        flags: u32,
+        events: u32,
+        io: &mut impl Ports,
+    ) {
+        let revents = match &mut self.files.get_mut(&fh).expect("checked").kind {
+            FileKind::Mixer => 0,
+            FileKind::Sndstat { .. } => (libc::POLLIN | libc::POLLRDNORM) as u32,
+            FileKind::Dsp(f) => {
+                let wants_in = events & (libc::POLLIN | libc::POLLRDNORM) as u32 != 0;
+                let r = io.engines(|e| readiness(f, e, wants_in));
+                if r & events == 0 && flags & FUSE_POLL_SCHEDULE_NOTIFY != 0 {
+                    f.poll_kh = Some(kh);
+                }
+                r
+            }
+        };
+        self.answer(node, Answer::Poll { unique, revents });
+    }
+
+    /// INTERRUPT: a parked write answers with what it has taken (or EINTR),
+    /// a parked read with what it has (or EINTR), a parked SYNC with EINTR.
+    /// An unknown unique was answered already; a draining close is not
+    /// interrupted (the kernel does not interrupt RELEASE).
+    fn interrupt(&mut self, target: u64) {
+        for f in self.files.values_mut() {
+            let node = f.node;
+            let FileKind::Dsp(d) = &mut f.kind else {
+                continue;
+            };
+            let a = if let Some(i) = d.writes.iter().position(|w| w.unique == target) {
+                let w = d.writes.remove(i).expect("found");
+                if w.done > 0 {
+                    Answer::Written {
+                        unique: w.unique,
+                        n: w.done as u32,
+                    }
+                } else {
+                    Answer::Fail {
+                        unique: w.unique,
+                        fail: Fail::Interrupted,
+                    }
+                }
+            } else if let Some(i) = d.reads.iter().position(|r| r.unique == target) {
+                let r = d.reads.remove(i).expect("found");
+                if r.got.is_empty() {
+                    Answer::Fail {
+                        unique: r.unique,
+                        fail: Fail::Interrupted,
+                    }
+                } else {
+                    Answer::Data {
+                        unique: r.unique,
+                        data: r.got,
+                    }
+                }
+            } else if let Some(i) = d.syncs.iter().position(|&u| u == target) {
+                d.syncs.remove(i);
+                Answer::Fail {
+                    unique: target,
+                    fail: Fail::Interrupted,
+                }
+            } else {
+                continue;
+            };
+            self.answers.push((node, a));
+            return;
+        }
+    }
+
+    fn release(&mut self, node: usize, unique: u64, fh: u64, flags: u32, io: &mut impl Ports) {
+        let grace = self.settings.drain_grace;
+        let Some(f) = self.dsp_file(fh) else {
+            self.remove_file(fh, io);
+            return self.answer(node, Answer::Done(unique));
+        };
+        // Anything still parked belongs to a process that is gone.
+        let mut gone = Vec::new();
+        f.answer_all(Fail::Interrupted, &mut gone);
+        let nonblock = f.dsp.nonblock || flags as i32 & libc::O_NONBLOCK != 0;
+        let queued = match f.play {
+            Some(id) if !nonblock => io.engines(|e| {
+                let dev = *e.mixer.device();
+                let v = e.mixer.voice_mut(id)?;
+                v.start_drain().then(|| {
+                    let fmt = v.format();
+                    let frames = v.queued() / fmt.frame_bytes().max(1);
+                    Duration::from_secs_f64(frames as f64 / fmt.rate as f64)
+                        + Duration::from_secs_f64(dev.buffer_frames as f64 / dev.pcm.rate as f64)
+                })
+            }),
+            _ => None,
+        };
+        match queued {
+            // Drain: play what was written, then answer. Bounded by the queued
+            // time plus a grace period, so a stuck device cannot hang close().
+            Some(q) => {
+                let deadline = io.now() + q + grace;
+                let f = self.dsp_file(fh).expect("still open");
+                f.release = Some(ParkedRelease { unique, deadline });
+            }
+            // O_NONBLOCK (the manual: close does not wait), output gated off by
+            // SETTRIGGER (it would never play), or nothing to play.
+            None => {
+                gone.push(Answer::Done(unique));
+                self.remove_file(fh, io);
+            }
+        }
+        self.answers.extend(gone.into_iter().map(|a| (node, a)));
+    }
+
+    fn remove_file(&mut self, fh: u64, io: &mut impl Ports) {
+        let Some(f) = self.files.remove(&fh) else {
+            return;
+        };
+        tracing::debug!(fh, pid = f.pid, "closed");
+        let FileKind::Dsp(d) = f.kind else { return };
+        let (old, capture_idle) = io.engines(|e| {
+            let voice = d.play.and_then(|id| e.mixer.remove(id));
+            let (rec, idle) = match d.rec {
+                Some(RecSlot::Monitor(id)) => (e.mixer.monitors.remove(id), false),
+                Some(RecSlot::Capture(id)) => match e.capture.as_mut() {
+                    Some(c) => (c.recorders.remove(id), c.recorders.is_empty()),
+                    None => (None, false),
+                },
+                None => (None, false),
+            };
+            ((voice, rec), idle)
+        });
+        drop(old);
+        if capture_idle {
+            // The last reader is gone: release the capture device.
+            io.close_capture();
+            self.capture_dev = None;
+            tracing::debug!("capture closed");
+        }
+    }
+
+    /// The capture device failed: every parked read of a capture reader
+    /// fails with EIO, and those files record no more.
+    pub fn capture_failed(&mut self, why: &str, io: &mut impl Ports) {
+        tracing::error!("capture device failed: {why}; recording stops");
+        for f in self.files.values_mut() {
+            let node = f.node;
+            let FileKind::Dsp(d) = &mut f.kind else {
+                continue;
+            };
+            if matches!(d.rec, Some(RecSlot::Capture(_))) {
+                self.answers.extend(d.reads.drain(..).map(|r| {
+                    (
+                        node,
+                        Answer::Fail {
+                            unique: r.unique,
+                            fail: Fail::Io,
+                        },
+                    )
+                }));
+                d.rec = None;
+            }
+        }
+        io.close_capture();
+        self.capture_dev = None;
+    }
+
+    /// Moves every parked request on as far as the engines allow, and
+    /// answers what became answerable. Called after every engine tick and
+    /// every batch of requests.
+    pub fn service(&mut self, io: &mut impl Ports) {
+        // The clock only matters to SYNC and a draining close.
+        let timed = self.files.values().any(|f| {
+            f.dsp()
+                .is_some_and(|d| !d.syncs.is_empty() || d.release.is_some())
+        });
+        let now = timed.then(|| io.now());
+        let (files, answers) = (&mut self.files, &mut self.answers);
+        let (dead_pipes, dead_convs) = (&mut self.dead_pipes, &mut self.dead_convs);
+        let finished = io.engines(|e| {
+            let played = now.map_or(0, |now| e.position.played(now));
+            e.mixer.take_dead(dead_pipes);
+            e.mixer.monitors.take_dead(dead_convs);
+            if let Some(c) = e.capture.as_mut() {
+                c.recorders.take_dead(dead_convs);
+            }
+            let mut finished = Vec::new();
+            for (&fh, f) in files.iter_mut() {
+                let node = f.node;
+                let FileKind::Dsp(d) = &mut f.kind else {
+                    continue;
+                };
+                if let Some(v) = d.play.and_then(|id| e.mixer.voice_mut(id)) {
+                    while let Some(w) = d.writes.front_mut() {
+                        w.done += v.push(&w.data[w.done..]);
+                        if w.done < w.data.len() {
+                            break;
+                        }
+                        let n = w.done as u32;
+                        answers.push((
+                            node,
+                            Answer::Written {
+                                unique: w.unique,
+                                n,
+                            },
+                        ));
+                        d.writes.pop_front();
+                    }
+                    if !d.syncs.is_empty() && v.drained(played) {
+                        answers.extend(d.syncs.drain(..).map(|unique| {
+                            (
+                                node,
+                                Answer::Ioctl {
+                                    unique,
+                                    result: 0,
+                                    out: Vec::new(),
+                                },
+                            )
+                        }));
+                    }
+                    if let (Some(r), Some(now)) = (&d.release, now) {
+                        let late = now >= r.deadline;
+                        if v.drained(played) || late {
+                            if late {
+                                tracing::warn!(
+                                    fh,
+                                    "close gave up waiting for the stream to play out"
+                                );
+                            }
+                            answers.push((node, Answer::Done(r.unique)));
+                            d.release = None;
+                            finished.push(fh);
+                        }
+                    }
+                }
+                if !d.reads.is_empty() {
+                    if let Some(r) = d.rec.and_then(|slot| rec_voice(e, slot)) {
+                        while let Some(p) = d.reads.front_mut() {
+                            r.take_into(&mut p.got, p.want);
+                            if p.got.len() < p.want {
+                                break;
+                            }
+                            let p = d.reads.pop_front().expect("front");
+                            answers.push((
+                                node,
+                                Answer::Data {
+                                    unique: p.unique,
+                                    data: p.got,
+                                },
+                            ));
+                        }
+                    }
+                }
+                if d.poll_kh.is_some() && readiness(d, e, false) != 0 {
+                    let kh = d.poll_kh.take().expect("checked");
+                    answers.push((node, Answer::Notify(kh)));
+                }
+            }
+            finished
+        });
+        for fh in finished {
+            self.remove_file(fh, io);
+        }
+        self.dead_pipes.clear();
+        self.dead_convs.clear();
+    }
+
+    /// The daemon stops: every parked request is answered (writes, reads
+    /// and SYNC with EIO; a draining close as done).
+    pub fn shutdown(&mut self) {
+        let mut gone = Vec::new();
+        for f in self.files.values_mut() {
+            let node = f.node;
+            if let FileKind::Dsp(d) = &mut f.kind {
+                d.answer_all(Fail::Io, &mut gone);
+                self.answers.extend(gone.drain(..).map(|a| (node, a)));
+            }
+        }
+    }
+
+    fn render_sndstat(&mut self, io: &mut impl Ports) -> String {
+        let capture = self
+            .capture_dev
+            .map(|d| (d, self.settings.capture_name.clone()));
+        let (device_name, nodes, files) = (&self.settings.device_name, &self.nodes, &self.files);
+        let (devices, mut clients, device_xruns) = io.engines(|e| {
+            let dev = *e.mixer.device();
+            let mut devices = vec![DeviceLine {
+                role: "playback",
+                alsa_name: device_name.clone(),
+                format: dev.pcm.sample.name(),
+                rate: dev.pcm.rate,
+                channels: dev.pcm.channels,
+                period_frames: dev.period_frames,
+                buffer_frames: dev.buffer_frames,
+                xruns: e.device_xruns,
+            }];
+            if let (Some((d, name)), Some(c)) = (&capture, &e.capture) {
+                devices.push(DeviceLine {
+                    role: "capture",
+                    alsa_name: name.clone(),
+                    format: d.pcm.sample.name(),
+                    rate: d.pcm.rate,
+                    channels: d.pcm.channels,
+                    period_frames: d.period_frames,
+                    buffer_frames: d.buffer_frames,
+                    xruns: c.xruns,
+                });
+            }
+            let mut clients = Vec::new();
+            for f in files.values() {
+                let FileKind::Dsp(d) = &f.kind else { continue };
+                let (size, count) = d.dsp.geometry();
+                let underruns = d
+                    .play
+                    .and_then(|id| e.mixer.voice(id))
+                    .map_or(0, |v| v.underruns());
+                let overruns = match d.rec {
+                    Some(RecSlot::Capture(id)) => e
+                        .capture
+                        .as_ref()
+                        .and_then(|c| c.recorders.get(id))
+                        .map_or(0, |r| r.overruns),
+                    Some(RecSlot::Monitor(id)) => {
+                        e.mixer.monitors.get(id).map_or(0, |r| r.overruns)
+                    }
+                    None => 0,
+                };
+                clients.push(ClientLine {
+                    node: nodes[f.node].name.clone(),
+                    pid: f.pid,
+                    command: String::new(), // asked of the runtime below, outside the locks
+                    direction: match (d.play.is_some(), d.rec.is_some()) {
+                        (true, true) => "duplex",
+                        (false, true) => "record",
+                        _ => "play",
+                    },
+                    format: d.dsp.fmt.sample.name(),
+                    channels: d.dsp.fmt.channels,
+                    rate: d.dsp.fmt.rate,
+                    frag_size: size,
+                    frags: count,
+                    volume: d.dsp.play_volume,
+                    underruns,
+                    overruns,
+                    name: d.dsp.name.clone(),
+                });
+            }
+            (devices, clients, e.device_xruns)
+        });
+        for c in &mut clients {
+            c.command = io.command_of(c.pid).unwrap_or_else(|| "?".into());
+        }
+        sndstat::render(&SndstatInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            devices,
+            clients,
+            mixer: Some((self.mixer_state.volume(), self.mixer_state.pcm())),
+            totals: Totals {
+                clients_served: self.served,
+                device_underruns: device_xruns,
+            },
+        })
+    }
+}
+
+/// The recording voice in `slot`, if its engine has it.
+fn rec_voice<'e>(e: &'e mut Engines<'_>, slot: RecSlot) -> Option<&'e mut RecVoice> {
+    match slot {
+        RecSlot::Capture(id) => e.capture.as_mut()?.recorders.get_mut(id),
+        RecSlot::Monitor(id) => e.mixer.monitors.get_mut(id),
+    }
+}
+
+/// poll() bits of a dsp file now: writable with a fragment (or LOW_WATER)
+/// free and no write waiting; readable with a fragment recorded and no read
+/// waiting. Asking for input starts recording, as in OSS.
+fn readiness(d: &DspFile, e: &mut Engines<'_>, start_input: bool) -> u32 {
+    let mut r = 0;
+    let mark = d.dsp.low_water();
+    if let Some(v) = d.play.and_then(|id| e.mixer.voice(id)) {
+        if d.writes.is_empty() && v.space() >= mark.min(v.capacity()) {
+            r |= (libc::POLLOUT | libc::POLLWRNORM) as u32;
+        }
+    }
+    if let Some(rv) = d.rec.and_then(|slot| rec_voice(e, slot)) {
+        if start_input {
+            rv.start();
+        }
+        if d.reads.is_empty() && rv.available() >= mark.min(rv.capacity()) {
+            r |= (libc::POLLIN | libc::POLLRDNORM) as u32;
+        }
+    }
+    r
+}
