@@ -175,11 +175,73 @@ pub struct Voice {
     rs_fed: u64,
     /// Client and device rates, when they differ.
     rates: Option<(u64, u64)>,
+    /// Where the recent periods' bytes sit on the device's timeline, for
+    /// [`Voice::played_bytes`].
+    takes: Takes,
     delay: usize,
     max_in: usize,
     period: usize,
     /// The conversion chain; `None` while the engine has it out.
     pipe: Option<Box<Pipeline>>,
+}
+
+/// One period's take from a voice's ring: where its first frame is heard,
+/// the bytes taken before it, and how many frames it took.
+#[derive(Debug, Clone, Copy, Default)]
+struct Take {
+    first: u64,
+    before: u64,
+    frames: u32,
+}
+
+/// The last few takes of a voice, oldest first: more than a device buffer
+/// and a resampler delay hold. Fixed size; pushing never allocates.
+#[derive(Debug)]
+struct Takes {
+    ring: [Take; 64],
+    /// Index of the oldest, and how many are kept.
+    head: usize,
+    len: usize,
+}
+
+impl Default for Takes {
+    fn default() -> Takes {
+        Takes {
+            ring: [Take::default(); 64],
+            head: 0,
+            len: 0,
+        }
+    }
+}
+
+impl Takes {
+    fn push(&mut self, t: Take) {
+        let n = self.ring.len();
+        if self.len == n {
+            self.head = (self.head + 1) % n;
+            self.len -= 1;
+        }
+        self.ring[(self.head + self.len) % n] = t;
+        self.len += 1;
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn oldest(&self) -> Option<&Take> {
+        (self.len > 0).then(|| &self.ring[self.head])
+    }
+
+    /// The newest take whose first frame is heard by `played` (frames
+    /// before that index have been played).
+    fn last_heard(&self, played: u64) -> Option<&Take> {
+        let n = self.ring.len();
+        (0..self.len)
+            .rev()
+            .map(|i| &self.ring[(self.head + i) % n])
+            .find(|t| t.first < played)
+    }
 }
 
 /// What the request core asks of a voice; the engine's side is
@@ -188,6 +250,27 @@ impl Voice {
     /// Queues what fits of `data`; returns the bytes taken.
     pub fn push(&mut self, data: &[u8]) -> usize {
         self.ring.push(data)
+    }
+
+    /// Client bytes the device has played by device frame `played`: the
+    /// bytes taken whose frames are heard by then. It never runs backwards
+    /// and moves at the device's pace; a gap of silence before a restart
+    /// is not counted as this stream's.
+    pub fn played_bytes(&self, played: u64) -> u64 {
+        let fb = self.fmt.frame_bytes() as u64;
+        let Some(t) = self.takes.last_heard(played) else {
+            // Nothing recent heard yet: everything before the oldest take
+            // kept (or, with none kept, everything taken) has been.
+            return self
+                .takes
+                .oldest()
+                .map_or(self.consumed_bytes, |t| t.before);
+        };
+        let frames = match self.rates {
+            Some((from, to)) => ((played - t.first) * from).div_ceil(to),
+            None => played - t.first,
+        };
+        t.before + frames.min(t.frames as u64) * fb
     }
 
     /// Bytes queued and not yet taken by the engine.
@@ -284,6 +367,7 @@ impl Voice {
             was_flowing: false,
             rs_origin: 0,
             rs_fed: 0,
+            takes: Takes::default(),
             rates: (fmt.rate != dev.pcm.rate)
                 .then_some((u64::from(fmt.rate), u64::from(dev.pcm.rate))),
             delay: pipe.delay(),
@@ -312,6 +396,7 @@ impl Voice {
         self.kick = false;
         self.was_flowing = false;
         self.sound_end = self.sound_end.min(now_frame);
+        self.takes.clear(); // what was in flight counts as played
     }
 
     /// Overwrites what is queued with silence, keeping its length (SILENCE).
@@ -373,6 +458,19 @@ impl Voice {
         self.consumed_bytes += (take * fb) as u64;
 
         if take > 0 {
+            // Where this take's first frame is heard (the resampler maps
+            // input frame i to rs_origin + i·to/from + delay).
+            let first = match self.rates {
+                Some((from, to)) => {
+                    self.rs_origin + (self.rs_fed * to).div_ceil(from) + self.delay as u64
+                }
+                None => start,
+            };
+            self.takes.push(Take {
+                first,
+                before: self.consumed_bytes - (take * fb) as u64,
+                frames: take as u32,
+            });
             let end = match self.rates {
                 // Input frame i comes out at rs_origin + i·to/from + delay.
                 Some((from, to)) => {
@@ -393,11 +491,10 @@ impl Voice {
             if take == 0 && start + self.period as u64 >= self.sound_end {
                 // Dry, and everything it played is out of the resampler: stop
                 // consuming until the next threshold, SYNC or POST.
+                // A trailing partial frame stays: the client's next write
+                // completes it (dropping it would shift every later byte).
                 self.state = VoiceState::Stopped;
                 self.draining = false;
-                if self.ring.len() < fb {
-                    self.ring.clear(); // a trailing partial frame is never playable
-                }
             }
         } else {
             self.was_flowing = true;
@@ -500,6 +597,29 @@ mod tests {
         assert_eq!(got, samples);
         assert_eq!(v.sound_end, 4);
         assert_eq!(v.consumed_bytes, 16);
+    }
+
+    #[test]
+    fn a_partial_frame_left_when_the_stream_runs_dry_is_completed_by_the_next_write() {
+        let d = dev();
+        let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
+        let bytes = s16(&[100, -100, 200, -200]);
+        // One frame and half of the next; the engine takes the whole frame,
+        // runs dry and stops.
+        v.push(&bytes[..6]);
+        v.post();
+        let mut acc = vec![0i64; 8];
+        for start in [0, 4, 8] {
+            v.render(&mut acc, start);
+        }
+        assert_eq!(v.state, VoiceState::Stopped);
+        assert_eq!(v.queued(), 2, "the half frame waits for the rest");
+        v.push(&bytes[6..]);
+        v.post();
+        let mut acc = vec![0i64; 8];
+        v.render(&mut acc, 12);
+        let got: Vec<i16> = acc.iter().map(|x| (x >> 16) as i16).collect();
+        assert_eq!(got, vec![200, -200, 0, 0, 0, 0, 0, 0]);
     }
 
     #[test]

@@ -286,7 +286,7 @@ impl Dsp {
 
     /// Bytes of this stream that the device has played.
     pub fn played_bytes(&self, voice: &Voice, played: u64) -> u64 {
-        (voice.consumed_bytes + voice.ring.len() as u64).saturating_sub(self.odelay(voice, played))
+        voice.played_bytes(played)
     }
 
     /// The first read or write: the buffer geometry is fixed from here.

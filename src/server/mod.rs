@@ -184,22 +184,51 @@ impl DspFile {
             || self.poll_kh.is_some()
     }
 
-    /// Every parked request, answered with `fail` (a close: `Done`).
+    /// Every parked request answered: a write or read with what it has
+    /// moved, if anything, else with `fail`; a SYNC with `fail`; a close as
+    /// done.
     fn answer_all(&mut self, fail: Fail, out: &mut Vec<Answer>) {
-        out.extend(self.writes.drain(..).map(|w| Answer::Fail {
-            unique: w.unique,
-            fail,
-        }));
-        out.extend(self.reads.drain(..).map(|r| Answer::Fail {
-            unique: r.unique,
-            fail,
-        }));
+        out.extend(self.writes.drain(..).map(|w| w.answer(fail)));
+        out.extend(self.reads.drain(..).map(|r| r.answer(fail)));
         out.extend(
             self.syncs
                 .drain(..)
                 .map(|unique| Answer::Fail { unique, fail }),
         );
         out.extend(self.release.take().map(|r| Answer::Done(r.unique)));
+    }
+}
+
+impl ParkedWrite {
+    /// Cut short: the bytes it has queued, or `fail` if none.
+    fn answer(self, fail: Fail) -> Answer {
+        match self.done {
+            0 => Answer::Fail {
+                unique: self.unique,
+                fail,
+            },
+            n => Answer::Written {
+                unique: self.unique,
+                n: n as u32,
+            },
+        }
+    }
+}
+
+impl ParkedRead {
+    /// Cut short: the bytes it has, or `fail` if none.
+    fn answer(self, fail: Fail) -> Answer {
+        if self.got.is_empty() {
+            Answer::Fail {
+                unique: self.unique,
+                fail,
+            }
+        } else {
+            Answer::Data {
+                unique: self.unique,
+                data: self.got,
+            }
+        }
     }
 }
 
@@ -804,31 +833,9 @@ impl Server {
                 continue;
             };
             let a = if let Some(i) = d.writes.iter().position(|w| w.unique == target) {
-                let w = d.writes.remove(i).expect("found");
-                if w.done > 0 {
-                    Answer::Written {
-                        unique: w.unique,
-                        n: w.done as u32,
-                    }
-                } else {
-                    Answer::Fail {
-                        unique: w.unique,
-                        fail: Fail::Interrupted,
-                    }
-                }
+                d.writes.remove(i).expect("found").answer(Fail::Interrupted)
             } else if let Some(i) = d.reads.iter().position(|r| r.unique == target) {
-                let r = d.reads.remove(i).expect("found");
-                if r.got.is_empty() {
-                    Answer::Fail {
-                        unique: r.unique,
-                        fail: Fail::Interrupted,
-                    }
-                } else {
-                    Answer::Data {
-                        unique: r.unique,
-                        data: r.got,
-                    }
-                }
+                d.reads.remove(i).expect("found").answer(Fail::Interrupted)
             } else if let Some(i) = d.syncs.iter().position(|&u| u == target) {
                 d.syncs.remove(i);
                 Answer::Fail {
@@ -978,7 +985,11 @@ impl Server {
                         ));
                         d.writes.pop_front();
                     }
-                    if !d.syncs.is_empty() && v.drained(played) {
+                    // Played out, or gated off by SETTRIGGER meanwhile (it
+                    // would never play out: answered as a SYNC on a gated
+                    // stream is).
+                    let done = !v.trigger() || v.drained(played);
+                    if !d.syncs.is_empty() && done {
                         answers.extend(d.syncs.drain(..).map(|unique| {
                             (
                                 node,
@@ -992,7 +1003,7 @@ impl Server {
                     }
                     if let (Some(r), Some(now)) = (&d.release, now) {
                         let late = now >= r.deadline;
-                        if v.drained(played) || late {
+                        if done || late {
                             if late {
                                 tracing::warn!(
                                     fh,
@@ -1002,6 +1013,7 @@ impl Server {
                             answers.push((node, Answer::Done(r.unique)));
                             d.release = None;
                             finished.push(fh);
+                            continue; // closed: nothing more to answer or notify
                         }
                     }
                 }

@@ -131,6 +131,70 @@ pub fn ioctl_in(fh: u64, cmd: u32, in_size: usize, out_size: u32) -> [u8; abi::I
     a
 }
 
+/// The bytes of one request: header and `args`.
+pub fn request_bytes(op: u32, unique: u64, args: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(abi::IN_HEADER_SIZE + args.len());
+    request_header(op, unique, args.len()).emit(&mut v);
+    v.extend_from_slice(args);
+    v
+}
+
+/// The arguments of each request the fake kernels send, as Linux lays them out.
+pub mod args {
+    use ossd::cuse::abi;
+
+    pub fn open(flags: i32) -> Vec<u8> {
+        let mut a = Vec::new();
+        a.extend_from_slice(&(flags as u32).to_ne_bytes());
+        a.extend_from_slice(&0u32.to_ne_bytes());
+        a
+    }
+
+    pub fn write(fh: u64, data: &[u8], flags: i32) -> Vec<u8> {
+        let mut a = vec![0u8; abi::WRITE_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[16..20].copy_from_slice(&(data.len() as u32).to_ne_bytes());
+        a[32..36].copy_from_slice(&(flags as u32).to_ne_bytes());
+        a.extend_from_slice(data);
+        a
+    }
+
+    pub fn read(fh: u64, size: u32, flags: i32) -> Vec<u8> {
+        let mut a = vec![0u8; abi::READ_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[16..20].copy_from_slice(&size.to_ne_bytes());
+        a[32..36].copy_from_slice(&(flags as u32).to_ne_bytes());
+        a
+    }
+
+    pub fn ioctl(fh: u64, cmd: u32, input: &[u8], out_size: u32) -> Vec<u8> {
+        let mut a = super::ioctl_in(fh, cmd, input.len(), out_size).to_vec();
+        a.extend_from_slice(input);
+        a
+    }
+
+    pub fn poll(fh: u64, kh: u64, schedule: bool, events: u32) -> Vec<u8> {
+        let mut a = vec![0u8; abi::POLL_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[8..16].copy_from_slice(&kh.to_ne_bytes());
+        let flags = if schedule {
+            abi::FUSE_POLL_SCHEDULE_NOTIFY
+        } else {
+            0
+        };
+        a[16..20].copy_from_slice(&flags.to_ne_bytes());
+        a[20..24].copy_from_slice(&events.to_ne_bytes());
+        a
+    }
+
+    pub fn release(fh: u64, flags: i32) -> Vec<u8> {
+        let mut a = vec![0u8; abi::RELEASE_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[8..12].copy_from_slice(&(flags as u32).to_ne_bytes());
+        a
+    }
+}
+
 pub struct Kernel {
     /// One connection per node; requests go to `cur`.
     fds: Vec<OwnedFd>,
@@ -285,11 +349,8 @@ impl Kernel {
             self.next_unique
         };
         self.next_unique += 2;
-        let mut v = Vec::new();
-        request_header(op, unique, args.len()).emit(&mut v);
-        v.extend_from_slice(args);
         self.outstanding.insert(unique, (op, limit));
-        self.send_raw(&v);
+        self.send_raw(&request_bytes(op, unique, args));
         unique
     }
 
@@ -419,10 +480,11 @@ impl Kernel {
     }
 
     pub fn open(&mut self, flags: i32) -> Result<u64, i32> {
-        let mut a = Vec::new();
-        a.extend_from_slice(&(flags as u32).to_ne_bytes());
-        a.extend_from_slice(&0u32.to_ne_bytes());
-        let u = self.send(opcode::FUSE_OPEN, &a, Limit::Exactly(abi::OPEN_OUT_SIZE));
+        let u = self.send(
+            opcode::FUSE_OPEN,
+            &args::open(flags),
+            Limit::Exactly(abi::OPEN_OUT_SIZE),
+        );
         let r = self.wait(u);
         if r.error != 0 {
             Err(-r.error)
@@ -432,11 +494,7 @@ impl Kernel {
     }
 
     pub fn write_async(&mut self, fh: u64, data: &[u8], flags: i32) -> u64 {
-        let mut a = vec![0u8; abi::WRITE_IN_SIZE];
-        a[0..8].copy_from_slice(&fh.to_ne_bytes());
-        a[16..20].copy_from_slice(&(data.len() as u32).to_ne_bytes());
-        a[32..36].copy_from_slice(&(flags as u32).to_ne_bytes());
-        a.extend_from_slice(data);
+        let a = args::write(fh, data, flags);
         self.send(opcode::FUSE_WRITE, &a, Limit::Exactly(abi::WRITE_OUT_SIZE))
     }
 
@@ -461,10 +519,7 @@ impl Kernel {
     }
 
     pub fn read_async(&mut self, fh: u64, size: u32, flags: i32) -> u64 {
-        let mut a = vec![0u8; abi::READ_IN_SIZE];
-        a[0..8].copy_from_slice(&fh.to_ne_bytes());
-        a[16..20].copy_from_slice(&size.to_ne_bytes());
-        a[32..36].copy_from_slice(&(flags as u32).to_ne_bytes());
+        let a = args::read(fh, size, flags);
         self.send(opcode::FUSE_READ, &a, Limit::AtMost(size as usize))
     }
 
@@ -480,8 +535,7 @@ impl Kernel {
     }
 
     pub fn ioctl_async(&mut self, fh: u64, cmd: u32, input: &[u8], out_size: u32) -> u64 {
-        let mut a = ioctl_in(fh, cmd, input.len(), out_size).to_vec();
-        a.extend_from_slice(input);
+        let a = args::ioctl(fh, cmd, input, out_size);
         self.send(opcode::FUSE_IOCTL, &a, Limit::Ioctl(out_size as usize))
     }
 
@@ -503,16 +557,7 @@ impl Kernel {
     }
 
     pub fn poll_async(&mut self, fh: u64, kh: u64, schedule: bool) -> u64 {
-        let mut a = vec![0u8; abi::POLL_IN_SIZE];
-        a[0..8].copy_from_slice(&fh.to_ne_bytes());
-        a[8..16].copy_from_slice(&kh.to_ne_bytes());
-        let flags = if schedule {
-            abi::FUSE_POLL_SCHEDULE_NOTIFY
-        } else {
-            0
-        };
-        a[16..20].copy_from_slice(&flags.to_ne_bytes());
-        a[20..24].copy_from_slice(&((libc::POLLOUT | libc::POLLIN) as u32).to_ne_bytes());
+        let a = args::poll(fh, kh, schedule, (libc::POLLOUT | libc::POLLIN) as u32);
         self.send(opcode::FUSE_POLL, &a, Limit::Exactly(abi::POLL_OUT_SIZE))
     }
 
@@ -526,9 +571,7 @@ impl Kernel {
     }
 
     pub fn release_async(&mut self, fh: u64, flags: i32) -> u64 {
-        let mut a = vec![0u8; abi::RELEASE_IN_SIZE];
-        a[0..8].copy_from_slice(&fh.to_ne_bytes());
-        a[8..12].copy_from_slice(&(flags as u32).to_ne_bytes());
+        let a = args::release(fh, flags);
         self.send(opcode::FUSE_RELEASE, &a, Limit::Exactly(0))
     }
 
