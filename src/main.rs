@@ -15,8 +15,8 @@ use ossd::daemon::{Config, Daemon, Devices, EngineOptions, Node, NodeKind, Reloa
 use ossd::input::alsa::AlsaSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::mix::Quality;
-use ossd::oss::format::SampleFormat;
 use ossd::output::alsa::{card_names, first_playback_device, AlsaRequest, AlsaSink};
+use ossd::pcm::format::SampleFormat;
 use ossd::{check, system};
 
 #[derive(Debug, Parser)]

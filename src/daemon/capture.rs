@@ -13,8 +13,8 @@ use nix::sys::eventfd::EventFd;
 
 use crate::input::Source;
 use crate::mix::record::{RecWork, Recorders};
-use crate::mix::DeviceConfig;
-use crate::oss::format;
+use crate::pcm::format;
+use crate::pcm::DeviceConfig;
 
 /// What the capture thread shares with the protocol thread.
 #[derive(Debug, Default)]

@@ -5,9 +5,9 @@ use alsa::pcm::PCM;
 use alsa::Direction;
 
 use super::Source;
-use crate::mix::DeviceConfig;
 use crate::output::alsa::{configure, AlsaRequest};
 use crate::output::SinkError;
+use crate::pcm::DeviceConfig;
 
 pub struct AlsaSource {
     pcm: PCM,

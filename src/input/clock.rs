@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use super::Source;
-use crate::mix::DeviceConfig;
-use crate::oss::format;
 use crate::output::SinkError;
+use crate::pcm::format;
+use crate::pcm::DeviceConfig;
 
 #[derive(Debug)]
 pub struct ClockSource {

@@ -6,8 +6,8 @@
 pub mod alsa;
 pub mod clock;
 
-use crate::mix::DeviceConfig;
 use crate::output::SinkError;
+use crate::pcm::DeviceConfig;
 
 /// The device end of recording.
 pub trait Source: Send {

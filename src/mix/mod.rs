@@ -10,7 +10,7 @@
 //! protocol side adds and removes voices and fills their rings meanwhile.
 //!
 //! Samples are fixed point inside, full scale 2^31 in an `i64` accumulator
-//! ([`format::FIXED_ONE`]): one stream at the device's own format, rate and
+//! ([`FIXED_ONE`](crate::pcm::format::FIXED_ONE)): one stream at the device's own format, rate and
 //! channels at full volume comes out bit-exact, sums of integer streams are
 //! exact until they clip, and the common path needs no floating point at all.
 
@@ -29,35 +29,8 @@ use pipeline::Pipeline;
 use record::{RecVoice, RecWork, Recorders};
 use slots::Slots;
 
-use crate::oss::format::{self, SampleFormat};
-
-/// A PCM stream format: sample encoding, channels, frames per second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PcmFormat {
-    pub sample: SampleFormat,
-    pub channels: u32,
-    pub rate: u32,
-}
-
-impl PcmFormat {
-    pub fn frame_bytes(&self) -> usize {
-        self.sample.bytes_per_sample() * self.channels as usize
-    }
-}
-
-/// What the output device was opened with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeviceConfig {
-    pub pcm: PcmFormat,
-    pub period_frames: u32,
-    pub buffer_frames: u32,
-}
-
-impl DeviceConfig {
-    pub fn period_bytes(&self) -> usize {
-        self.period_frames as usize * self.pcm.frame_bytes()
-    }
-}
+use crate::pcm::format::{self, SampleFormat};
+use crate::pcm::DeviceConfig;
 
 /// Index of a voice in the mixer.
 pub type VoiceId = usize;
@@ -327,6 +300,7 @@ pub fn soft_limit(samples: &mut [f64]) {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
+    use crate::pcm::PcmFormat;
 
     /// An S16_LE stereo 48 kHz device with small periods.
     pub fn dev() -> DeviceConfig {

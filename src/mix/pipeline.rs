@@ -19,8 +19,8 @@ use rubato::{Async, FixedAsync, Resampler};
 
 use super::cubic::Cubic;
 use super::voice::{mix_into, resampler, ChannelMap, Quality};
-use super::{DeviceConfig, PcmFormat};
-use crate::oss::format::{self, SampleFormat};
+use crate::pcm::format::{self, SampleFormat};
+use crate::pcm::{DeviceConfig, PcmFormat};
 
 /// Fractional bits of a gain or matrix coefficient.
 const GAIN_BITS: u32 = 24;

@@ -16,7 +16,7 @@ use rubato::{Async, FixedAsync, PolynomialDegree};
 
 use super::pipeline::Pipeline;
 use super::ring::Ring;
-use super::{DeviceConfig, PcmFormat};
+use crate::pcm::{DeviceConfig, PcmFormat};
 
 /// Where a voice is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,7 +407,7 @@ pub(super) fn mix_into<S, A, G>(
 mod tests {
     use super::*;
     use crate::mix::fixtures::{dev, s16};
-    use crate::oss::format::SampleFormat;
+    use crate::pcm::format::SampleFormat;
 
     #[test]
     fn native_stream_passes_through_exactly() {

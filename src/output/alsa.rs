@@ -7,8 +7,7 @@ use alsa::pcm::{Access, Format, HwParams, PCM};
 use alsa::{Direction, ValueOr};
 
 use super::{Sink, SinkError};
-use crate::mix::{DeviceConfig, PcmFormat};
-use crate::oss::format::SampleFormat;
+use crate::pcm::{DeviceConfig, PcmFormat, SampleFormat};
 
 /// What the user asked of the device (each `None` lets ossd choose).
 #[derive(Debug, Clone, Default)]

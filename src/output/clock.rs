@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Sink, SinkError};
-use crate::mix::DeviceConfig;
+use crate::pcm::DeviceConfig;
 
 #[derive(Debug)]
 pub struct ClockSink {
@@ -89,8 +89,7 @@ impl Sink for ClockSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mix::PcmFormat;
-    use crate::oss::format::SampleFormat;
+    use crate::pcm::{PcmFormat, SampleFormat};
 
     #[test]
     fn paces_writes_to_its_rate_after_the_buffer_fills() {

@@ -6,7 +6,7 @@
 pub mod alsa;
 pub mod clock;
 
-use crate::mix::DeviceConfig;
+use crate::pcm::DeviceConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
