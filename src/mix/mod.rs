@@ -14,6 +14,7 @@
 //! channels at full volume comes out bit-exact, sums of integer streams are
 //! exact until they clip, and the common path needs no floating point at all.
 
+pub mod convert;
 pub mod cubic;
 pub mod lend;
 pub mod pipeline;
@@ -22,7 +23,8 @@ pub mod ring;
 pub mod slots;
 pub mod voice;
 
-pub use voice::{Quality, Voice, VoiceState};
+pub use convert::Quality;
+pub use voice::{Voice, VoiceState};
 
 use lend::Graveyard;
 use pipeline::Pipeline;
@@ -75,7 +77,7 @@ impl Bus {
             out,
             work: Vec::with_capacity(WORK_CAPACITY),
             rec: RecWork::default(),
-            master: vec![pipeline::UNITY; dev.pcm.channels as usize],
+            master: vec![convert::UNITY; dev.pcm.channels as usize],
             unity: true,
             limiter: false,
             monitors: false,
@@ -96,7 +98,7 @@ impl Bus {
             let ch = self.master.len();
             for frame in self.acc.chunks_exact_mut(ch) {
                 for (x, &g) in frame.iter_mut().zip(&self.master) {
-                    *x = pipeline::apply(*x, g);
+                    *x = convert::apply(*x, g);
                 }
             }
         }
@@ -230,9 +232,9 @@ impl Mixer {
         bus.acc.fill(0);
         bus.inline = false;
         for (q, &g) in bus.master.iter_mut().zip(&self.master) {
-            *q = pipeline::gain_q24(g);
+            *q = convert::gain_q24(g);
         }
-        bus.unity = bus.master.iter().all(|&g| g == pipeline::UNITY);
+        bus.unity = bus.master.iter().all(|&g| g == convert::UNITY);
         bus.limiter = self.limiter;
         bus.monitors = !self.monitors.is_empty();
         if bus.monitors {

@@ -17,10 +17,10 @@ use std::ops::{Deref, DerefMut};
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Async, FixedAsync, Resampler};
 
+use super::convert::{mix_into, resampler, ChannelMap, Quality};
 use super::lend::Graveyard;
 use super::ring::Ring;
 use super::slots::Slots;
-use super::voice::{mix_into, resampler, ChannelMap, Quality};
 use crate::pcm::format::{self, SampleFormat};
 use crate::pcm::{DeviceConfig, PcmFormat};
 
