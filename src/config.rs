@@ -17,8 +17,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use toml::de::{DeTable, DeValue};
 
+use crate::device::AlsaRequest;
 use crate::mix::Quality;
-use crate::output::alsa::AlsaRequest;
 use crate::pcm::format::SampleFormat;
 
 /// Where the daemon looks for its configuration when `--config` is not given.

@@ -12,6 +12,7 @@ pub mod check;
 pub mod config;
 pub mod cuse;
 pub mod daemon;
+pub mod device;
 pub mod input;
 pub mod mix;
 pub mod oss;

@@ -30,6 +30,7 @@ use nix::sys::signalfd::SignalFd;
 use crate::cuse::abi::{FUSE_POLL_SCHEDULE_NOTIFY, READ_BUFFER_SIZE};
 use crate::cuse::channel::{Channel, Sent};
 use crate::cuse::wire::{Op, Reply, Request};
+use crate::device::DeviceError;
 use crate::input::SourceOpener;
 use crate::mix::pipeline::Pipeline;
 use crate::mix::record::{RecConv, RecVoice};
@@ -54,7 +55,7 @@ pub struct Shared {
     pub position: Position,
     pub device_xruns: u64,
     /// The engine stopped because the device failed.
-    pub failed: Option<String>,
+    pub failed: Option<DeviceError>,
     /// The protocol thread has parked requests (or armed polls) and wants a
     /// tick after every period; when idle it is left to sleep.
     pub want_tick: bool,
@@ -150,7 +151,7 @@ pub enum DaemonError {
     #[error("CUSE connection failed: {0}")]
     Cuse(io::Error),
     #[error("output device failed: {0}")]
-    Device(String),
+    Device(DeviceError),
     #[error("{0}")]
     Setup(String),
 }
@@ -490,7 +491,7 @@ impl Daemon {
                     .and_then(|c| c.shared.lock().expect("capture lock").failed.take());
                 if let Some(msg) = capture_failed {
                     tracing::error!("capture device failed: {msg}; recording stops");
-                    self.fail_readers(&msg);
+                    self.fail_readers(&msg.to_string());
                 }
             }
             self.service();
@@ -611,14 +612,11 @@ impl Daemon {
     }
 
     /// Opens the capture device if it is not open yet.
-    fn ensure_capture(&mut self) -> Result<(), String> {
+    fn ensure_capture(&mut self) -> Result<(), DeviceError> {
         if self.capture.is_some() {
             return Ok(());
         }
-        let opener = self
-            .capture_opener
-            .as_mut()
-            .ok_or("no capture device configured")?;
+        let opener = self.capture_opener.as_mut().ok_or(DeviceError::NoCapture)?;
         let source = opener()?;
         let cap = Capture::start(source, self.tick.clone())?;
         let d = cap.dev;
