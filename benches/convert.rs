@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use ossd::oss::format::{self, SampleFormat};
+use ossd::pcm::format::{self, SampleFormat};
 
 const SAMPLES: usize = 4096;
 

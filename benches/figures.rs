@@ -20,12 +20,14 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ossd::mix::{Bus, Mixer, PcmFormat, Quality, Voice};
-use ossd::oss::format::{self, SampleFormat, AFMT_S16_LE};
+use ossd::mix::{Bus, Mixer, Quality, Voice};
+use ossd::oss::soundcard::AFMT_S16_LE;
 use ossd::oss::soundcard::{
     SNDCTL_DSP_CHANNELS, SNDCTL_DSP_GETOSPACE, SNDCTL_DSP_SETFMT, SNDCTL_DSP_SETFRAGMENT,
     SNDCTL_DSP_SPEED,
 };
+use ossd::pcm::format::{self, SampleFormat};
+use ossd::pcm::PcmFormat;
 
 use lean::Lean;
 use support::{CopyCase, MixCase, Path, DEV_RATE, PERIOD, VOICES};
@@ -308,7 +310,7 @@ fn conversion(e: Effort, out: &mut String) -> J {
     }
     table(
         out,
-        "b. Sample conversion, 4096-sample buffer: fixed point (oss::format::decode_fixed/encode_fixed, the playback mix) and f64 (decode/encode: recording, the high resampler, the limiter)",
+        "b. Sample conversion, 4096-sample buffer: fixed point (pcm::format::decode_fixed/encode_fixed, the playback mix) and f64 (decode/encode: recording, the high resampler, the limiter)",
         &[
             "format",
             "fixed decode ns/sample",

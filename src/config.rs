@@ -17,9 +17,9 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use toml::de::{DeTable, DeValue};
 
+use crate::device::AlsaRequest;
 use crate::mix::Quality;
-use crate::oss::format::SampleFormat;
-use crate::output::alsa::AlsaRequest;
+use crate::pcm::format::SampleFormat;
 
 /// Where the daemon looks for its configuration when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/ossd.toml";

@@ -12,11 +12,12 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use ossd::config::{self, FileConfig, LogLevel, Settings};
 use ossd::cuse::channel::Channel;
 use ossd::daemon::{Config, Daemon, Devices, EngineOptions, Node, NodeKind, Reload};
+use ossd::device::AlsaRequest;
 use ossd::input::alsa::AlsaSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::mix::Quality;
-use ossd::oss::format::SampleFormat;
-use ossd::output::alsa::{card_names, first_playback_device, AlsaRequest, AlsaSink};
+use ossd::output::alsa::{card_names, first_playback_device, AlsaSink};
+use ossd::pcm::format::SampleFormat;
 use ossd::{check, system};
 
 #[derive(Debug, Parser)]

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use ossd::cuse::abi::{self, opcode};
 use ossd::cuse::wire::Header;
-use ossd::oss::format::{AFMT_QUERY, AFMT_S16_LE, AFMT_U8};
 use ossd::oss::soundcard::*;
 
 const WRONLY: i32 = libc::O_WRONLY;
@@ -16,7 +15,7 @@ const WRONLY: i32 = libc::O_WRONLY;
 /// For the tests that check a stream comes out whole: 21 ms periods, so a
 /// test machine busy with other tests does not starve the stream (a gap
 /// there says nothing about ossd; the protocol tests use 5 ms periods).
-const ROBUST: ossd::mix::DeviceConfig = device(1024, 3);
+const ROBUST: ossd::pcm::DeviceConfig = device(1024, 3);
 const NONBLOCK: i32 = libc::O_WRONLY | libc::O_NONBLOCK;
 
 #[test]

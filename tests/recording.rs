@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use ossd::daemon::NodeKind;
-use ossd::oss::format::AFMT_S16_LE;
 use ossd::oss::soundcard::*;
 
 const RDONLY: i32 = libc::O_RDONLY;

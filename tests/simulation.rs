@@ -38,11 +38,13 @@ use std::time::{Duration, Instant};
 use common::{args, request_bytes, restricted_ioctl};
 use ossd::cuse::abi::{self, opcode};
 use ossd::cuse::wire::{Reply, Request};
+use ossd::device::DeviceError;
 use ossd::mix::record::Recorders;
-use ossd::mix::{DeviceConfig, Mixer, Quality};
+use ossd::mix::{Mixer, Quality};
 use ossd::oss::mixer::MixerState;
 use ossd::oss::soundcard::*;
 use ossd::output::Position;
+use ossd::pcm::DeviceConfig;
 use ossd::server::{
     Answer, CaptureState, Engines, Fail, NodeDesc, NodeKind, Ports, Server, Settings,
 };
@@ -158,9 +160,9 @@ impl Ports for Sim {
     fn now(&mut self) -> Instant {
         self.now
     }
-    fn open_capture(&mut self) -> Result<DeviceConfig, String> {
+    fn open_capture(&mut self) -> Result<DeviceConfig, DeviceError> {
         if !self.capture_present {
-            return Err("the simulated capture device is absent".into());
+            return Err(DeviceError::NoCapture);
         }
         self.capture = Some(SimCapture {
             recorders: Recorders::default(),

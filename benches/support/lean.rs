@@ -19,7 +19,7 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use ossd::cuse::abi::{self, opcode};
-use ossd::mix::DeviceConfig;
+use ossd::pcm::DeviceConfig;
 
 use crate::common::{ioctl_in, request_header, restricted_ioctl, Kernel};
 

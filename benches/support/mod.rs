@@ -7,8 +7,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ossd::mix::{Bus, DeviceConfig, Mixer, PcmFormat, Quality, Voice};
-use ossd::oss::format::{self, SampleFormat};
+use ossd::mix::{Bus, Mixer, Quality, Voice};
+use ossd::pcm::format::{self, SampleFormat};
+use ossd::pcm::{DeviceConfig, PcmFormat};
 
 /// The device every mix figure uses: S16_LE stereo 48 kHz, 256-frame periods.
 pub const DEV_RATE: u32 = 48_000;

@@ -11,10 +11,11 @@ use std::time::Instant;
 
 use nix::sys::eventfd::EventFd;
 
+use crate::device::DeviceError;
 use crate::input::Source;
 use crate::mix::record::{RecWork, Recorders};
-use crate::mix::DeviceConfig;
-use crate::oss::format;
+use crate::pcm::format;
+use crate::pcm::DeviceConfig;
 
 /// What the capture thread shares with the protocol thread.
 #[derive(Debug, Default)]
@@ -24,7 +25,7 @@ pub struct CaptureShared {
     pub frames: u64,
     pub xruns: u64,
     /// The thread stopped because the device failed.
-    pub failed: Option<String>,
+    pub failed: Option<DeviceError>,
 }
 
 #[derive(Debug)]
@@ -37,7 +38,7 @@ pub struct Capture {
 
 impl Capture {
     /// Starts reading `source`; `tick` is written after every period.
-    pub fn start(source: Box<dyn Source>, tick: Arc<EventFd>) -> Result<Capture, String> {
+    pub fn start(source: Box<dyn Source>, tick: Arc<EventFd>) -> Result<Capture, DeviceError> {
         let dev = source.config();
         let shared = Arc::new(Mutex::new(CaptureShared::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -46,7 +47,7 @@ impl Capture {
             std::thread::Builder::new()
                 .name("ossd-capture".into())
                 .spawn(move || run(source, shared, tick, stop))
-                .map_err(|e| format!("cannot start the capture thread: {e}"))?
+                .map_err(DeviceError::CaptureThread)?
         };
         Ok(Capture {
             shared,
@@ -84,7 +85,7 @@ fn run(
     let started = Instant::now();
     while !stop.load(Ordering::Acquire) {
         if let Err(e) = source.read_period(&mut bytes) {
-            shared.lock().expect("capture lock").failed = Some(e.to_string());
+            shared.lock().expect("capture lock").failed = Some(e);
             let _ = tick.write(1);
             return;
         }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use nix::sys::eventfd::EventFd;
 
 use super::Shared;
+use crate::device::DeviceError;
 use crate::mix::Bus;
 use crate::output::{Position, Sink, SinkOpener};
 
@@ -64,8 +65,8 @@ pub fn run(
     let mut idle_since: Option<Instant> = None;
     // Whether any client had a stream, as of the last period begun.
     let mut active = true;
-    let fail = |msg: String| {
-        shared.lock().expect("engine lock").failed = Some(msg);
+    let fail = |e: DeviceError| {
+        shared.lock().expect("engine lock").failed = Some(e);
         let _ = tick.write(1);
     };
     while !stop.load(Ordering::Acquire) {
@@ -94,19 +95,18 @@ pub fn run(
                         sink = Some(s);
                     }
                     Ok(s) => {
-                        return fail(format!(
-                            "the device reopened as {:?}, not {:?}",
-                            s.config(),
-                            cfg
-                        ));
+                        return fail(DeviceError::Reopened {
+                            got: s.config(),
+                            want: cfg,
+                        });
                     }
-                    Err(e) => return fail(format!("cannot reopen the output device: {e}")),
+                    Err(e) => return fail(DeviceError::Reopen(Box::new(e))),
                 }
             }
         }
         let out = sink.as_mut().expect("open");
         if let Err(e) = out.wait_ready() {
-            return fail(e.to_string());
+            return fail(e);
         }
         {
             let mut s = shared.lock().expect("engine lock");
@@ -121,7 +121,7 @@ pub fn run(
             s.mixer.end_period(&mut bus);
             if let Err(e) = written {
                 drop(s);
-                return fail(e.to_string());
+                return fail(e);
             }
             s.position = Position {
                 written: s.mixer.frames_mixed(),

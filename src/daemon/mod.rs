@@ -36,10 +36,12 @@ use nix::sys::signalfd::SignalFd;
 use crate::cuse::abi::READ_BUFFER_SIZE;
 use crate::cuse::channel::{Channel, Sent};
 use crate::cuse::wire::{Reply, Request};
+use crate::device::DeviceError;
 use crate::input::SourceOpener;
-use crate::mix::{DeviceConfig, Mixer, Quality};
+use crate::mix::{Mixer, Quality};
 use crate::oss::mixer::MixerState;
 use crate::output::{Position, Sink};
+use crate::pcm::DeviceConfig;
 pub use crate::server::NodeKind;
 use crate::server::{CaptureState, Engines, NodeDesc, Ports, Server, Settings};
 use capture::Capture;
@@ -53,7 +55,7 @@ pub struct Shared {
     pub position: Position,
     pub device_xruns: u64,
     /// The engine stopped because the device failed.
-    pub failed: Option<String>,
+    pub failed: Option<DeviceError>,
     /// The core has parked requests (or armed polls) and wants a tick after
     /// every period; when idle it is left to sleep.
     pub want_tick: bool,
@@ -136,7 +138,7 @@ pub enum DaemonError {
     #[error("CUSE connection failed: {0}")]
     Cuse(io::Error),
     #[error("output device failed: {0}")]
-    Device(String),
+    Device(DeviceError),
     #[error("{0}")]
     Setup(String),
 }
@@ -196,8 +198,8 @@ impl Ports for RuntimePorts<'_> {
         Instant::now()
     }
 
-    fn open_capture(&mut self) -> Result<DeviceConfig, String> {
-        let opener = self.opener.as_mut().ok_or("no capture device configured")?;
+    fn open_capture(&mut self) -> Result<DeviceConfig, DeviceError> {
+        let opener = self.opener.as_mut().ok_or(DeviceError::NoCapture)?;
         let cap = Capture::start(opener()?, self.tick.clone())?;
         let dev = cap.dev;
         *self.capture = Some(cap);
@@ -445,7 +447,7 @@ impl Daemon {
                     .and_then(|c| c.shared.lock().expect("capture lock").failed.take());
                 if let Some(msg) = capture_failed {
                     let mut io = ports!(self);
-                    self.server.capture_failed(&msg, &mut io);
+                    self.server.capture_failed(&msg.to_string(), &mut io);
                 }
             }
             let mut io = ports!(self);

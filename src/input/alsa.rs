@@ -1,13 +1,12 @@
 //! The real recording device: an ALSA capture PCM, opened blocking,
-//! interleaved, negotiated as the playback side is (`output::alsa`).
+//! interleaved, negotiated as the playback side is ([`crate::device::open_pcm`]).
 
 use alsa::pcm::PCM;
 use alsa::Direction;
 
 use super::Source;
-use crate::mix::DeviceConfig;
-use crate::output::alsa::{configure, AlsaRequest};
-use crate::output::SinkError;
+use crate::device::{classify, open_pcm, AlsaRequest, DeviceError};
+use crate::pcm::DeviceConfig;
 
 pub struct AlsaSource {
     pcm: PCM,
@@ -24,11 +23,10 @@ impl std::fmt::Debug for AlsaSource {
 }
 
 impl AlsaSource {
-    pub fn open(req: &AlsaRequest) -> Result<AlsaSource, String> {
-        let pcm = PCM::new(&req.device, Direction::Capture, false)
-            .map_err(|e| format!("cannot open ALSA capture device {:?}: {e}", req.device))?;
-        let cfg = configure(&pcm, req, Direction::Capture)
-            .map_err(|e| format!("ALSA capture device {:?}: {e}", req.device))?;
+    /// Opens and configures the PCM, and starts it. Errors say which step
+    /// failed.
+    pub fn open(req: &AlsaRequest) -> Result<AlsaSource, DeviceError> {
+        let (pcm, cfg) = open_pcm(req, Direction::Capture)?;
         pcm.start().ok();
         Ok(AlsaSource { pcm, cfg, xruns: 0 })
     }
@@ -39,23 +37,20 @@ impl Source for AlsaSource {
         self.cfg
     }
 
-    fn read_period(&mut self, period: &mut [u8]) -> Result<(), SinkError> {
+    fn read_period(&mut self, period: &mut [u8]) -> Result<(), DeviceError> {
         let fb = self.cfg.pcm.frame_bytes();
         let mut off = 0;
         while off < period.len() {
             let result = self.pcm.io_bytes().readi(&mut period[off..]);
             match result {
                 Ok(frames) => off += frames * fb,
-                Err(err) => match err.errno() {
-                    libc::EPIPE | libc::ESTRPIPE => {
+                Err(err) => {
+                    if let Some(err) = classify(err)? {
                         self.xruns += 1;
                         self.pcm.try_recover(err, true)?;
                         self.pcm.start().ok();
                     }
-                    libc::EINTR | libc::EAGAIN => {}
-                    libc::ENODEV => return Err(SinkError::Gone(err.to_string())),
-                    _ => return Err(err.into()),
-                },
+                }
             }
         }
         Ok(())

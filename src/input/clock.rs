@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use super::Source;
-use crate::mix::DeviceConfig;
-use crate::oss::format;
-use crate::output::SinkError;
+use crate::device::DeviceError;
+use crate::pcm::format;
+use crate::pcm::DeviceConfig;
 
 #[derive(Debug)]
 pub struct ClockSource {
@@ -37,7 +37,7 @@ impl Source for ClockSource {
         self.cfg
     }
 
-    fn read_period(&mut self, period: &mut [u8]) -> Result<(), SinkError> {
+    fn read_period(&mut self, period: &mut [u8]) -> Result<(), DeviceError> {
         let n = self.cfg.period_frames as u64;
         let rate = self.cfg.pcm.rate as f64;
         let epoch = *self.epoch.get_or_insert_with(Instant::now);

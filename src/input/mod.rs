@@ -6,8 +6,8 @@
 pub mod alsa;
 pub mod clock;
 
-use crate::mix::DeviceConfig;
-use crate::output::SinkError;
+use crate::device::DeviceError;
+use crate::pcm::DeviceConfig;
 
 /// The device end of recording.
 pub trait Source: Send {
@@ -15,10 +15,10 @@ pub trait Source: Send {
     fn config(&self) -> DeviceConfig;
     /// Reads one period (`period_frames` frames) into `period`, blocking until
     /// the device has captured it. An overrun is recovered here and counted.
-    fn read_period(&mut self, period: &mut [u8]) -> Result<(), SinkError>;
+    fn read_period(&mut self, period: &mut [u8]) -> Result<(), DeviceError>;
     /// Overruns of the device so far.
     fn xruns(&self) -> u64;
 }
 
 /// Opens the capture device on demand (the first reader).
-pub type SourceOpener = Box<dyn FnMut() -> Result<Box<dyn Source>, String> + Send>;
+pub type SourceOpener = Box<dyn FnMut() -> Result<Box<dyn Source>, DeviceError> + Send>;

@@ -10,10 +10,11 @@
 //! protocol side adds and removes voices and fills their rings meanwhile.
 //!
 //! Samples are fixed point inside, full scale 2^31 in an `i64` accumulator
-//! ([`format::FIXED_ONE`]): one stream at the device's own format, rate and
+//! ([`FIXED_ONE`](crate::pcm::format::FIXED_ONE)): one stream at the device's own format, rate and
 //! channels at full volume comes out bit-exact, sums of integer streams are
 //! exact until they clip, and the common path needs no floating point at all.
 
+pub mod convert;
 pub mod cubic;
 pub mod lend;
 pub mod pipeline;
@@ -22,42 +23,16 @@ pub mod ring;
 pub mod slots;
 pub mod voice;
 
-pub use voice::{Quality, Voice, VoiceState};
+pub use convert::Quality;
+pub use voice::{Voice, VoiceState};
 
 use lend::Graveyard;
 use pipeline::Pipeline;
 use record::{RecVoice, RecWork, Recorders};
 use slots::Slots;
 
-use crate::oss::format::{self, SampleFormat};
-
-/// A PCM stream format: sample encoding, channels, frames per second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PcmFormat {
-    pub sample: SampleFormat,
-    pub channels: u32,
-    pub rate: u32,
-}
-
-impl PcmFormat {
-    pub fn frame_bytes(&self) -> usize {
-        self.sample.bytes_per_sample() * self.channels as usize
-    }
-}
-
-/// What the output device was opened with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeviceConfig {
-    pub pcm: PcmFormat,
-    pub period_frames: u32,
-    pub buffer_frames: u32,
-}
-
-impl DeviceConfig {
-    pub fn period_bytes(&self) -> usize {
-        self.period_frames as usize * self.pcm.frame_bytes()
-    }
-}
+use crate::pcm::format::{self, SampleFormat};
+use crate::pcm::DeviceConfig;
 
 /// Index of a voice in the mixer.
 pub type VoiceId = usize;
@@ -102,7 +77,7 @@ impl Bus {
             out,
             work: Vec::with_capacity(WORK_CAPACITY),
             rec: RecWork::default(),
-            master: vec![pipeline::UNITY; dev.pcm.channels as usize],
+            master: vec![convert::UNITY; dev.pcm.channels as usize],
             unity: true,
             limiter: false,
             monitors: false,
@@ -123,7 +98,7 @@ impl Bus {
             let ch = self.master.len();
             for frame in self.acc.chunks_exact_mut(ch) {
                 for (x, &g) in frame.iter_mut().zip(&self.master) {
-                    *x = pipeline::apply(*x, g);
+                    *x = convert::apply(*x, g);
                 }
             }
         }
@@ -257,9 +232,9 @@ impl Mixer {
         bus.acc.fill(0);
         bus.inline = false;
         for (q, &g) in bus.master.iter_mut().zip(&self.master) {
-            *q = pipeline::gain_q24(g);
+            *q = convert::gain_q24(g);
         }
-        bus.unity = bus.master.iter().all(|&g| g == pipeline::UNITY);
+        bus.unity = bus.master.iter().all(|&g| g == convert::UNITY);
         bus.limiter = self.limiter;
         bus.monitors = !self.monitors.is_empty();
         if bus.monitors {
@@ -327,6 +302,7 @@ pub fn soft_limit(samples: &mut [f64]) {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
+    use crate::pcm::PcmFormat;
 
     /// An S16_LE stereo 48 kHz device with small periods.
     pub fn dev() -> DeviceConfig {

@@ -17,26 +17,10 @@
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Async, FixedAsync, Resampler};
 
+use super::convert::{apply, gain_q24, mix_into, resampler, ChannelMap, Quality, UNITY};
 use super::cubic::Cubic;
-use super::voice::{mix_into, resampler, ChannelMap, Quality};
-use super::{DeviceConfig, PcmFormat};
-use crate::oss::format::{self, SampleFormat};
-
-/// Fractional bits of a gain or matrix coefficient.
-const GAIN_BITS: u32 = 24;
-/// Gain 1.0.
-pub(super) const UNITY: i64 = 1 << GAIN_BITS;
-
-/// A linear gain in [0, 1] as Q24 (NaN counts as 0).
-pub(super) fn gain_q24(g: f64) -> i64 {
-    (g.clamp(0.0, 1.0) * UNITY as f64 + 0.5) as i64
-}
-
-/// `x · g` for a Q24 gain, rounded.
-#[inline(always)]
-pub(super) fn apply(x: i64, g: i64) -> i64 {
-    (x * g + (UNITY >> 1)) >> GAIN_BITS
-}
+use crate::pcm::format::{self, SampleFormat};
+use crate::pcm::{DeviceConfig, PcmFormat};
 
 enum Conversion {
     /// Same rate: decode and mix.
@@ -259,37 +243,6 @@ impl Pipeline {
                 }
                 mixdown.add(acc, fixed, self.period);
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gains_are_q24_and_unity_is_exact() {
-        assert_eq!(gain_q24(1.0), UNITY);
-        assert_eq!(gain_q24(0.0), 0);
-        assert_eq!(gain_q24(f64::NAN), 0);
-        assert_eq!(gain_q24(7.0), UNITY);
-        for x in [i32::MIN as i64, -1, 0, 1, i32::MAX as i64, 5 << 32] {
-            assert_eq!(apply(x, UNITY), x);
-        }
-        assert_eq!(apply(1 << 31, gain_q24(0.5)), 1 << 30);
-    }
-
-    #[test]
-    fn a_six_channel_stream_folds_down_without_clipping() {
-        let m = ChannelMap::new(6, 2);
-        let qmap: Vec<i64> = m.matrix().iter().map(|&g| gain_q24(g)).collect();
-        assert_eq!(qmap.len(), 12);
-        let full = [i32::MAX; 6];
-        let mut acc = [0i64; 2];
-        mix_into(&mut acc, &full, 1, 6, 2, &m, &qmap, &[UNITY, UNITY], apply);
-        // Each row sums to one (to Q24 rounding): full scale in, full scale out.
-        for a in acc {
-            assert!(a.abs_diff(i32::MAX as i64) < 1 << 8, "{a}");
         }
     }
 }

@@ -17,12 +17,12 @@ use std::ops::{Deref, DerefMut};
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Async, FixedAsync, Resampler};
 
+use super::convert::{mix_into, resampler, ChannelMap, Quality};
 use super::lend::Graveyard;
 use super::ring::Ring;
 use super::slots::Slots;
-use super::voice::{mix_into, resampler, ChannelMap, Quality};
-use super::{DeviceConfig, PcmFormat};
-use crate::oss::format::{self, SampleFormat};
+use crate::pcm::format::{self, SampleFormat};
+use crate::pcm::{DeviceConfig, PcmFormat};
 
 pub struct RecVoice {
     pub fmt: PcmFormat,
@@ -361,7 +361,7 @@ impl Recorders {
 mod tests {
     use super::*;
     use crate::mix::fixtures::{dev, s16};
-    use crate::oss::format::SampleFormat;
+    use crate::pcm::format::SampleFormat;
 
     fn frames(v: &[i16]) -> Vec<f64> {
         v.iter().map(|&x| x as f64 / 32768.0).collect()

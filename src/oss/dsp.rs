@@ -7,9 +7,10 @@
 //! for that ioctl decides, and the choice is noted at the arm that makes it.
 
 use crate::mix::record::RecVoice;
-use crate::mix::{DeviceConfig, PcmFormat, Voice};
-use crate::oss::format::{self, SampleFormat};
+use crate::mix::Voice;
 use crate::oss::soundcard::*;
+use crate::pcm::format::{self, SampleFormat};
+use crate::pcm::{DeviceConfig, PcmFormat};
 
 /// Rates a stream may ask for; anything else is clamped into this range.
 pub const MIN_RATE: u32 = 1000;

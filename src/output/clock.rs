@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Sink, SinkError};
-use crate::mix::DeviceConfig;
+use super::Sink;
+use crate::device::DeviceError;
+use crate::pcm::DeviceConfig;
 
 #[derive(Debug)]
 pub struct ClockSink {
@@ -49,7 +50,7 @@ impl Sink for ClockSink {
         self.cfg
     }
 
-    fn wait_ready(&mut self) -> Result<(), SinkError> {
+    fn wait_ready(&mut self) -> Result<(), DeviceError> {
         let n = self.cfg.period_frames as u64;
         let now = Instant::now();
         let epoch = *self.epoch.get_or_insert(now);
@@ -69,7 +70,7 @@ impl Sink for ClockSink {
         Ok(())
     }
 
-    fn write_period(&mut self, period: &[u8]) -> Result<(), SinkError> {
+    fn write_period(&mut self, period: &[u8]) -> Result<(), DeviceError> {
         if let Some(c) = &self.capture {
             c.lock().expect("capture lock").extend_from_slice(period);
         }
@@ -89,8 +90,7 @@ impl Sink for ClockSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mix::PcmFormat;
-    use crate::oss::format::SampleFormat;
+    use crate::pcm::{PcmFormat, SampleFormat};
 
     #[test]
     fn paces_writes_to_its_rate_after_the_buffer_fills() {

@@ -8,18 +8,11 @@ pub mod clock;
 
 use std::time::Instant;
 
-use crate::mix::DeviceConfig;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    #[error("{0}")]
-    Alsa(#[from] ::alsa::Error),
-    #[error("the output device is gone: {0}")]
-    Gone(String),
-}
+use crate::device::DeviceError;
+use crate::pcm::DeviceConfig;
 
 /// Opens the output device again (after an idle release).
-pub type SinkOpener = Box<dyn FnMut() -> Result<Box<dyn Sink>, String> + Send>;
+pub type SinkOpener = Box<dyn FnMut() -> Result<Box<dyn Sink>, DeviceError> + Send>;
 
 /// The device end of the engine.
 pub trait Sink: Send {
@@ -28,10 +21,10 @@ pub trait Sink: Send {
     /// Blocks until the device has room for a whole period. The engine mixes
     /// only then, so a period is never mixed earlier than it must be: what a
     /// client wrote meanwhile still makes it in.
-    fn wait_ready(&mut self) -> Result<(), SinkError>;
+    fn wait_ready(&mut self) -> Result<(), DeviceError>;
     /// Writes one period (`period_frames` frames); after `wait_ready` it does
     /// not block. An underrun is recovered here and counted.
-    fn write_period(&mut self, period: &[u8]) -> Result<(), SinkError>;
+    fn write_period(&mut self, period: &[u8]) -> Result<(), DeviceError>;
     /// Frames written but not yet played (the device's odelay).
     fn delay(&mut self) -> u64;
     /// Underruns of the device so far.

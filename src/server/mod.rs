@@ -30,9 +30,10 @@ use std::time::{Duration, Instant};
 
 use crate::cuse::abi::FUSE_POLL_SCHEDULE_NOTIFY;
 use crate::cuse::wire::{Op, ParseError, Request};
+use crate::device::DeviceError;
 use crate::mix::pipeline::Pipeline;
 use crate::mix::record::{RecConv, RecVoice, Recorders};
-use crate::mix::{DeviceConfig, Mixer, Quality, VoiceId};
+use crate::mix::{Mixer, Quality, VoiceId};
 use crate::oss::dsp::{DeviceInfo, Dsp, Env, Handled, Outcome, Streams, Volume};
 use crate::oss::mixer::{MixerDesc, MixerOutcome, MixerState};
 use crate::oss::sndstat::{self, ClientLine, DeviceLine, SndstatInfo, Totals};
@@ -41,6 +42,7 @@ use crate::oss::soundcard::{
     SNDCTL_ENGINEINFO, SNDCTL_SYSINFO,
 };
 use crate::output::Position;
+use crate::pcm::DeviceConfig;
 pub use answer::{Answer, Fail};
 
 /// The kinds of device node ossd serves.
@@ -108,7 +110,7 @@ pub trait Ports {
     /// The time now. Asked only when a request's answer depends on it.
     fn now(&mut self) -> Instant;
     /// Opens the capture device for the first reader; its configuration.
-    fn open_capture(&mut self) -> Result<DeviceConfig, String>;
+    fn open_capture(&mut self) -> Result<DeviceConfig, DeviceError>;
     /// Closes it: the last reader is gone, or it failed.
     fn close_capture(&mut self);
     /// The command name of process `pid` (for /dev/sndstat).
@@ -418,12 +420,12 @@ impl Server {
     }
 
     /// The capture device's configuration, opening it for the first reader.
-    fn ensure_capture(&mut self, io: &mut impl Ports) -> Result<DeviceConfig, String> {
+    fn ensure_capture(&mut self, io: &mut impl Ports) -> Result<DeviceConfig, DeviceError> {
         if let Some(d) = self.capture_dev {
             return Ok(d);
         }
         if !self.settings.can_record {
-            return Err("no capture device configured".into());
+            return Err(DeviceError::NoCapture);
         }
         let d = io.open_capture()?;
         tracing::info!(
@@ -439,12 +441,16 @@ impl Server {
     }
 
     /// A new reader of the capture device: its slot.
-    fn add_capture_reader(&mut self, dsp: &Dsp, io: &mut impl Ports) -> Result<RecSlot, String> {
+    fn add_capture_reader(
+        &mut self,
+        dsp: &Dsp,
+        io: &mut impl Ports,
+    ) -> Result<RecSlot, DeviceError> {
         let dev = self.ensure_capture(io)?;
         let r = dsp.make_rec_voice(&dev, self.settings.quality, self.mixer_state.igain());
         io.engines(|e| e.capture.as_mut().map(|c| c.recorders.insert(r)))
             .map(RecSlot::Capture)
-            .ok_or_else(|| "the capture device is not running".into())
+            .ok_or(DeviceError::NoCapture)
     }
 
     fn open(&mut self, node: usize, unique: u64, flags: u32, pid: u32, io: &mut impl Ports) {

@@ -24,10 +24,9 @@ use ossd::cuse::wire::Header;
 use ossd::daemon::{Config, Daemon, DaemonError, Devices, EngineOptions, Node, NodeKind, Stopper};
 use ossd::input::clock::ClockSource;
 use ossd::input::{Source, SourceOpener};
-use ossd::mix::{DeviceConfig, PcmFormat};
-use ossd::oss::format::SampleFormat;
 use ossd::oss::soundcard;
 use ossd::output::clock::ClockSink;
+use ossd::pcm::{DeviceConfig, PcmFormat, SampleFormat};
 
 pub const RATE: u32 = 48000;
 

@@ -1,4 +1,4 @@
-//! OSS sample formats and their byte codecs.
+//! Sample formats and their byte codecs.
 //!
 //! This module owns the sample formats ossd accepts on `/dev/dsp` ([`SampleFormat`] and the
 //! `AFMT_*` values of `SNDCTL_DSP_SETFMT`) and the conversion of their bytes, as a client writes
@@ -36,14 +36,50 @@
 //! the slices. They never allocate and never panic: they convert as many whole samples as fit in
 //! both slices and return that count.
 
-/// The `AFMT_*` values live with the rest of the OSS ABI.
-pub use crate::oss::soundcard::{
-    AFMT_AC3, AFMT_A_LAW, AFMT_FLOAT, AFMT_IMA_ADPCM, AFMT_MPEG, AFMT_MU_LAW, AFMT_QUERY,
-    AFMT_S16_BE, AFMT_S16_LE, AFMT_S24_BE, AFMT_S24_LE, AFMT_S24_PACKED, AFMT_S32_BE, AFMT_S32_LE,
-    AFMT_S8, AFMT_U16_BE, AFMT_U16_LE, AFMT_U8,
-};
-
 use dasp_sample::{Sample, I24};
+
+// The `AFMT_*` values of these formats (and of the other OSS 3 formats a
+// client may ask for), as in the OSS 4 `soundcard.h`; `oss::soundcard`
+// re-exports them with the rest of the OSS ABI.
+
+/// `SNDCTL_DSP_SETFMT` argument: return the current format, change nothing.
+pub const AFMT_QUERY: u32 = 0x0000_0000;
+/// 8-bit mu-law.
+pub const AFMT_MU_LAW: u32 = 0x0000_0001;
+/// 8-bit A-law.
+pub const AFMT_A_LAW: u32 = 0x0000_0002;
+/// IMA ADPCM (4 bits per sample).
+pub const AFMT_IMA_ADPCM: u32 = 0x0000_0004;
+/// Unsigned 8-bit.
+pub const AFMT_U8: u32 = 0x0000_0008;
+/// Signed 16-bit little-endian.
+pub const AFMT_S16_LE: u32 = 0x0000_0010;
+/// Signed 16-bit big-endian.
+pub const AFMT_S16_BE: u32 = 0x0000_0020;
+/// Signed 8-bit.
+pub const AFMT_S8: u32 = 0x0000_0040;
+/// Unsigned 16-bit little-endian.
+pub const AFMT_U16_LE: u32 = 0x0000_0080;
+/// Unsigned 16-bit big-endian.
+pub const AFMT_U16_BE: u32 = 0x0000_0100;
+/// MPEG audio (compressed).
+pub const AFMT_MPEG: u32 = 0x0000_0200;
+/// Dolby Digital AC3 (compressed). Last format the Linux OSS 3 header defines.
+pub const AFMT_AC3: u32 = 0x0000_0400;
+/// Signed 32-bit little-endian. Same value in 4Front and FreeBSD.
+pub const AFMT_S32_LE: u32 = 0x0000_1000;
+/// Signed 32-bit big-endian. Same value in 4Front and FreeBSD.
+pub const AFMT_S32_BE: u32 = 0x0000_2000;
+/// Native-endian float. 4Front (FreeBSD uses 0x4000 for `AFMT_U32_LE`).
+pub const AFMT_FLOAT: u32 = 0x0000_4000;
+/// Signed 24-bit little-endian in 32-bit words (LSB aligned). 4Front value;
+/// FreeBSD's `AFMT_S24_LE` is 0x10000 (4Front's `AFMT_S24_BE`) and FreeBSD
+/// uses 0x8000 for `AFMT_U32_BE`. Linux OSS 4 programs use these values.
+pub const AFMT_S24_LE: u32 = 0x0000_8000;
+/// Signed 24-bit big-endian in 32-bit words. 4Front value.
+pub const AFMT_S24_BE: u32 = 0x0001_0000;
+/// Signed 24-bit little-endian packed in 3 bytes. 4Front.
+pub const AFMT_S24_PACKED: u32 = 0x0004_0000;
 
 /// The OR of the `AFMT_*` values of every format in [`SampleFormat::ALL`]
 /// (the answer to `SNDCTL_DSP_GETFMTS`).

@@ -1,0 +1,269 @@
+//! What the output and the capture devices share: the one device error
+//! ([`DeviceError`]) every [`Sink`](crate::output::Sink) and
+//! [`Source`](crate::input::Source) returns, and the one ALSA PCM set-up
+//! ([`open_pcm`]): open, negotiate hw params, set sw params, in either
+//! direction.
+//!
+//! Below `output/` and `input/`, above the vocabulary ([`crate::pcm`]).
+
+use alsa::pcm::{Access, Format, HwParams, PCM};
+use alsa::{Direction, ValueOr};
+
+use crate::pcm::{DeviceConfig, PcmFormat, SampleFormat};
+
+/// Why a device could not be opened, or stopped working. The messages are
+/// the ones the user sees (`ossd` prints them as they are).
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// The ALSA PCM did not open.
+    #[error("cannot open ALSA {} device {device:?}: {source}", dir_name(.dir))]
+    Open {
+        device: String,
+        dir: Direction,
+        source: alsa::Error,
+    },
+    /// The PCM opened but refused a step of its configuration (`what`).
+    #[error("ALSA {} device {device:?}: {what}: {source}", dir_name(.dir))]
+    Config {
+        device: String,
+        dir: Direction,
+        what: String,
+        source: alsa::Error,
+    },
+    /// The PCM takes none of the sample formats ossd would choose.
+    #[error(
+        "ALSA {} device {device:?}: takes none of S32_LE, S24_LE, S24_3LE, S16_LE, FLOAT_LE, U8",
+        dir_name(.dir)
+    )]
+    NoFormat { device: String, dir: Direction },
+    /// A read or write failed in a way that no recovery fixes.
+    #[error("{0}")]
+    Alsa(#[from] alsa::Error),
+    /// The device vanished (unplugged, driver unbound).
+    #[error("the device is gone: {0}")]
+    Gone(#[source] alsa::Error),
+    /// The output device, released while idle, came back with another
+    /// configuration than the mixer runs at.
+    #[error("the device reopened as {got:?}, not {want:?}")]
+    Reopened {
+        got: DeviceConfig,
+        want: DeviceConfig,
+    },
+    /// The output device, released while idle, did not open again.
+    #[error("cannot reopen the output device: {0}")]
+    Reopen(#[source] Box<DeviceError>),
+    /// Recording was asked for, but there is no capture device.
+    #[error("no capture device configured")]
+    NoCapture,
+    /// The capture thread did not start.
+    #[error("cannot start the capture thread: {0}")]
+    CaptureThread(#[source] std::io::Error),
+}
+
+fn dir_name(dir: &Direction) -> &'static str {
+    match dir {
+        Direction::Playback => "playback",
+        Direction::Capture => "capture",
+    }
+}
+
+/// What the user asked of the device (each `None` lets ossd choose).
+#[derive(Debug, Clone, Default)]
+pub struct AlsaRequest {
+    pub device: String,
+    pub format: Option<SampleFormat>,
+    pub rate: Option<u32>,
+    pub channels: Option<u32>,
+    pub period_frames: u32,
+    pub periods: u32,
+}
+
+/// ALSA's name for one of our sample formats.
+pub fn alsa_format(s: SampleFormat) -> Format {
+    match s {
+        SampleFormat::U8 => Format::U8,
+        SampleFormat::S8 => Format::S8,
+        SampleFormat::S16Le => Format::S16LE,
+        SampleFormat::S16Be => Format::S16BE,
+        SampleFormat::U16Le => Format::U16LE,
+        SampleFormat::U16Be => Format::U16BE,
+        SampleFormat::MuLaw => Format::MuLaw,
+        SampleFormat::ALaw => Format::ALaw,
+        SampleFormat::S24Le => Format::S24LE,
+        SampleFormat::S24Be => Format::S24BE,
+        SampleFormat::S24Packed => Format::S243LE,
+        SampleFormat::S32Le => Format::S32LE,
+        SampleFormat::S32Be => Format::S32BE,
+        SampleFormat::FloatLe => Format::FloatLE,
+    }
+}
+
+/// Formats we try on the device when none is asked for: widest integer first.
+const PREFERRED: [SampleFormat; 6] = [
+    SampleFormat::S32Le,
+    SampleFormat::S24Le,
+    SampleFormat::S24Packed,
+    SampleFormat::S16Le,
+    SampleFormat::FloatLe,
+    SampleFormat::U8,
+];
+
+/// Opens `req.device` for `dir`, blocking and interleaved, and negotiates
+/// its hw and sw params: the format asked for (or the widest of
+/// `PREFERRED` it takes), the channels and rate nearest to those asked
+/// for (stereo, 48 kHz), the period and buffer sizes. Errors say which step
+/// failed.
+pub fn open_pcm(req: &AlsaRequest, dir: Direction) -> Result<(PCM, DeviceConfig), DeviceError> {
+    let pcm = PCM::new(&req.device, dir, false).map_err(|source| DeviceError::Open {
+        device: req.device.clone(),
+        dir,
+        source,
+    })?;
+    let cfg = configure(&pcm, req, dir)?;
+    Ok((pcm, cfg))
+}
+
+/// Negotiates hw and sw params on an opened PCM (either direction).
+fn configure(pcm: &PCM, req: &AlsaRequest, dir: Direction) -> Result<DeviceConfig, DeviceError> {
+    let e = |what: &'static str| {
+        move |source| DeviceError::Config {
+            device: req.device.clone(),
+            dir,
+            what: what.into(),
+            source,
+        }
+    };
+    let hwp = HwParams::any(pcm).map_err(e("no hw params"))?;
+    hwp.set_access(Access::RWInterleaved)
+        .map_err(e("interleaved read/write access refused"))?;
+    hwp.set_rate_resample(false)
+        .map_err(e("cannot disable resampling"))?;
+    let sample = match req.format {
+        Some(f) => {
+            hwp.set_format(alsa_format(f))
+                .map_err(|source| DeviceError::Config {
+                    device: req.device.clone(),
+                    dir,
+                    what: format!("format {} refused", f.name()),
+                    source,
+                })?;
+            f
+        }
+        None => {
+            let f = PREFERRED
+                .into_iter()
+                .find(|&f| hwp.test_format(alsa_format(f)).is_ok())
+                .ok_or_else(|| DeviceError::NoFormat {
+                    device: req.device.clone(),
+                    dir,
+                })?;
+            hwp.set_format(alsa_format(f)).map_err(e("format"))?;
+            f
+        }
+    };
+    let channels = hwp
+        .set_channels_near(req.channels.unwrap_or(2))
+        .map_err(e("channels"))?;
+    let rate = hwp
+        .set_rate_near(req.rate.unwrap_or(48000), ValueOr::Nearest)
+        .map_err(e("rate"))?;
+    let period = hwp
+        .set_period_size_near(req.period_frames.max(16) as i64, ValueOr::Nearest)
+        .map_err(e("period size"))?;
+    hwp.set_buffer_size_near(period * req.periods.max(2) as i64)
+        .map_err(e("buffer size"))?;
+    pcm.hw_params(&hwp).map_err(e("hw params refused"))?;
+    let hwp = pcm.hw_params_current().map_err(e("hw params"))?;
+    let period = hwp.get_period_size().map_err(e("period size"))? as u32;
+    let buffer = hwp.get_buffer_size().map_err(e("buffer size"))? as u32;
+    let swp = pcm.sw_params_current().map_err(e("sw params"))?;
+    // Playback starts once the buffer is full of (initially silent)
+    // periods; capture starts with the first read. Wake us every period.
+    let start = match dir {
+        Direction::Playback => (buffer - buffer % period) as i64,
+        Direction::Capture => 1,
+    };
+    swp.set_start_threshold(start)
+        .map_err(e("start threshold"))?;
+    swp.set_avail_min(period as i64).map_err(e("avail min"))?;
+    pcm.sw_params(&swp).map_err(e("sw params refused"))?;
+    Ok(DeviceConfig {
+        pcm: PcmFormat {
+            sample,
+            channels,
+            rate,
+        },
+        period_frames: period,
+        buffer_frames: buffer,
+    })
+}
+
+/// Sorts an error of a PCM read, write or wait: `Ok(Some(err))` for an xrun
+/// or a suspend, for the caller to count and recover from; `Ok(None)` for an
+/// interrupted call, to retry; the device vanishing ([`DeviceError::Gone`]),
+/// or anything else, is the error to stop on.
+pub fn classify(err: alsa::Error) -> Result<Option<alsa::Error>, DeviceError> {
+    match err.errno() {
+        libc::EPIPE | libc::ESTRPIPE => Ok(Some(err)),
+        libc::EINTR | libc::EAGAIN => Ok(None),
+        libc::ENODEV => Err(DeviceError::Gone(err)),
+        _ => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(errno: i32) -> alsa::Error {
+        alsa::Error::new("snd_pcm_writei", errno)
+    }
+
+    #[test]
+    fn messages_name_the_device_the_direction_and_the_step() {
+        let open = DeviceError::Open {
+            device: "hw:1,0".into(),
+            dir: Direction::Capture,
+            source: err(libc::EBUSY),
+        };
+        assert!(open
+            .to_string()
+            .starts_with("cannot open ALSA capture device \"hw:1,0\": ALSA function"));
+        let cfg = DeviceError::Config {
+            device: "hw:0,0".into(),
+            dir: Direction::Playback,
+            what: "rate".into(),
+            source: err(libc::EINVAL),
+        };
+        assert!(cfg
+            .to_string()
+            .starts_with("ALSA playback device \"hw:0,0\": rate: ALSA function"));
+        let none = DeviceError::NoFormat {
+            device: "hw:0,0".into(),
+            dir: Direction::Playback,
+        };
+        assert!(none
+            .to_string()
+            .ends_with(": takes none of S32_LE, S24_LE, S24_3LE, S16_LE, FLOAT_LE, U8"));
+        let again = DeviceError::Reopen(Box::new(none));
+        assert!(again
+            .to_string()
+            .starts_with("cannot reopen the output device: ALSA playback device"));
+    }
+
+    #[test]
+    fn xruns_are_recovered_signals_retried_and_a_vanished_device_is_gone() {
+        assert!(matches!(classify(err(libc::EPIPE)), Ok(Some(_))));
+        assert!(matches!(classify(err(libc::ESTRPIPE)), Ok(Some(_))));
+        assert!(matches!(classify(err(libc::EINTR)), Ok(None)));
+        assert!(matches!(classify(err(libc::EAGAIN)), Ok(None)));
+        assert!(matches!(
+            classify(err(libc::ENODEV)),
+            Err(DeviceError::Gone(_))
+        ));
+        assert!(matches!(
+            classify(err(libc::EIO)),
+            Err(DeviceError::Alsa(_))
+        ));
+    }
+}
