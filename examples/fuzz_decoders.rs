@@ -8,6 +8,10 @@
 //! 10 million inputs and ends with `inputs=N seconds=S rate=R/s`; on a
 //! failure it prints the seed, the input in hex and the file's ioctl
 //! history, and exits 1.
+//!
+//! `... --example fuzz_decoders -- --write-corpus DIR` instead writes the seed
+//! corpus for the cargo-fuzz target (`fuzz/`): one file per seed request,
+//! prefixed with the byte that picks the fuzzed file's streams and device.
 
 #[path = "../tests/support/decoder_fuzz.rs"]
 mod decoder_fuzz;
@@ -19,8 +23,23 @@ use decoder_fuzz::*;
 
 const CHUNK: u64 = 1 << 16;
 
+fn write_corpus(dir: &str) {
+    std::fs::create_dir_all(dir).expect("corpus directory");
+    let corpus = seed_corpus();
+    for (i, req) in corpus.iter().enumerate() {
+        let mut bytes = vec![i as u8];
+        bytes.extend_from_slice(req);
+        std::fs::write(format!("{dir}/seed-{i:03}"), bytes).expect("corpus file");
+    }
+    println!("wrote {} seeds to {dir}", corpus.len());
+}
+
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("--write-corpus") {
+        let dir = args.nth(1).expect("--write-corpus DIR");
+        return write_corpus(&dir);
+    }
     let total: u64 = args
         .next()
         .map(|a| a.replace('_', "").parse().expect("inputs: a number"))
