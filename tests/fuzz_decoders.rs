@@ -100,3 +100,24 @@ fn every_ioctl_number_on_every_kind_of_file_keeps_the_invariants() {
         }
     }
 }
+
+#[test]
+fn the_checks_catch_what_they_check() {
+    use ossd::oss::dsp::Outcome;
+    use ossd::oss::soundcard::{SNDCTL_DSP_SETTRIGGER, SNDCTL_DSP_SPEED};
+    let reply = |n: usize| Outcome::Reply {
+        result: 0,
+        out: vec![0; n],
+    };
+    let speed = restricted_out_size(SNDCTL_DSP_SPEED);
+    assert_eq!(speed, 4);
+    assert!(check_outcome("t", SNDCTL_DSP_SPEED, speed, &reply(4)).is_ok());
+    assert!(check_outcome("t", SNDCTL_DSP_SPEED, speed, &reply(5)).is_err());
+    // SETTRIGGER is _IOW: restricted CUSE takes nothing back.
+    let trig = restricted_out_size(SNDCTL_DSP_SETTRIGGER);
+    assert_eq!(trig, 0);
+    assert!(check_outcome("t", SNDCTL_DSP_SETTRIGGER, trig, &reply(4)).is_err());
+    assert!(check_outcome("t", 0, 0, &Outcome::Error(0)).is_err());
+    assert!(check_outcome("t", 0, 0, &Outcome::Error(512)).is_err());
+    assert!(check_outcome("t", 0, 0, &Outcome::Error(libc::EINVAL)).is_ok());
+}

@@ -783,7 +783,7 @@ impl Target {
     }
 }
 
-fn check_outcome(what: &str, cmd: u32, allowed: usize, out: &Outcome) -> Result<(), String> {
+pub fn check_outcome(what: &str, cmd: u32, allowed: usize, out: &Outcome) -> Result<(), String> {
     match out {
         Outcome::Reply { out, .. } if out.len() > allowed => Err(format!(
             "{what}: cmd {cmd:#010x} answered {} bytes, restricted CUSE allows {allowed}",
