@@ -11,6 +11,14 @@
 //!   `cargo run --release --example fuzz_decoders -- 100000000 [threads]`
 //!   prints `inputs=N seconds=S rate=R/s`; it too honours `OSSD_FUZZ_SEED`.
 //!
+//! - Coverage-guided (nightly and cargo-fuzz; libFuzzer builds here):
+//!   ```sh
+//!   cargo +nightly install cargo-fuzz
+//!   cargo run --release --example fuzz_decoders -- --write-corpus fuzz/corpus/decoders
+//!   cd fuzz && cargo +nightly fuzz run decoders corpus/decoders -- -max_total_time=300
+//!   ```
+//!   The target (`fuzz/fuzz_targets/decoders.rs`) runs the same checks.
+//!
 //! A failure prints the seed, the input's index and bytes in hex, and the
 //! ioctls the file had been through since it was made (its state).
 
