@@ -31,12 +31,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use ossd::cuse::abi::{self, opcode};
 use ossd::cuse::wire::{Header, Op, Request};
 use ossd::mix::record::RecVoice;
-use ossd::mix::{DeviceConfig, PcmFormat, Quality, Voice};
+use ossd::mix::{Quality, Voice};
 use ossd::oss::dsp::{DeviceInfo, Dsp, Env, Outcome, Streams};
 use ossd::oss::mixer::{MixerDesc, MixerOutcome, MixerState};
-// Moving to `ossd::pcm::format` with the leaf-module restructuring (issue 10).
-use ossd::oss::format::SampleFormat;
 use ossd::oss::soundcard::*;
+use ossd::pcm::{DeviceConfig, PcmFormat, SampleFormat};
 
 // ---------------------------------------------------------------------------
 // PRNG
@@ -734,9 +733,8 @@ impl Target {
         t
     }
 
-    /// As the daemon's `rebuild_voices`: new streams for the new settings.
+    /// As the server's `rebuild_streams`: new streams for the new settings.
     fn rebuild(&mut self) {
-        self.dsp.dirty = false;
         self.play = matches!(self.shape, Shape::Play | Shape::Duplex)
             .then(|| self.dsp.make_voice(Quality::default()));
         self.rec = matches!(self.shape, Shape::Rec | Shape::Duplex).then(|| {
@@ -762,9 +760,9 @@ impl Target {
             play: self.play.as_mut(),
             rec: self.rec.as_mut(),
         };
-        let out = self.dsp.ioctl(streams, env, cmd, input);
-        check_outcome("Dsp::ioctl", cmd, allowed, &out)?;
-        if self.dsp.dirty {
+        let done = self.dsp.ioctl(streams, env, cmd, input);
+        check_outcome("Dsp::ioctl", cmd, allowed, &done.outcome)?;
+        if done.rebuild {
             self.rebuild();
         }
         // /dev/mixer's way to SYSINFO & co: a fresh stream-less file.
@@ -773,7 +771,9 @@ impl Target {
             info: &self.info,
             igain: self.mixer.igain(),
         };
-        let out = Dsp::new(self.dev).ioctl(Streams::default(), env, cmd, input);
+        let out = Dsp::new(self.dev)
+            .ioctl(Streams::default(), env, cmd, input)
+            .outcome;
         check_outcome("Dsp::ioctl (no streams)", cmd, allowed, &out)?;
         let out = match self.mixer.ioctl(cmd, input, &self.desc) {
             MixerOutcome::Reply(out) => Outcome::Reply { result: 0, out },
