@@ -503,8 +503,8 @@ fn thd_n(q: Quality, client: SampleFormat, device: SampleFormat, steps: usize) -
     let mut m = Mixer::new(dev);
     let id = m.insert(Voice::new(fmt, &dev, tone.len(), q));
     let v = m.voice_mut(id).expect("inserted");
-    assert_eq!(v.ring.push(&tone), tone.len());
-    v.kick = true;
+    assert_eq!(v.push(&tone), tone.len());
+    v.post();
     let mut left = Vec::new();
     let mut dec = vec![0.0; dev.period_frames as usize * 2];
     for _ in 0..(DEV_RATE as usize * 3 / 2 / PERIOD as usize) {
@@ -874,8 +874,8 @@ fn rss_voice_child(quality: Quality, n: usize) {
     let voices: Vec<Voice> = (0..n)
         .map(|_| {
             let mut v = Voice::new(fmt, &dev, 4096, quality);
-            v.ring.push(&data);
-            v.kick = true;
+            v.push(&data);
+            v.post();
             v.render(&mut acc, 0);
             v
         })

@@ -145,7 +145,7 @@ impl MixCase {
             let v = self.mixer.voice_mut(id).expect("inserted");
             loop {
                 let off = self.offsets[k];
-                let n = v.ring.push(&self.source[off..]);
+                let n = v.push(&self.source[off..]);
                 if n == 0 {
                     break;
                 }

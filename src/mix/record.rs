@@ -25,16 +25,16 @@ use crate::pcm::format::{self, SampleFormat};
 use crate::pcm::{DeviceConfig, PcmFormat};
 
 pub struct RecVoice {
-    pub fmt: PcmFormat,
-    pub ring: Ring,
+    fmt: PcmFormat,
+    ring: Ring,
     /// Recording runs (the first read, a poll for input, or SETTRIGGER).
-    pub trigger: bool,
+    trigger: bool,
     /// Linear gain per reader channel (SETRECVOL and the mixer's IGAIN).
-    pub gains: Vec<f64>,
+    gains: Vec<f64>,
     /// Bytes appended to the ring in all.
-    pub produced_bytes: u64,
+    produced_bytes: u64,
     /// Periods in which the ring could not take everything.
-    pub overruns: u32,
+    overruns: u32,
     /// The resampler starts afresh at the next period (after HALT).
     restart: bool,
     delay: usize,
@@ -81,6 +81,26 @@ impl RecVoice {
     /// Starts recording (the first read, a poll for input, SETTRIGGER).
     pub fn start(&mut self) {
         self.trigger = true;
+    }
+
+    /// Recording runs.
+    pub fn running(&self) -> bool {
+        self.trigger
+    }
+
+    /// Linear gain per reader channel (SETRECVOL times the mixer's IGAIN).
+    pub fn set_gains(&mut self, gains: Vec<f64>) {
+        self.gains = gains;
+    }
+
+    /// Bytes appended to the ring in all.
+    pub fn produced_bytes(&self) -> u64 {
+        self.produced_bytes
+    }
+
+    /// Periods in which the ring could not take everything.
+    pub fn overruns(&self) -> u32 {
+        self.overruns
     }
 
     /// Bytes recorded and not yet read.

@@ -25,27 +25,27 @@ pub enum VoiceState {
 
 #[derive(Debug)]
 pub struct Voice {
-    pub fmt: PcmFormat,
-    pub ring: Ring,
-    pub state: VoiceState,
+    fmt: PcmFormat,
+    ring: Ring,
+    state: VoiceState,
     /// Bytes queued before a stopped voice starts by itself.
-    pub start_threshold: usize,
+    start_threshold: usize,
     /// SYNC or close: play out whatever is queued, then stop.
-    pub draining: bool,
+    draining: bool,
     /// POST or a draining request: start now, whatever the threshold.
-    pub kick: bool,
+    kick: bool,
     /// SETTRIGGER: output enabled.
-    pub trigger: bool,
+    trigger: bool,
     /// Linear gain per device channel (SETPLAYVOL).
-    pub gains: Vec<f64>,
+    gains: Vec<f64>,
     /// Client bytes the engine has taken from the ring, in all.
-    pub consumed_bytes: u64,
+    consumed_bytes: u64,
     /// Device frame index just after the last frame carrying this voice's
     /// sound (resampler delay included): it is audible until the device has
     /// played that far.
-    pub sound_end: u64,
+    sound_end: u64,
     /// Periods in which the stream ran dry while playing and not draining.
-    pub underruns: u32,
+    underruns: u32,
     was_flowing: bool,
     /// Device frame at which the resampler's output began (it starts afresh
     /// each time the voice starts) and client frames fed to it since.
@@ -171,6 +171,32 @@ impl Voice {
         self.fmt
     }
 
+    /// Linear gain per device channel (SETPLAYVOL).
+    pub fn set_gains(&mut self, gains: Vec<f64>) {
+        self.gains = gains;
+    }
+
+    pub fn gains(&self) -> &[f64] {
+        &self.gains
+    }
+
+    /// The queued bytes, oldest first (tests).
+    #[cfg(test)]
+    pub(crate) fn queued_bytes(&self) -> Vec<u8> {
+        let (a, b) = self.ring.slices();
+        [a, b].concat()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_underruns(&mut self, n: u32) {
+        self.underruns = n;
+    }
+
+    /// Device frame just after the last frame carrying this voice's sound.
+    pub fn sound_end(&self) -> u64 {
+        self.sound_end
+    }
+
     /// Periods in which the stream ran dry while playing.
     pub fn underruns(&self) -> u32 {
         self.underruns
@@ -265,8 +291,9 @@ impl Voice {
         self.delay
     }
 
-    /// Drops everything queued and in flight (RESET/HALT). The conversion
-    /// starts afresh when the voice next starts.
+    /// Drops everything queued and in flight and enables the output again
+    /// (RESET/HALT). The conversion starts afresh when the voice next
+    /// starts.
     pub fn reset(&mut self, now_frame: u64) {
         self.ring.clear();
         self.state = VoiceState::Stopped;
@@ -275,6 +302,7 @@ impl Voice {
         self.was_flowing = false;
         self.sound_end = self.sound_end.min(now_frame);
         self.takes.clear(); // what was in flight counts as played
+        self.trigger = true;
     }
 
     /// Overwrites what is queued with silence, keeping its length (SILENCE).

@@ -176,6 +176,8 @@ pub struct Dsp {
     optr_blocks_seen: u64,
     /// SETNAME: what the program calls itself (shown in /dev/sndstat).
     pub name: String,
+    /// The trigger bits (PCM_ENABLE_INPUT, PCM_ENABLE_OUTPUT): enables.
+    enable: u32,
 }
 
 impl Dsp {
@@ -201,6 +203,43 @@ impl Dsp {
             iptr_blocks_seen: 0,
             optr_blocks_seen: 0,
             name: String::new(),
+            enable: PCM_ENABLE_INPUT | PCM_ENABLE_OUTPUT,
+        }
+    }
+
+    /// The trigger bit `bit` (PCM_ENABLE_INPUT or PCM_ENABLE_OUTPUT) is set:
+    /// that direction may run (a read starts recording only then).
+    pub fn enabled(&self, bit: u32) -> bool {
+        self.enable & bit != 0
+    }
+
+    /// SETTRIGGER (and a sync group's arming and start): output enabled or
+    /// gated off; recording started, or halted.
+    pub fn set_trigger(&mut self, streams: Streams<'_>, bits: u32) {
+        self.enable = bits & (PCM_ENABLE_INPUT | PCM_ENABLE_OUTPUT);
+        if let Some(p) = streams.play {
+            p.set_trigger(self.enabled(PCM_ENABLE_OUTPUT));
+        }
+        if let Some(r) = streams.rec {
+            if self.enabled(PCM_ENABLE_INPUT) {
+                r.start();
+            } else {
+                r.halt();
+            }
+        }
+    }
+
+    fn halt_output(&mut self, play: Option<&mut Voice>, played: u64) {
+        self.enable |= PCM_ENABLE_OUTPUT;
+        if let Some(v) = play {
+            v.reset(played);
+        }
+    }
+
+    fn halt_input(&mut self, rec: Option<&mut RecVoice>) {
+        self.enable |= PCM_ENABLE_INPUT;
+        if let Some(r) = rec {
+            r.halt();
         }
     }
 
@@ -240,7 +279,8 @@ impl Dsp {
     /// Builds the voice this file's settings call for.
     pub fn make_voice(&self, quality: crate::mix::Quality) -> Voice {
         let mut v = Voice::new(self.fmt, &self.dev, self.buffer_bytes(), quality);
-        v.gains = self.play_volume.gains(self.dev.pcm.channels as usize);
+        v.set_gains(self.play_volume.gains(self.dev.pcm.channels as usize));
+        v.set_trigger(self.enabled(PCM_ENABLE_OUTPUT));
         v
     }
 
@@ -255,12 +295,14 @@ impl Dsp {
         igain: Volume,
     ) -> RecVoice {
         let mut r = RecVoice::new(self.fmt, dev, self.buffer_bytes(), quality);
-        r.gains = self.rec_gains(self.fmt.channels as usize, igain);
+        r.set_gains(self.rec_gains(igain));
         r
     }
 
-    /// This file's recording gains: its SETRECVOL times the mixer's level.
-    pub fn rec_gains(&self, channels: usize, igain: Volume) -> Vec<f64> {
+    /// This file's recording gains (one per channel of its format): its
+    /// SETRECVOL times the mixer's level.
+    pub fn rec_gains(&self, igain: Volume) -> Vec<f64> {
+        let channels = self.fmt.channels as usize;
         let mine = self.rec_volume.gains(channels);
         let master = igain.gains(channels);
         mine.iter().zip(master).map(|(a, b)| a * b).collect()
@@ -274,7 +316,7 @@ impl Dsp {
 
     /// Device frames still to play of what this voice has handed to the engine.
     fn in_flight_frames(&self, voice: &Voice, played: u64) -> u64 {
-        let dev_frames = voice.sound_end.saturating_sub(played);
+        let dev_frames = voice.sound_end().saturating_sub(played);
         (dev_frames * self.fmt.rate as u64).div_ceil(self.dev.pcm.rate as u64)
     }
 
@@ -282,7 +324,7 @@ impl Dsp {
     /// taken but the device has not played yet (in this stream's bytes).
     pub fn odelay(&self, voice: &Voice, played: u64) -> u64 {
         let in_flight = self.in_flight_frames(voice, played) * self.fmt.frame_bytes() as u64;
-        voice.ring.len() as u64 + in_flight.min(voice.consumed_bytes)
+        voice.queued() as u64 + in_flight.min(voice.consumed_bytes())
     }
 
     /// Bytes of this stream that the device has played.
@@ -434,14 +476,14 @@ impl Dsp {
             SNDCTL_DSP_GETBLKSIZE => Outcome::int(self.geometry().0 as i32),
             SNDCTL_DSP_GETOSPACE => {
                 let voice = play!();
-                self.buf_info(voice.ring.capacity(), voice.ring.space())
+                self.buf_info(voice.capacity(), voice.space())
             }
             SNDCTL_DSP_LOW_WATER => {
                 let v = arg!();
                 let cap = play
                     .as_ref()
-                    .map(|p| p.ring.capacity())
-                    .or(rec.as_ref().map(|r| r.ring.capacity()));
+                    .map(|p| p.capacity())
+                    .or(rec.as_ref().map(|r| r.capacity()));
                 // Clamped to 1 byte .. the whole buffer.
                 self.low_water = Some((v.max(1) as usize).min(cap.unwrap_or(1).max(1)));
                 Outcome::ok()
@@ -476,12 +518,7 @@ impl Dsp {
                 let voice = play!();
                 let (size, _) = self.geometry();
                 let played = self.played_bytes(voice, env.played);
-                count_info(
-                    played,
-                    size,
-                    voice.ring.capacity(),
-                    &mut self.optr_blocks_seen,
-                )
+                count_info(played, size, voice.capacity(), &mut self.optr_blocks_seen)
             }
             SNDCTL_DSP_CURRENT_OPTR => {
                 let voice = play!();
@@ -497,47 +534,40 @@ impl Dsp {
                     .to_vec(),
                 )
             }
-            SNDCTL_DSP_SYNC => match play {
-                // Output gated off by SETTRIGGER: nothing will play, so there
-                // is nothing to wait for (waiting would hang the caller).
-                Some(voice) if !voice.trigger => Outcome::ok(),
-                Some(voice) => {
-                    voice.draining = true;
-                    voice.kick = true;
+            // Output gated off by SETTRIGGER: nothing will play, so there is
+            // nothing to wait for (waiting would hang the caller); nor on a
+            // read-only file.
+            SNDCTL_DSP_SYNC => {
+                if play.is_some_and(|v| v.start_drain()) {
                     Outcome::ParkUntilDrained
+                } else {
+                    Outcome::ok()
                 }
-                // Nothing to play out on a read-only file.
-                None => Outcome::ok(),
-            },
+            }
             SNDCTL_DSP_POST => {
-                play!().kick = true;
+                play!().post();
                 Outcome::ok()
             }
-            // RESET is HALT (same number); HALT_OUTPUT is its playback half.
+            // RESET is HALT (same number); HALT_OUTPUT and HALT_INPUT are
+            // its halves. A halted direction is as just after open: empty,
+            // stopped, and enabled again (OSS 4's reset restores the trigger
+            // bits), so the next write or read starts it.
             SNDCTL_DSP_RESET => {
-                if let Some(v) = play {
-                    v.reset(env.played);
-                }
-                if let Some(r) = rec {
-                    r.halt();
-                }
+                self.halt_output(play, env.played);
+                self.halt_input(rec);
                 Outcome::ok()
             }
             SNDCTL_DSP_HALT_OUTPUT => {
-                if let Some(v) = play {
-                    v.reset(env.played);
-                }
+                self.halt_output(play, env.played);
                 Outcome::ok()
             }
             SNDCTL_DSP_HALT_INPUT => {
-                if let Some(r) = rec {
-                    r.halt();
-                }
+                self.halt_input(rec);
                 Outcome::ok()
             }
             SNDCTL_DSP_SKIP => {
                 // Drop what is queued but not yet taken by the mixer; keep playing.
-                play!().ring.clear();
+                play!().skip();
                 Outcome::ok()
             }
             SNDCTL_DSP_SILENCE => {
@@ -545,29 +575,22 @@ impl Dsp {
                 play!().silence_queued();
                 Outcome::ok()
             }
+            // The trigger bits are enables (OSS 4 manual, SETTRIGGER): set for
+            // every direction the file has from open on; a stream still
+            // starts at its first write or read. Reported for the
+            // directions the file has.
             SNDCTL_DSP_GETTRIGGER => {
                 let mut bits = 0;
-                if play.as_ref().is_some_and(|v| v.trigger) {
+                if play.is_some() && self.enabled(PCM_ENABLE_OUTPUT) {
                     bits |= PCM_ENABLE_OUTPUT;
                 }
-                if rec.as_ref().is_some_and(|r| r.trigger) {
+                if rec.is_some() && self.enabled(PCM_ENABLE_INPUT) {
                     bits |= PCM_ENABLE_INPUT;
                 }
                 Outcome::int(bits as i32)
             }
             SNDCTL_DSP_SETTRIGGER => {
-                let v = arg!();
-                if let Some(p) = play {
-                    p.trigger = v & PCM_ENABLE_OUTPUT as i32 != 0;
-                    p.kick = p.trigger;
-                }
-                if let Some(r) = rec {
-                    let on = v & PCM_ENABLE_INPUT as i32 != 0;
-                    if !on && r.trigger {
-                        r.halt();
-                    }
-                    r.trigger = on;
-                }
+                self.set_trigger(Streams { play, rec }, arg!() as u32);
                 Outcome::ok()
             }
 
@@ -577,20 +600,20 @@ impl Dsp {
                 let v = arg!();
                 let voice = play!();
                 self.play_volume = Volume::from_oss(v);
-                voice.gains = self.play_volume.gains(voice.gains.len());
+                voice.set_gains(self.play_volume.gains(self.dev.pcm.channels as usize));
                 Outcome::int(self.play_volume.to_oss())
             }
             SNDCTL_DSP_GETRECVOL => Outcome::int(self.rec_volume.to_oss()),
             SNDCTL_DSP_SETRECVOL => {
                 self.rec_volume = Volume::from_oss(arg!());
                 if let Some(r) = rec {
-                    r.gains = self.rec_gains(r.gains.len(), env.igain);
+                    r.set_gains(self.rec_gains(env.igain));
                 }
                 Outcome::int(self.rec_volume.to_oss())
             }
             SNDCTL_DSP_GETERROR => {
-                let under = play.as_ref().map_or(0, |v| v.underruns);
-                let over = rec.as_ref().map_or(0, |r| r.overruns);
+                let under = play.as_ref().map_or(0, |v| v.underruns());
+                let over = rec.as_ref().map_or(0, |r| r.overruns());
                 let new_under = under.wrapping_sub(self.underruns_reported);
                 let new_over = over.wrapping_sub(self.overruns_reported);
                 self.underruns_reported = under;
@@ -643,15 +666,15 @@ impl Dsp {
             // --- recording
             SNDCTL_DSP_GETISPACE => {
                 let r = rec!();
-                self.buf_info(r.ring.capacity(), r.ring.len())
+                self.buf_info(r.capacity(), r.available())
             }
             SNDCTL_DSP_GETIPTR => {
                 let r = rec!();
                 let (size, _) = self.geometry();
                 count_info(
-                    r.produced_bytes,
+                    r.produced_bytes(),
                     size,
-                    r.ring.capacity(),
+                    r.capacity(),
                     &mut self.iptr_blocks_seen,
                 )
             }
@@ -660,8 +683,8 @@ impl Dsp {
                 let fb = self.fmt.frame_bytes() as u64;
                 Outcome::bytes(
                     OssCount {
-                        samples: (r.produced_bytes / fb) as i64,
-                        fifo_samples: (r.ring.len() as u64 / fb) as i32,
+                        samples: (r.produced_bytes() / fb) as i64,
+                        fifo_samples: (r.available() as u64 / fb) as i32,
                         filler: [0; 32],
                     }
                     .to_bytes()
@@ -1004,7 +1027,7 @@ mod tests {
         t.int(SNDCTL_DSP_CHANNELS, 2);
         t.int(SNDCTL_DSP_SPEED, 48000);
         assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 0);
-        t.voice.ring.push(&vec![1u8; 1024 * 4]);
+        t.voice.push(&vec![1u8; 1024 * 4]);
         assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 1024 * 4);
         // The engine mixes one period: it is in flight until the device plays it.
         let mut acc = vec![0i64; 512];
@@ -1030,7 +1053,7 @@ mod tests {
         t.call(SNDCTL_DSP_RESET, &[]);
         assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 0);
         let o = t.ints(SNDCTL_DSP_GETOSPACE);
-        assert_eq!(o[3] as usize, t.voice.ring.capacity());
+        assert_eq!(o[3] as usize, t.voice.capacity());
     }
 
     #[test]
@@ -1042,21 +1065,22 @@ mod tests {
             Outcome::ok()
         );
         assert_eq!(t.int(SNDCTL_DSP_GETTRIGGER, 0), 0);
-        assert!(!t.voice.trigger);
+        assert!(!t.voice.trigger());
+        // Gated off, SYNC has nothing to wait for.
+        assert_eq!(t.call(SNDCTL_DSP_SYNC, &[]), Outcome::ok());
         t.call(
             SNDCTL_DSP_SETTRIGGER,
             &(PCM_ENABLE_OUTPUT as i32).to_ne_bytes(),
         );
-        assert!(t.voice.trigger && t.voice.kick);
+        assert!(t.voice.trigger());
         assert_eq!(t.call(SNDCTL_DSP_SYNC, &[]), Outcome::ParkUntilDrained);
-        assert!(t.voice.draining);
-        t.voice.ring.push(&[7u8; 100]);
+        t.voice.push(&[7u8; 100]);
         t.call(SNDCTL_DSP_SILENCE, &[]);
-        let (a, b) = t.voice.ring.slices();
-        assert_eq!(a.len() + b.len(), 100);
-        assert!(a.iter().chain(b).all(|&x| x == 0x80), "U8 silence is 0x80");
+        let q = t.voice.queued_bytes();
+        assert_eq!(q.len(), 100);
+        assert!(q.iter().all(|&x| x == 0x80), "U8 silence is 0x80");
         t.call(SNDCTL_DSP_SKIP, &[]);
-        assert!(t.voice.ring.is_empty());
+        assert_eq!(t.voice.queued(), 0);
         assert_eq!(t.call(SNDCTL_DSP_POST, &[]), Outcome::ok());
     }
 
@@ -1065,23 +1089,125 @@ mod tests {
         let mut t = T::new();
         assert_eq!(t.int(SNDCTL_DSP_SETPLAYVOL, 50 | 30 << 8), 50 | 30 << 8);
         assert_eq!(t.int(SNDCTL_DSP_GETPLAYVOL, 0), 50 | 30 << 8);
-        assert!(t.voice.gains[0] > t.voice.gains[1] && t.voice.gains[0] < 1.0);
+        assert!(t.voice.gains()[0] > t.voice.gains()[1] && t.voice.gains()[0] < 1.0);
         assert_eq!(t.int(SNDCTL_DSP_SETPLAYVOL, 200 | 255 << 8), 100 | 100 << 8);
-        assert_eq!(t.voice.gains, vec![1.0, 1.0]);
+        assert_eq!(t.voice.gains(), vec![1.0, 1.0]);
         assert_eq!(t.int(SNDCTL_DSP_SETPLAYVOL, 0), 0);
-        assert_eq!(t.voice.gains, vec![0.0, 0.0]);
+        assert_eq!(t.voice.gains(), vec![0.0, 0.0]);
         // The volume survives a format change (the voice is rebuilt).
         t.int(SNDCTL_DSP_SETPLAYVOL, 70 | 70 << 8);
         t.int(SNDCTL_DSP_SPEED, 22050);
-        assert_eq!(t.voice.gains, vec![Volume::gain(70); 2]);
+        assert_eq!(t.voice.gains(), vec![Volume::gain(70); 2]);
         assert_eq!(t.int(SNDCTL_DSP_SETRECVOL, 40 | 40 << 8), 40 | 40 << 8);
         assert_eq!(t.int(SNDCTL_DSP_GETRECVOL, 0), 40 | 40 << 8);
+    }
+
+    /// GETTRIGGER after `calls` on a file with these directions.
+    fn trigger_after(play: bool, rec: bool, calls: &[(u32, i32)]) -> i32 {
+        let d = dev();
+        let mut dsp = Dsp::new(d);
+        let mut v = play.then(|| dsp.make_voice(Quality::Fast));
+        let mut r = rec.then(|| dsp.make_rec_voice(&d, Quality::Fast, Volume::FULL));
+        let info = DeviceInfo::default();
+        let mut call = |dsp: &mut Dsp, cmd: u32, arg: i32| {
+            let env = Env {
+                played: 0,
+                info: &info,
+                igain: Volume::FULL,
+            };
+            let streams = Streams {
+                play: v.as_mut(),
+                rec: r.as_mut(),
+            };
+            dsp.ioctl(streams, env, cmd, &arg.to_ne_bytes()).outcome
+        };
+        for &(cmd, arg) in calls {
+            call(&mut dsp, cmd, arg);
+        }
+        match call(&mut dsp, SNDCTL_DSP_GETTRIGGER, 0) {
+            Outcome::Reply { out, .. } => i32::from_ne_bytes(out[..4].try_into().unwrap()),
+            o => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
+    fn trigger_bits_are_enables_set_at_open_for_each_direction() {
+        let (i, o) = (PCM_ENABLE_INPUT as i32, PCM_ENABLE_OUTPUT as i32);
+        // Fresh opens: O_RDWR, O_WRONLY, O_RDONLY (OSS 4 manual, SETTRIGGER:
+        // both enabled by default; the stream still starts at its first I/O).
+        assert_eq!(trigger_after(true, true, &[]), i | o);
+        assert_eq!(trigger_after(true, false, &[]), o);
+        assert_eq!(trigger_after(false, true, &[]), i);
+        // SETTRIGGER sets exactly what it is given, for the directions the
+        // file has.
+        assert_eq!(trigger_after(true, true, &[(SNDCTL_DSP_SETTRIGGER, 0)]), 0);
+        assert_eq!(trigger_after(true, true, &[(SNDCTL_DSP_SETTRIGGER, o)]), o);
+        assert_eq!(trigger_after(true, true, &[(SNDCTL_DSP_SETTRIGGER, i)]), i);
+        assert_eq!(
+            trigger_after(true, false, &[(SNDCTL_DSP_SETTRIGGER, i | o)]),
+            o
+        );
+        assert_eq!(
+            trigger_after(false, true, &[(SNDCTL_DSP_SETTRIGGER, -1)]),
+            i
+        );
+        // RESET (HALT) enables both again, as just after open; HALT_OUTPUT
+        // and HALT_INPUT their own direction.
+        let off = (SNDCTL_DSP_SETTRIGGER, 0);
+        assert_eq!(
+            trigger_after(true, true, &[off, (SNDCTL_DSP_RESET, 0)]),
+            i | o
+        );
+        assert_eq!(
+            trigger_after(true, true, &[off, (SNDCTL_DSP_HALT_OUTPUT, 0)]),
+            o
+        );
+        assert_eq!(
+            trigger_after(true, true, &[off, (SNDCTL_DSP_HALT_INPUT, 0)]),
+            i
+        );
+        assert_eq!(
+            trigger_after(false, true, &[off, (SNDCTL_DSP_HALT_INPUT, 0)]),
+            i
+        );
+        // A format change rebuilds the streams but keeps the bits.
+        assert_eq!(
+            trigger_after(true, true, &[off, (SNDCTL_DSP_SPEED, 22050)]),
+            0
+        );
+    }
+
+    #[test]
+    fn settrigger_gates_output_and_starts_or_halts_recording() {
+        let d = dev();
+        let mut dsp = Dsp::new(d);
+        let mut v = dsp.make_voice(Quality::Fast);
+        let mut r = dsp.make_rec_voice(&d, Quality::Fast, Volume::FULL);
+        assert!(v.trigger() && !r.running(), "recording waits for a read");
+        dsp.set_trigger(
+            Streams {
+                play: Some(&mut v),
+                rec: Some(&mut r),
+            },
+            PCM_ENABLE_INPUT,
+        );
+        assert!(!v.trigger() && r.running());
+        assert!(!dsp.enabled(PCM_ENABLE_OUTPUT) && dsp.enabled(PCM_ENABLE_INPUT));
+        dsp.set_trigger(
+            Streams {
+                play: Some(&mut v),
+                rec: Some(&mut r),
+            },
+            PCM_ENABLE_OUTPUT,
+        );
+        assert!(v.trigger() && !r.running());
+        assert!(!dsp.enabled(PCM_ENABLE_INPUT), "a read no longer starts it");
     }
 
     #[test]
     fn geterror_reports_new_underruns_once() {
         let mut t = T::new();
-        t.voice.underruns = 3;
+        t.voice.set_underruns(3);
         let e = t.ints(SNDCTL_DSP_GETERROR);
         assert_eq!(e.len() * 4, AudioErrInfo::SIZE);
         assert_eq!(e[0], 3);
@@ -1164,7 +1290,7 @@ mod tests {
         t.call(SNDCTL_DSP_LOW_WATER, &(-4i32).to_ne_bytes());
         assert_eq!(t.dsp.low_water(), 1);
         t.call(SNDCTL_DSP_LOW_WATER, &i32::MAX.to_ne_bytes());
-        assert_eq!(t.dsp.low_water(), t.voice.ring.capacity());
+        assert_eq!(t.dsp.low_water(), t.voice.capacity());
     }
 
     #[test]

@@ -38,8 +38,8 @@ use crate::oss::dsp::{DeviceInfo, Dsp, Env, Handled, Outcome, Streams, Volume};
 use crate::oss::mixer::{MixerDesc, MixerOutcome, MixerState};
 use crate::oss::sndstat::{self, ClientLine, DeviceLine, SndstatInfo, Totals};
 use crate::oss::soundcard::{
-    ioc_type, OSS_GETVERSION, SNDCTL_AUDIOINFO, SNDCTL_AUDIOINFO_EX, SNDCTL_CARDINFO,
-    SNDCTL_ENGINEINFO, SNDCTL_SYSINFO,
+    ioc_type, OSS_GETVERSION, PCM_ENABLE_INPUT, SNDCTL_AUDIOINFO, SNDCTL_AUDIOINFO_EX,
+    SNDCTL_CARDINFO, SNDCTL_ENGINEINFO, SNDCTL_SYSINFO,
 };
 use crate::output::Position;
 use crate::pcm::DeviceConfig;
@@ -649,9 +649,12 @@ impl Server {
         let nonblock = f.dsp.nonblock || flags as i32 & libc::O_NONBLOCK != 0;
         let first = f.reads.is_empty();
         let mut got = Vec::with_capacity(size);
+        let enabled = f.dsp.enabled(PCM_ENABLE_INPUT);
         io.engines(|e| {
             if let Some(r) = rec_voice(e, slot) {
-                r.start(); // the first read starts recording
+                if enabled {
+                    r.start(); // the first read starts recording
+                }
                 if first {
                     r.take_into(&mut got, size);
                 }
@@ -792,7 +795,7 @@ impl Server {
             for d in files.values().filter_map(File::dsp) {
                 if let Some(RecSlot::Capture(id)) = d.rec {
                     if let Some(r) = c.recorders.get_mut(id) {
-                        r.gains = d.dsp.rec_gains(r.gains.len(), igain);
+                        r.set_gains(d.dsp.rec_gains(igain));
                     }
                 }
             }
@@ -1110,9 +1113,9 @@ impl Server {
                         .capture
                         .as_ref()
                         .and_then(|c| c.recorders.get(id))
-                        .map_or(0, |r| r.overruns),
+                        .map_or(0, |r| r.overruns()),
                     Some(RecSlot::Monitor(id)) => {
-                        e.mixer.monitors.get(id).map_or(0, |r| r.overruns)
+                        e.mixer.monitors.get(id).map_or(0, |r| r.overruns())
                     }
                     None => 0,
                 };
@@ -1174,7 +1177,7 @@ fn readiness(d: &DspFile, e: &mut Engines<'_>, start_input: bool) -> u32 {
         }
     }
     if let Some(rv) = d.rec.and_then(|slot| rec_voice(e, slot)) {
-        if start_input {
+        if start_input && d.dsp.enabled(PCM_ENABLE_INPUT) {
             rv.start();
         }
         if d.reads.is_empty() && rv.available() >= mark.min(rv.capacity()) {
