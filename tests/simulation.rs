@@ -1072,6 +1072,17 @@ impl World {
         let node = cl.node;
         let mut argb = [0u8; 512];
         argb[..4].copy_from_slice(&arg.to_ne_bytes());
+        match cmd {
+            // Small group ids, so that files meet in groups; the mode from
+            // the low bits (odd modes included).
+            SNDCTL_DSP_SYNCGROUP => {
+                argb[..4].copy_from_slice(&(arg >> 8 & 3).to_ne_bytes());
+                argb[4..8].copy_from_slice(&(arg & 7).to_ne_bytes());
+                self.clients[c].gated = true; // armed: finish() starts it
+            }
+            SNDCTL_DSP_SYNCSTART => argb[..4].copy_from_slice(&(arg & 3).to_ne_bytes()),
+            _ => {}
+        }
         let (input, out_size) = restricted_ioctl(cmd, &argb);
         let input = input.to_vec();
         if !matches!(

@@ -207,6 +207,12 @@ impl Dsp {
         }
     }
 
+    /// The trigger bits (what GETTRIGGER reports, before masking with the
+    /// file's directions).
+    pub fn trigger_bits(&self) -> u32 {
+        self.enable
+    }
+
     /// The trigger bit `bit` (PCM_ENABLE_INPUT or PCM_ENABLE_OUTPUT) is set:
     /// that direction may run (a read starts recording only then).
     pub fn enabled(&self, bit: u32) -> bool {

@@ -38,8 +38,9 @@ use crate::oss::dsp::{DeviceInfo, Dsp, Env, Handled, Outcome, Streams, Volume};
 use crate::oss::mixer::{MixerDesc, MixerOutcome, MixerState};
 use crate::oss::sndstat::{self, ClientLine, DeviceLine, SndstatInfo, Totals};
 use crate::oss::soundcard::{
-    ioc_type, OSS_GETVERSION, PCM_ENABLE_INPUT, SNDCTL_AUDIOINFO, SNDCTL_AUDIOINFO_EX,
-    SNDCTL_CARDINFO, SNDCTL_ENGINEINFO, SNDCTL_SYSINFO,
+    ioc_type, OssSyncgroup, OSS_GETVERSION, PCM_ENABLE_INPUT, PCM_ENABLE_OUTPUT, SNDCTL_AUDIOINFO,
+    SNDCTL_AUDIOINFO_EX, SNDCTL_CARDINFO, SNDCTL_DSP_SYNCGROUP, SNDCTL_DSP_SYNCSTART,
+    SNDCTL_ENGINEINFO, SNDCTL_SYSINFO,
 };
 use crate::output::Position;
 use crate::pcm::DeviceConfig;
@@ -273,6 +274,11 @@ pub struct Server {
     mixer_save: Option<String>,
     /// The capture device's configuration while it is open.
     capture_dev: Option<DeviceConfig>,
+    /// OSS 4 sync groups by id: their members (fh, directions), armed and
+    /// waiting for SYNCSTART. A group ends when it starts or its last
+    /// member closes.
+    groups: BTreeMap<i32, Vec<(u64, u32)>>,
+    next_group: i32,
     answers: Vec<(usize, Answer)>,
     /// What the engines had lent out when its stream went; dropped outside
     /// the engines' locks.
@@ -294,6 +300,8 @@ impl Server {
             mixer_state,
             mixer_save: None,
             capture_dev: None,
+            groups: BTreeMap::new(),
+            next_group: 1,
             answers: Vec::new(),
             dead_pipes: Vec::new(),
             dead_convs: Vec::new(),
@@ -698,7 +706,11 @@ impl Server {
                 | SNDCTL_CARDINFO
         );
         let info = self.device_info();
-        let outcome = if is_mixer_call && info_call {
+        let outcome = if !is_mixer_call && cmd == SNDCTL_DSP_SYNCGROUP {
+            self.sync_group(fh, input, io)
+        } else if !is_mixer_call && cmd == SNDCTL_DSP_SYNCSTART {
+            self.sync_start(input, io)
+        } else if is_mixer_call && info_call {
             // ossinfo and friends ask /dev/mixer about the whole system.
             let dev = io.engines(|e| *e.mixer.device());
             let env = Env {
@@ -725,27 +737,17 @@ impl Server {
             let mixer_igain = self.mixer_state.igain();
             let f = self.dsp_file(fh).expect("a dsp file");
             let handled: Handled = io.engines(|e| {
-                let played = e.position.played(now);
-                let monitor = match f.rec {
-                    Some(RecSlot::Monitor(id)) => Some(id),
-                    _ => None,
-                };
-                let (play, mon) = e.mixer.streams_mut(f.play, monitor);
-                let rec = match (f.rec, e.capture.as_mut()) {
-                    (Some(RecSlot::Capture(id)), Some(c)) => c.recorders.get_mut(id),
-                    _ => mon,
-                };
                 let env = Env {
-                    played,
+                    played: e.position.played(now),
                     info: &info,
                     // The mixer's recording level is the capture's, not the monitor's.
-                    igain: if monitor.is_some() {
+                    igain: if matches!(f.rec, Some(RecSlot::Monitor(_))) {
                         Volume::FULL
                     } else {
                         mixer_igain
                     },
                 };
-                f.dsp.ioctl(Streams { play, rec }, env, cmd, input)
+                f.dsp.ioctl(streams(f.play, f.rec, e), env, cmd, input)
             });
             // A format, rate, channel or fragment change takes effect at
             // once, dropping what was queued in the old format (an implicit
@@ -776,6 +778,88 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// SNDCTL_DSP_SYNCGROUP: creates a group (id 0) or joins one, and arms
+    /// the file's chosen directions: output gated off (its writes are
+    /// queued, not played), recording halted, until SYNCSTART.
+    fn sync_group(&mut self, fh: u64, input: &[u8], io: &mut impl Ports) -> Outcome {
+        let Some(mut g) = OssSyncgroup::from_bytes(input) else {
+            return Outcome::Error(libc::EINVAL);
+        };
+        let mode = g.mode as u32;
+        let both = PCM_ENABLE_INPUT | PCM_ENABLE_OUTPUT;
+        let f = self.files[&fh].dsp().expect("a dsp file");
+        let has = |bit: u32| match bit {
+            PCM_ENABLE_OUTPUT => f.play.is_some(),
+            _ => f.rec.is_some(),
+        };
+        // A mode of nothing, of unknown bits, or of a direction the file
+        // does not have.
+        if mode == 0
+            || mode & !both != 0
+            || [PCM_ENABLE_INPUT, PCM_ENABLE_OUTPUT]
+                .iter()
+                .any(|&b| mode & b != 0 && !has(b))
+        {
+            return Outcome::Error(libc::EINVAL);
+        }
+        if self.groups.values().flatten().any(|&(m, _)| m == fh) {
+            return Outcome::Error(libc::EBUSY);
+        }
+        if g.id == 0 {
+            g.id = self.next_group;
+            self.next_group = self.next_group.checked_add(1).unwrap_or(1);
+        } else if !self.groups.contains_key(&g.id) {
+            // Unknown, or already started (a started group is gone).
+            return Outcome::Error(libc::EINVAL);
+        }
+        self.groups.entry(g.id).or_default().push((fh, mode));
+        self.set_triggers(&[(fh, mode)], false, io);
+        Outcome::Reply {
+            result: 0,
+            out: g.to_bytes().to_vec(),
+        }
+    }
+
+    /// SNDCTL_DSP_SYNCSTART: every member of the group starts in the same
+    /// device period (one pass under the engines' lock): streams in the
+    /// device's rate, or resampled by `fast`, put their first frames on the
+    /// same device frame. The group ends.
+    fn sync_start(&mut self, input: &[u8], io: &mut impl Ports) -> Outcome {
+        let Some(id) = input
+            .get(..4)
+            .map(|b| i32::from_ne_bytes(b.try_into().expect("4")))
+        else {
+            return Outcome::Error(libc::EINVAL);
+        };
+        let Some(members) = self.groups.remove(&id) else {
+            return Outcome::Error(libc::EINVAL);
+        };
+        self.set_triggers(&members, true, io);
+        Outcome::Reply {
+            result: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// Turns the trigger bits `mode` of each file on or off, all in one
+    /// call to the engines.
+    fn set_triggers(&mut self, members: &[(u64, u32)], on: bool, io: &mut impl Ports) {
+        let files = &mut self.files;
+        io.engines(|e| {
+            for &(fh, mode) in members {
+                let Some(FileKind::Dsp(f)) = files.get_mut(&fh).map(|f| &mut f.kind) else {
+                    continue;
+                };
+                let bits = if on {
+                    f.dsp.trigger_bits() | mode
+                } else {
+                    f.dsp.trigger_bits() & !mode
+                };
+                f.dsp.set_trigger(streams(f.play, f.rec, e), bits);
+            }
+        });
     }
 
     /// After a mixer change: new master and recording gains, and the state
@@ -904,6 +988,10 @@ impl Server {
         let Some(f) = self.files.remove(&fh) else {
             return;
         };
+        for members in self.groups.values_mut() {
+            members.retain(|&(m, _)| m != fh);
+        }
+        self.groups.retain(|_, members| !members.is_empty());
         tracing::debug!(fh, pid = f.pid, "closed");
         let FileKind::Dsp(d) = f.kind else { return };
         let (old, capture_idle) = io.engines(|e| {
@@ -1155,6 +1243,20 @@ impl Server {
             },
         })
     }
+}
+
+/// A file's streams, as far as the engines have them.
+fn streams<'e>(play: Option<VoiceId>, rec: Option<RecSlot>, e: &'e mut Engines<'_>) -> Streams<'e> {
+    let monitor = match rec {
+        Some(RecSlot::Monitor(id)) => Some(id),
+        _ => None,
+    };
+    let (play, mon) = e.mixer.streams_mut(play, monitor);
+    let rec = match (rec, e.capture.as_mut()) {
+        (Some(RecSlot::Capture(id)), Some(c)) => c.recorders.get_mut(id),
+        _ => mon,
+    };
+    Streams { play, rec }
 }
 
 /// The recording voice in `slot`, if its engine has it.
