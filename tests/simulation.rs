@@ -911,14 +911,11 @@ impl World {
                 }
             }
             Step::Write { c, len, nonblock } => {
-                let Some((fh, node)) = fh_of(self, c as usize) else {
+                let Some((c, fh, node, blocking, flags)) =
+                    self.io_target(c, libc::O_RDONLY, nonblock)
+                else {
                     return Ok(());
                 };
-                let c = c as usize % n;
-                if self.clients[c].acc == libc::O_RDONLY {
-                    return Ok(()); // the kernel answers EBADF itself
-                }
-                let blocking = !(nonblock || self.clients[c].nonblock);
                 let data: Vec<u8> = match &mut self.reference {
                     Some(r) if r.c == c => {
                         if r.writing {
@@ -932,7 +929,6 @@ impl World {
                     Some(_) => vec![0; len as usize],
                     None => (0..len).map(|i| (i as u8).wrapping_mul(37)).collect(),
                 };
-                let flags = if nonblock { libc::O_NONBLOCK } else { 0 };
                 let kind = Kind::Write {
                     len: data.len(),
                     blocking,
@@ -946,15 +942,11 @@ impl World {
                 )?;
             }
             Step::Read { c, len, nonblock } => {
-                let Some((fh, node)) = fh_of(self, c as usize) else {
+                let Some((c, fh, node, blocking, flags)) =
+                    self.io_target(c, libc::O_WRONLY, nonblock)
+                else {
                     return Ok(());
                 };
-                let c = c as usize % n;
-                if self.clients[c].acc == libc::O_WRONLY {
-                    return Ok(()); // the kernel answers EBADF itself
-                }
-                let blocking = !(nonblock || self.clients[c].nonblock);
-                let flags = if nonblock { libc::O_NONBLOCK } else { 0 };
                 let kind = Kind::Read {
                     len: len as usize,
                     blocking,
@@ -1048,6 +1040,24 @@ impl World {
             Step::CapturePresent { yes } => self.sim.capture_present = yes,
         }
         Ok(())
+    }
+
+    /// Client `c`'s file for a read or write: (client, fh, node, blocking,
+    /// request flags); `None` if it has none open, or opened it `refused`
+    /// (the kernel answers EBADF itself then).
+    fn io_target(
+        &self,
+        c: u8,
+        refused: i32,
+        nonblock: bool,
+    ) -> Option<(usize, u64, usize, bool, i32)> {
+        let c = c as usize % self.clients.len();
+        let cl = &self.clients[c];
+        if cl.closing || cl.opening || cl.acc == refused {
+            return None;
+        }
+        let flags = if nonblock { libc::O_NONBLOCK } else { 0 };
+        Some((c, cl.fh?, cl.node, !(nonblock || cl.nonblock), flags))
     }
 
     fn recorder_ids(&self) -> Vec<(bool, usize)> {
