@@ -15,7 +15,7 @@
 //! **Locks.** Two, each held only for copies: [`Shared`] (the engine's:
 //! the mixer, its voices and the device position) and the capture thread's
 //! `CaptureShared`. When both are held, the engine lock is taken first;
-//! only [`RuntimePorts::engines`] takes both.
+//! only `RuntimePorts::engines` (the core's way in) takes both.
 
 pub mod capture;
 pub mod engine;
