@@ -526,18 +526,15 @@ impl Dsp {
                 let played = self.played_bytes(voice, env.played);
                 count_info(played, size, voice.capacity(), &mut self.optr_blocks_seen)
             }
-            SNDCTL_DSP_CURRENT_OPTR => {
+            // An i386 program's number has the 140-byte struct (no tail
+            // padding there): the same fields, cut to its size.
+            SNDCTL_DSP_CURRENT_OPTR | SNDCTL_DSP_CURRENT_OPTR_I386 => {
                 let voice = play!();
                 let fb = self.fmt.frame_bytes() as u64;
-                Outcome::bytes(
-                    OssCount {
-                        samples: (self.played_bytes(voice, env.played) / fb) as i64,
-                        fifo_samples: (self.odelay(voice, env.played) / fb).min(i32::MAX as u64)
-                            as i32,
-                        filler: [0; 32],
-                    }
-                    .to_bytes()
-                    .to_vec(),
+                count(
+                    cmd,
+                    self.played_bytes(voice, env.played) / fb,
+                    self.odelay(voice, env.played) / fb,
                 )
             }
             // Output gated off by SETTRIGGER: nothing will play, so there is
@@ -684,18 +681,10 @@ impl Dsp {
                     &mut self.iptr_blocks_seen,
                 )
             }
-            SNDCTL_DSP_CURRENT_IPTR => {
+            SNDCTL_DSP_CURRENT_IPTR | SNDCTL_DSP_CURRENT_IPTR_I386 => {
                 let r = rec!();
                 let fb = self.fmt.frame_bytes() as u64;
-                Outcome::bytes(
-                    OssCount {
-                        samples: (r.produced_bytes() / fb) as i64,
-                        fifo_samples: (r.available() as u64 / fb) as i32,
-                        filler: [0; 32],
-                    }
-                    .to_bytes()
-                    .to_vec(),
-                )
+                count(cmd, r.produced_bytes() / fb, r.available() as u64 / fb)
             }
             SNDCTL_DSP_SETDUPLEX => {
                 // Duplex is what an O_RDWR file with a capture device already is.
@@ -786,6 +775,21 @@ impl Dsp {
             self.dirty = true;
         }
     }
+}
+
+/// CURRENT_OPTR/CURRENT_IPTR: frames moved in all, and frames queued, as
+/// an `oss_count_t` of the size `cmd` asks for (144 bytes, or 140 from an
+/// i386 program).
+fn count(cmd: u32, samples: u64, queued: u64) -> Outcome {
+    let mut out = OssCount {
+        samples: samples as i64,
+        fifo_samples: queued.min(i32::MAX as u64) as i32,
+        filler: [0; 32],
+    }
+    .to_bytes()
+    .to_vec();
+    out.truncate(ioc_size(cmd));
+    Outcome::bytes(out)
 }
 
 /// GETOPTR/GETIPTR: `bytes` moved in all (the OSS int wraps, as in every
@@ -1060,6 +1064,28 @@ mod tests {
         assert_eq!(t.int(SNDCTL_DSP_GETODELAY, 0), 0);
         let o = t.ints(SNDCTL_DSP_GETOSPACE);
         assert_eq!(o[3] as usize, t.voice.capacity());
+    }
+
+    #[test]
+    fn current_optr_answers_an_i386_program_with_its_140_bytes() {
+        let mut t = T::new();
+        t.voice.push(&[1u8; 100]);
+        t.played = 30;
+        let full = match t.call(SNDCTL_DSP_CURRENT_OPTR, &[]) {
+            Outcome::Reply { out, .. } => out,
+            o => panic!("{o:?}"),
+        };
+        let i386 = match t.call(SNDCTL_DSP_CURRENT_OPTR_I386, &[]) {
+            Outcome::Reply { out, .. } => out,
+            o => panic!("{o:?}"),
+        };
+        assert_eq!((full.len(), i386.len()), (144, OSS_COUNT_I386_SIZE));
+        assert_eq!(i386[..], full[..140]);
+        // A playback-only file has no recording position, in either size.
+        assert_eq!(
+            t.call(SNDCTL_DSP_CURRENT_IPTR_I386, &[]),
+            Outcome::Error(libc::EINVAL)
+        );
     }
 
     #[test]

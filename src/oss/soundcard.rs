@@ -352,6 +352,13 @@ pub const SNDCTL_DSP_LOW_WATER: u32 = iow(P, 34, SIZEOF_INT);
 pub const SNDCTL_DSP_CURRENT_IPTR: u32 = ior(P, 35, OssCount::SIZE);
 /// Get the 64-bit playback position ([`OssCount`]).
 pub const SNDCTL_DSP_CURRENT_OPTR: u32 = ior(P, 36, OssCount::SIZE);
+/// `sizeof(oss_count_t)` in a 32-bit x86 program: `long long` aligns to 4
+/// there, so the struct has no tail padding and its ioctl numbers differ.
+pub const OSS_COUNT_I386_SIZE: usize = 140;
+/// [`SNDCTL_DSP_CURRENT_IPTR`] as an i386 program's header makes it.
+pub const SNDCTL_DSP_CURRENT_IPTR_I386: u32 = ior(P, 35, OSS_COUNT_I386_SIZE);
+/// [`SNDCTL_DSP_CURRENT_OPTR`] as an i386 program's header makes it.
+pub const SNDCTL_DSP_CURRENT_OPTR_I386: u32 = ior(P, 36, OSS_COUNT_I386_SIZE);
 /// Get the names of the recording sources ([`OssMixerEnuminfo`]).
 pub const SNDCTL_DSP_GET_RECSRC_NAMES: u32 = ior(P, 37, OssMixerEnuminfo::SIZE);
 /// Get the selected recording source (`int`).
@@ -2157,6 +2164,8 @@ mod tests {
         SNDCTL_DSP_LOW_WATER = 0x4004_5022,
         SNDCTL_DSP_CURRENT_IPTR = 0x8090_5023,
         SNDCTL_DSP_CURRENT_OPTR = 0x8090_5024,
+        SNDCTL_DSP_CURRENT_IPTR_I386 = 0x808c_5023,
+        SNDCTL_DSP_CURRENT_OPTR_I386 = 0x808c_5024,
         SNDCTL_DSP_GET_RECSRC_NAMES = 0x8dc8_5025,
         SNDCTL_DSP_GET_RECSRC = 0x8004_5026,
         SNDCTL_DSP_SET_RECSRC = 0xc004_5026,

@@ -121,7 +121,12 @@ typedef struct {
 } oss4_audioinfo;
 
 _Static_assert(sizeof(oss4_audio_errinfo) == 104, "audio_errinfo is 104 bytes");
+#if defined(__i386__)
+/* long long aligns to 4 in i386 structs: no tail padding, another ioctl number. */
+_Static_assert(sizeof(oss4_count_t) == 140, "oss_count_t is 140 bytes on i386");
+#else
 _Static_assert(sizeof(oss4_count_t) == 144, "oss_count_t is 144 bytes");
+#endif
 _Static_assert(sizeof(oss4_sysinfo) == 1248, "oss_sysinfo is 1248 bytes");
 _Static_assert(sizeof(oss4_audioinfo) == 1180, "oss_audioinfo is 1180 bytes");
 
@@ -153,7 +158,11 @@ PIN(OSS4_SILENCE, 0x0000501f);
 PIN(OSS4_SKIP, 0x00005020);
 PIN(OSS4_HALT_OUTPUT, 0x00005022);
 PIN(OSS4_LOW_WATER, 0x40045022);
+#if defined(__i386__)
+PIN(OSS4_CURRENT_OPTR, 0x808c5024);
+#else
 PIN(OSS4_CURRENT_OPTR, 0x80905024);
+#endif
 PIN(OSS4_GET_CHNORDER, 0x8008502a);
 PIN(OSS4_SYSINFO, 0x84e05801);
 PIN(OSS4_AUDIOINFO, 0xc49c5807);
