@@ -1317,12 +1317,18 @@ impl World {
         for c in 0..self.clients.len() {
             self.close(c, false)?;
         }
-        // Longest possible queue: a 1 MiB ring at 1000 Hz mono U8 takes far
-        // longer than the drain grace; the close gives up after it.
-        let mut waited = 0u64;
-        while !self.pending.is_empty() && waited < 20_000_000 {
+        // A close plays out what its file queued, up to its deadline: the
+        // queue's own length plus the device buffer and the drain grace. The
+        // longest queue (1 MiB at 1000 Hz mono U8) lasts 1048 s, so the wait
+        // is bounded by the core's own deadline, not by a guess: everything
+        // must be answered within a second past the last one.
+        let start = self.sim.now;
+        let mut limit = start + Duration::from_secs(5);
+        while !self.pending.is_empty() && self.sim.now < limit {
+            if let Some(d) = self.server.next_deadline() {
+                limit = limit.max(d + Duration::from_secs(1));
+            }
             self.sim.advance(10_000);
-            waited += 10_000;
             self.service()?;
         }
         let left: Vec<_> = self.pending.iter().collect();
