@@ -1456,12 +1456,35 @@ fn simulation_schedules() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
+    // OSSD_SIM_THREADS=n splits the seeds among n threads (thread t runs
+    // seeds t, t + n, ...); each schedule stays single-threaded.
+    let threads: u64 = std::env::var("OSSD_SIM_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let t0 = Instant::now();
-    let (mut requests, mut schedules) = (0u64, 0u64);
-    while requests < target {
-        requests += check_seed(schedules);
-        schedules += 1;
-    }
+    let counts: Vec<(u64, u64)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let (mut requests, mut schedules) = (0u64, 0u64);
+                    while requests < target.div_ceil(threads) {
+                        requests += check_seed(t + schedules * threads);
+                        schedules += 1;
+                    }
+                    (requests, schedules)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a simulation thread failed"))
+            .collect()
+    });
+    let (requests, schedules) = counts
+        .iter()
+        .fold((0, 0), |(r, n), &(a, b)| (r + a, n + b));
     println!(
         "simulation: {requests} requests in {schedules} schedules, {:.1} s, every invariant held",
         t0.elapsed().as_secs_f64()
