@@ -1482,9 +1482,7 @@ fn simulation_schedules() {
             .map(|w| w.join().expect("a simulation thread failed"))
             .collect()
     });
-    let (requests, schedules) = counts
-        .iter()
-        .fold((0, 0), |(r, n), &(a, b)| (r + a, n + b));
+    let (requests, schedules) = counts.iter().fold((0, 0), |(r, n), &(a, b)| (r + a, n + b));
     println!(
         "simulation: {requests} requests in {schedules} schedules, {:.1} s, every invariant held",
         t0.elapsed().as_secs_f64()

@@ -1288,3 +1288,215 @@ fn readiness(d: &DspFile, e: &mut Engines<'_>, start_input: bool) -> u32 {
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cuse::abi::opcode;
+    use crate::cuse::wire::Header;
+    use crate::mix::fixtures::dev;
+    use crate::oss::soundcard::{
+        AFMT_S16_LE, SNDCTL_DSP_CHANNELS, SNDCTL_DSP_SETFMT, SNDCTL_DSP_SPEED,
+    };
+
+    /// The engines as plain values, a device that plays when told to.
+    struct Bench {
+        mixer: Mixer,
+        now: Instant,
+    }
+
+    impl Ports for Bench {
+        fn engines<R>(&mut self, f: impl FnOnce(&mut Engines<'_>) -> R) -> R {
+            let written = self.mixer.frames_mixed();
+            f(&mut Engines {
+                mixer: &mut self.mixer,
+                // Everything mixed has been played.
+                position: Position {
+                    written,
+                    delay: 0,
+                    at: self.now,
+                    rate: 48000,
+                },
+                device_xruns: 0,
+                capture: None,
+            })
+        }
+        fn now(&mut self) -> Instant {
+            self.now
+        }
+        fn open_capture(&mut self) -> Result<DeviceConfig, DeviceError> {
+            Err(DeviceError::NoCapture)
+        }
+        fn close_capture(&mut self) {}
+        fn command_of(&mut self, _pid: u32) -> Option<String> {
+            None
+        }
+    }
+
+    struct T {
+        server: Server,
+        io: Bench,
+        unique: u64,
+    }
+
+    impl T {
+        fn new() -> T {
+            let settings = Settings {
+                device_name: "test".into(),
+                capture_name: "none".into(),
+                can_record: false,
+                quality: Quality::Fast,
+                drain_grace: Duration::from_secs(2),
+                save_mixer: false,
+            };
+            let nodes = vec![NodeDesc {
+                kind: NodeKind::Dsp,
+                name: "dsp".into(),
+            }];
+            T {
+                server: Server::new(settings, nodes, MixerState::new()),
+                io: Bench {
+                    mixer: Mixer::new(dev()),
+                    now: Instant::now(),
+                },
+                unique: 0,
+            }
+        }
+
+        /// Sends one request; its unique.
+        fn send(&mut self, op: u32, args: &[u8]) -> u64 {
+            self.unique += 2;
+            let mut bytes = Vec::new();
+            Header {
+                len: (crate::cuse::abi::IN_HEADER_SIZE + args.len()) as u32,
+                opcode: op,
+                unique: self.unique,
+                nodeid: 0,
+                uid: 0,
+                gid: 0,
+                pid: 1,
+                total_extlen: 0,
+            }
+            .emit(&mut bytes);
+            bytes.extend_from_slice(args);
+            let req = Request::parse(&bytes).expect("well formed");
+            self.server.handle(0, &req, &mut self.io);
+            self.unique
+        }
+
+        fn answers(&mut self) -> Vec<Answer> {
+            self.server.take_answers().map(|(_, a)| a).collect()
+        }
+
+        /// Opens /dev/dsp for writing in the device's format.
+        fn open_native(&mut self) -> u64 {
+            self.send(opcode::FUSE_OPEN, &(libc::O_WRONLY as u64).to_ne_bytes());
+            let [Answer::Open { fh, .. }] = self.answers()[..] else {
+                panic!("open failed")
+            };
+            for (cmd, v) in [
+                (SNDCTL_DSP_SETFMT, AFMT_S16_LE as i32),
+                (SNDCTL_DSP_CHANNELS, 2),
+                (SNDCTL_DSP_SPEED, 48000),
+            ] {
+                let mut a = ioctl_args(fh, cmd, 4, 4);
+                a.extend_from_slice(&v.to_ne_bytes());
+                self.send(opcode::FUSE_IOCTL, &a);
+            }
+            self.answers();
+            fh
+        }
+
+        fn write(&mut self, fh: u64, len: usize) -> u64 {
+            let mut a = vec![0u8; crate::cuse::abi::WRITE_IN_SIZE];
+            a[0..8].copy_from_slice(&fh.to_ne_bytes());
+            a[16..20].copy_from_slice(&(len as u32).to_ne_bytes());
+            a.extend(std::iter::repeat_n(1u8, len));
+            self.send(opcode::FUSE_WRITE, &a)
+        }
+
+        /// The device plays `periods` periods; the core is serviced after
+        /// each, as the engine's tick does.
+        fn play(&mut self, periods: usize) {
+            for _ in 0..periods {
+                self.io.mixer.mix_period();
+                self.io.now += Duration::from_micros(83); // 4 frames at 48 kHz
+                self.server.service(&mut self.io);
+            }
+        }
+    }
+
+    fn ioctl_args(fh: u64, cmd: u32, in_size: u32, out_size: u32) -> Vec<u8> {
+        let mut a = vec![0u8; crate::cuse::abi::IOCTL_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a[12..16].copy_from_slice(&cmd.to_ne_bytes());
+        a[24..28].copy_from_slice(&in_size.to_ne_bytes());
+        a[28..32].copy_from_slice(&out_size.to_ne_bytes());
+        a
+    }
+
+    #[test]
+    fn a_blocking_write_parks_until_the_device_makes_room() {
+        let mut t = T::new();
+        let fh = t.open_native();
+        let u = t.write(fh, 4096); // far more than the ring holds
+        assert!(t.answers().is_empty(), "parked");
+        assert!(t.server.waiting());
+        t.play(1000);
+        assert_eq!(t.answers(), vec![Answer::Written { unique: u, n: 4096 }]);
+        assert!(!t.server.waiting());
+    }
+
+    #[test]
+    fn an_interrupt_answers_a_parked_write_with_what_it_queued() {
+        let mut t = T::new();
+        let fh = t.open_native();
+        let u = t.write(fh, 4096);
+        t.send(opcode::FUSE_INTERRUPT, &u.to_ne_bytes());
+        let a = t.answers();
+        let [Answer::Written { unique, n }] = a[..] else {
+            panic!("{a:?}")
+        };
+        assert!(unique == u && n > 0 && n < 4096, "{a:?}");
+        // A stale interrupt (nothing parked under that unique) is ignored.
+        t.send(opcode::FUSE_INTERRUPT, &u.to_ne_bytes());
+        assert!(t.answers().is_empty());
+    }
+
+    #[test]
+    fn a_close_plays_out_its_stream_and_answers_what_was_parked() {
+        let mut t = T::new();
+        let fh = t.open_native();
+        let w = t.write(fh, 4096);
+        let mut a = vec![0u8; crate::cuse::abi::RELEASE_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        let r = t.send(opcode::FUSE_RELEASE, &a);
+        // The parked write is cut short at once; the close waits for the queue.
+        let got = t.answers();
+        assert!(
+            matches!(got[..], [Answer::Written { unique, .. }] if unique == w),
+            "{got:?}"
+        );
+        assert!(t.server.next_deadline().is_some());
+        t.play(1000);
+        assert_eq!(t.answers(), vec![Answer::Done(r)]);
+        assert_eq!(t.server.open_files(), 0);
+        assert_eq!(t.io.mixer.voices().count(), 0);
+    }
+
+    #[test]
+    fn requests_for_unknown_files_and_malformed_ones_get_errors() {
+        let mut t = T::new();
+        let u = t.write(99, 4);
+        assert_eq!(
+            t.answers(),
+            vec![Answer::Fail {
+                unique: u,
+                fail: Fail::BadFile
+            }]
+        );
+        let err = Request::parse(&[0u8; 8]).unwrap_err();
+        t.server.malformed(0, &err);
+        assert!(t.answers().is_empty(), "no header: nothing to answer");
+    }
+}
