@@ -278,7 +278,7 @@ impl Daemon {
             mixer,
             position: Position::new(dev.pcm.rate, Instant::now()),
             device_xruns: 0,
-            output_missing: false,
+            output_missing: engine_opts.absent,
             standin_frames: 0,
             want_tick: false,
         }));

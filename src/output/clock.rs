@@ -17,6 +17,8 @@ pub struct ClockSink {
     xruns: u64,
     /// Every period written, when a test wants to look at what was played.
     pub capture: Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>,
+    /// Set, the sink fails as an unplugged card does (tests).
+    pub gone: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ClockSink {
@@ -27,6 +29,7 @@ impl ClockSink {
             written: 0,
             xruns: 0,
             capture: None,
+            gone: None,
         }
     }
 
@@ -37,6 +40,16 @@ impl ClockSink {
                 let f = now.saturating_duration_since(e).as_secs_f64() * self.cfg.pcm.rate as f64;
                 (f as u64).min(self.written)
             }
+        }
+    }
+
+    /// The error an unplugged card gives, once `gone` is set.
+    fn check_gone(&self, call: &'static str) -> Result<(), DeviceError> {
+        match &self.gone {
+            Some(g) if g.load(std::sync::atomic::Ordering::Acquire) => {
+                Err(DeviceError::Gone(alsa::Error::new(call, libc::ENODEV)))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -51,6 +64,7 @@ impl Sink for ClockSink {
     }
 
     fn wait_ready(&mut self) -> Result<(), DeviceError> {
+        self.check_gone("snd_pcm_wait")?;
         let n = self.cfg.period_frames as u64;
         let now = Instant::now();
         let epoch = *self.epoch.get_or_insert(now);
@@ -71,6 +85,7 @@ impl Sink for ClockSink {
     }
 
     fn write_period(&mut self, period: &[u8]) -> Result<(), DeviceError> {
+        self.check_gone("snd_pcm_writei")?;
         if let Some(c) = &self.capture {
             c.lock().expect("capture lock").extend_from_slice(period);
         }
