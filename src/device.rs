@@ -241,6 +241,15 @@ fn configure(pcm: &PCM, req: &AlsaRequest, dir: Direction) -> Result<DeviceConfi
     })
 }
 
+/// Runs `f` (an open of a PCM) with alsa-lib's own error prints sent to a
+/// buffer of this thread that is thrown away: while a card is missing, every
+/// try to open it again would otherwise print "Cannot get card index" to
+/// stderr. ossd says what failed itself.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    let _discarded = alsa::Output::local_error_handler().ok();
+    f()
+}
+
 /// Sorts an error of a PCM read, write or wait: `Ok(Some(err))` for an xrun
 /// or a suspend, for the caller to count and recover from; `Ok(None)` for an
 /// interrupted call, to retry; the device vanishing ([`DeviceError::Gone`]),

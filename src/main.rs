@@ -265,8 +265,9 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
             device: name,
             ..req.clone()
         };
-        Box::new(move || AlsaSource::open(&req).map(|s| Box::new(s) as Box<dyn Source>))
-            as SourceOpener
+        Box::new(move || {
+            ossd::device::quietly(|| AlsaSource::open(&req)).map(|s| Box::new(s) as Box<dyn Source>)
+        }) as SourceOpener
     });
     let cfg = Config {
         device_name: device.clone(),
@@ -285,7 +286,8 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
             realtime: args.rt.then_some(args.rt_priority),
             idle_release: args.idle_release(),
             reopen: Some(Box::new(move || {
-                AlsaSink::open(&reopen_req).map(|s| Box::new(s) as Box<dyn ossd::output::Sink>)
+                ossd::device::quietly(|| AlsaSink::open(&reopen_req))
+                    .map(|s| Box::new(s) as Box<dyn ossd::output::Sink>)
             })),
             absent,
         },
