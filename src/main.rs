@@ -216,7 +216,7 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
                 "output device {device} is absent ({e}); serving on a stand-in clock \
                  and waiting for the card"
             );
-            (Box::new(ClockSink::new(req.stand_in())), true)
+            (Box::new(ClockSink::stand_in(req.stand_in())), true)
         }
         Err(e) => {
             let cards = card_names();

@@ -95,7 +95,7 @@ impl Output<'_> {
         let next: Box<dyn Sink> = match opened {
             Some(s) if !missing => s,
             _ if event == Event::Failed || self.sink.is_none() => {
-                Box::new(ClockSink::new(self.cfg))
+                Box::new(ClockSink::stand_in(self.cfg))
             }
             // A failed try, or a device in another configuration: the
             // stand-in goes on.
@@ -108,13 +108,21 @@ impl Output<'_> {
 
     /// Opens the device with `reopen` and takes in what came of it.
     fn reopen(&mut self, reopen: &mut SinkOpener) {
-        match reopen() {
+        let t = Instant::now();
+        let result = reopen();
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        match result {
             Ok(s) => {
                 let got = s.config();
                 let same_config = got == self.cfg;
+                tracing::debug!(ms, "output device opened again");
                 self.on(Event::Reopened { same_config }, Some(s), &Describe(got));
             }
-            Err(e) => self.on(Event::ReopenFailed, None, &e),
+            Err(e) => {
+                // A try every half second, at debug level only.
+                tracing::debug!(ms, "output device still missing: {e}");
+                self.on(Event::ReopenFailed, None, &e)
+            }
         }
     }
 }
