@@ -581,6 +581,15 @@ fn pcm_item(
             detail,
             Some("run ossd as root (it opens the card before dropping privileges)".into()),
         ),
+        libc::ENOENT | libc::ENODEV | libc::ENXIO => item(
+            Status::Problem,
+            format!("{device} is absent: {}", e.message),
+            Some(format!(
+                "plug the card in or load its driver (ossd starts without it, on a stand-in \
+                 clock, and uses it when it appears); or pick a card with `{key} = \"hw:N,0\"`; \
+                 cards here: {cards}"
+            )),
+        ),
         _ => item(
             Status::Problem,
             detail,
@@ -870,10 +879,30 @@ mod tests {
         assert_eq!(*f.opened.borrow(), ["hw:1,0", "hw:7,0"]);
         assert_eq!(status(&r, "playback device"), Status::Problem);
         assert!(fix(&r, "playback device").contains("PulseAudio"));
-        assert_eq!(
-            fix(&r, "capture device"),
+        // hw:7 is no card here: absent.
+        assert!(fix(&r, "capture device").ends_with(
             "pick a card with `capture_device = \"hw:N,0\"`; cards here: hw:0 (HDA Intel PCH)"
-        );
+        ));
+    }
+
+    #[test]
+    fn an_absent_card_is_a_problem_that_ossd_waits_for() {
+        let mut f = Fake::healthy("absent");
+        f.pcms.insert("hw:Loopback,0,0".into(), libc::ENODEV);
+        let s = Settings {
+            device: Some("hw:Loopback,0,0".into()),
+            capture_device: Some("none".into()),
+            ..Settings::default()
+        };
+        let r = run_checks_with(&f, &s);
+        assert_eq!(status(&r, "playback device"), Status::Problem);
+        assert!(r
+            .item("playback device")
+            .unwrap()
+            .detail
+            .starts_with("hw:Loopback,0,0 is absent: "));
+        assert!(fix(&r, "playback device").contains("stand-in clock"));
+        assert!(!r.is_ok());
     }
 
     #[test]

@@ -60,6 +60,21 @@ pub enum DeviceError {
     CaptureThread(#[source] std::io::Error),
 }
 
+impl DeviceError {
+    /// The device is not there (no such card or PCM, or it vanished), as
+    /// opposed to there and refusing: ossd then plays to a stand-in clock
+    /// and waits for it.
+    pub fn is_absent(&self) -> bool {
+        match self {
+            DeviceError::Open { source, .. } => {
+                matches!(source.errno(), libc::ENOENT | libc::ENODEV | libc::ENXIO)
+            }
+            DeviceError::Gone(_) => true,
+            _ => false,
+        }
+    }
+}
+
 fn dir_name(dir: &Direction) -> &'static str {
     match dir {
         Direction::Playback => "playback",
@@ -76,6 +91,34 @@ pub struct AlsaRequest {
     pub channels: Option<u32>,
     pub period_frames: u32,
     pub periods: u32,
+}
+
+impl AlsaRequest {
+    /// The configuration to run at when the device is absent: what was
+    /// asked for, else S16_LE, 48 kHz, stereo.
+    pub fn stand_in(&self) -> DeviceConfig {
+        let period_frames = self.period_frames.max(16);
+        DeviceConfig {
+            pcm: PcmFormat {
+                sample: self.format.unwrap_or(SampleFormat::S16Le),
+                channels: self.channels.unwrap_or(2),
+                rate: self.rate.unwrap_or(48000),
+            },
+            period_frames,
+            buffer_frames: period_frames * self.periods.max(2),
+        }
+    }
+
+    /// This request with the format, rate and channels of `cfg`: to open
+    /// the device again as the mix runs.
+    pub fn pinned_to(&self, cfg: &DeviceConfig) -> AlsaRequest {
+        AlsaRequest {
+            format: Some(cfg.pcm.sample),
+            rate: Some(cfg.pcm.rate),
+            channels: Some(cfg.pcm.channels),
+            ..self.clone()
+        }
+    }
 }
 
 /// ALSA's name for one of our sample formats.
@@ -198,6 +241,15 @@ fn configure(pcm: &PCM, req: &AlsaRequest, dir: Direction) -> Result<DeviceConfi
     })
 }
 
+/// Runs `f` (an open of a PCM) with alsa-lib's own error prints sent to a
+/// buffer of this thread that is thrown away: while a card is missing, every
+/// try to open it again would otherwise print "Cannot get card index" to
+/// stderr. ossd says what failed itself.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    let _discarded = alsa::Output::local_error_handler().ok();
+    f()
+}
+
 /// Sorts an error of a PCM read, write or wait: `Ok(Some(err))` for an xrun
 /// or a suspend, for the caller to count and recover from; `Ok(None)` for an
 /// interrupted call, to retry; the device vanishing ([`DeviceError::Gone`]),
@@ -265,5 +317,47 @@ mod tests {
             classify(err(libc::EIO)),
             Err(DeviceError::Alsa(_))
         ));
+    }
+
+    #[test]
+    fn a_missing_card_is_absent_a_busy_one_is_not() {
+        let open = |errno| DeviceError::Open {
+            device: "hw:Loopback,0,0".into(),
+            dir: Direction::Playback,
+            source: err(errno),
+        };
+        assert!(open(libc::ENOENT).is_absent());
+        assert!(open(libc::ENODEV).is_absent());
+        assert!(!open(libc::EBUSY).is_absent());
+        assert!(!open(libc::EACCES).is_absent());
+        assert!(DeviceError::Gone(err(libc::ENODEV)).is_absent());
+        assert!(!DeviceError::Alsa(err(libc::EIO)).is_absent());
+    }
+
+    #[test]
+    fn the_stand_in_runs_as_asked_or_s16_48k_stereo_and_reopens_pinned() {
+        let req = AlsaRequest {
+            device: "hw:Loopback,0,0".into(),
+            period_frames: 1024,
+            periods: 4,
+            ..AlsaRequest::default()
+        };
+        let cfg = req.stand_in();
+        assert_eq!(cfg.pcm.sample, SampleFormat::S16Le);
+        assert_eq!((cfg.pcm.rate, cfg.pcm.channels), (48000, 2));
+        assert_eq!((cfg.period_frames, cfg.buffer_frames), (1024, 4096));
+        let pinned = req.pinned_to(&cfg);
+        assert_eq!(pinned.format, Some(SampleFormat::S16Le));
+        assert_eq!((pinned.rate, pinned.channels), (Some(48000), Some(2)));
+        assert_eq!(pinned.device, "hw:Loopback,0,0");
+        let asked = AlsaRequest {
+            format: Some(SampleFormat::S32Le),
+            rate: Some(44100),
+            channels: Some(1),
+            ..req
+        };
+        let cfg = asked.stand_in();
+        assert_eq!(cfg.pcm.sample, SampleFormat::S32Le);
+        assert_eq!((cfg.pcm.rate, cfg.pcm.channels), (44100, 1));
     }
 }

@@ -18,5 +18,6 @@ pub mod mix;
 pub mod oss;
 pub mod output;
 pub mod pcm;
+pub mod presence;
 pub mod server;
 pub mod system;

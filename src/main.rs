@@ -17,6 +17,7 @@ use ossd::input::alsa::AlsaSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::mix::Quality;
 use ossd::output::alsa::{card_names, first_playback_device, AlsaSink};
+use ossd::output::clock::ClockSink;
 use ossd::pcm::format::SampleFormat;
 use ossd::{check, system};
 
@@ -196,23 +197,40 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
         }
     }
 
+    // No device named and no card at all: wait for the first card (card 0).
     let device = match args.device.clone() {
         Some(d) => d,
-        None => first_playback_device()?,
+        None => match first_playback_device() {
+            Ok(d) => d,
+            Err(_) if card_names().is_empty() => "hw:0,0".to_string(),
+            Err(e) => return Err(e),
+        },
     };
     let req = args.alsa_request(&device);
-    let sink = AlsaSink::open(&req).map_err(|e| {
-        let cards = card_names();
-        if cards.is_empty() {
-            format!("{e}; no ALSA cards exist (`aplay -l`); is the sound driver loaded?")
-        } else {
-            format!(
-                "{e}; cards here: {} (pick one with --device hw:N,0)",
-                cards.join(", ")
-            )
+    // A card that is absent is waited for on a stand-in clock; a card that
+    // is there and refuses (busy, no permission, no format) is an error.
+    let (sink, absent): (Box<dyn ossd::output::Sink>, bool) = match AlsaSink::open(&req) {
+        Ok(sink) => (Box::new(sink), false),
+        Err(e) if e.is_absent() => {
+            tracing::warn!(
+                "output device {device} is absent ({e}); serving on a stand-in clock \
+                 and waiting for the card"
+            );
+            (Box::new(ClockSink::stand_in(req.stand_in())), true)
         }
-    })?;
-    let dev = ossd::output::Sink::config(&sink);
+        Err(e) => {
+            let cards = card_names();
+            return Err(if cards.is_empty() {
+                format!("{e}; no ALSA cards exist (`aplay -l`); is the sound driver loaded?")
+            } else {
+                format!(
+                    "{e}; cards here: {} (pick one with --device hw:N,0)",
+                    cards.join(", ")
+                )
+            });
+        }
+    };
+    let dev = sink.config();
     tracing::info!(
         device,
         format = dev.pcm.sample.name(),
@@ -220,7 +238,12 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
         channels = dev.pcm.channels,
         period = dev.period_frames,
         buffer = dev.buffer_frames,
-        "output opened"
+        "{}",
+        if absent {
+            "stand-in clock runs"
+        } else {
+            "output opened"
+        }
     );
 
     // Signals become readable events on the protocol thread's poll; they are
@@ -242,8 +265,9 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
             device: name,
             ..req.clone()
         };
-        Box::new(move || AlsaSource::open(&req).map(|s| Box::new(s) as Box<dyn Source>))
-            as SourceOpener
+        Box::new(move || {
+            ossd::device::quietly(|| AlsaSource::open(&req)).map(|s| Box::new(s) as Box<dyn Source>)
+        }) as SourceOpener
     });
     let cfg = Config {
         device_name: device.clone(),
@@ -253,15 +277,19 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
         limiter: args.limiter,
         ..Config::default()
     };
-    let reopen_req = req.clone();
+    // The device is opened again (after an idle release, or when it went
+    // away) in the format, rate and channels the mix runs at.
+    let reopen_req = req.pinned_to(&dev);
     let devices = Devices {
-        sink: Box::new(sink),
+        sink,
         engine: EngineOptions {
             realtime: args.rt.then_some(args.rt_priority),
             idle_release: args.idle_release(),
             reopen: Some(Box::new(move || {
-                AlsaSink::open(&reopen_req).map(|s| Box::new(s) as Box<dyn ossd::output::Sink>)
+                ossd::device::quietly(|| AlsaSink::open(&reopen_req))
+                    .map(|s| Box::new(s) as Box<dyn ossd::output::Sink>)
             })),
+            absent,
         },
         capture,
     };

@@ -151,9 +151,12 @@ impl Ports for Sim {
             mixer: &mut self.mixer,
             position: self.position,
             device_xruns: self.xruns,
+            output_missing: false,
+            standin_frames: 0,
             capture: self.capture.as_mut().map(|c| CaptureState {
                 recorders: &mut c.recorders,
                 xruns: c.xruns,
+                missing: false,
             }),
         })
     }

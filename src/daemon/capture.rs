@@ -3,6 +3,11 @@
 //! ([`RecVoice`](crate::mix::record::RecVoice)) with the lock released, appends
 //! the bytes to their rings under a short lock, and wakes the protocol thread. Started when the first
 //! reader opens, stopped when the last one closes.
+//!
+//! When the device goes away, a silent [`ClockSource`] of the same
+//! configuration takes its place: readers get silence at the device's pace,
+//! never an error. The device is tried again on [`Presence`]'s timer, and read
+//! from again when it opens as it was.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,10 +17,12 @@ use std::time::Instant;
 use nix::sys::eventfd::EventFd;
 
 use crate::device::DeviceError;
-use crate::input::Source;
+use crate::input::clock::ClockSource;
+use crate::input::{Source, SourceOpener};
 use crate::mix::record::{RecWork, Recorders};
 use crate::pcm::format;
 use crate::pcm::DeviceConfig;
+use crate::presence::{Event, Presence, Step};
 
 /// What the capture thread shares with the protocol thread.
 #[derive(Debug, Default)]
@@ -24,8 +31,10 @@ pub struct CaptureShared {
     /// Frames captured in all.
     pub frames: u64,
     pub xruns: u64,
-    /// The thread stopped because the device failed.
-    pub failed: Option<DeviceError>,
+    /// The device is missing: readers get silence from a stand-in.
+    pub missing: bool,
+    /// Frames of silence given in the missing device's place.
+    pub standin_frames: u64,
 }
 
 #[derive(Debug)]
@@ -37,16 +46,22 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts reading `source`; `tick` is written after every period.
-    pub fn start(source: Box<dyn Source>, tick: Arc<EventFd>) -> Result<Capture, DeviceError> {
+    /// Starts reading `source` (the device `name`); `tick` is written after
+    /// every period. `reopen` opens the device again after it went away.
+    pub fn start(
+        source: Box<dyn Source>,
+        name: &str,
+        tick: Arc<EventFd>,
+        reopen: Option<Arc<Mutex<SourceOpener>>>,
+    ) -> Result<Capture, DeviceError> {
         let dev = source.config();
         let shared = Arc::new(Mutex::new(CaptureShared::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (shared, stop) = (shared.clone(), stop.clone());
+            let (shared, stop, name) = (shared.clone(), stop.clone(), name.to_owned());
             std::thread::Builder::new()
                 .name("ossd-capture".into())
-                .spawn(move || run(source, shared, tick, stop))
+                .spawn(move || run(source, &name, reopen, shared, tick, stop))
                 .map_err(DeviceError::CaptureThread)?
         };
         Ok(Capture {
@@ -72,8 +87,45 @@ impl Drop for Capture {
     }
 }
 
+/// Swaps sources as [`Presence`] says after `event`; logs one line per change.
+fn on(
+    event: Event,
+    opened: Option<Box<dyn Source>>,
+    why: &dyn std::fmt::Display,
+    presence: &mut Presence,
+    source: &mut Box<dyn Source>,
+    name: &str,
+) {
+    let dev = source.config();
+    match presence.on(event, Instant::now()) {
+        Step::WentAway => tracing::warn!(
+            "capture device {name} is gone: {why}; recording silence until it returns"
+        ),
+        Step::Back { away } => tracing::info!(
+            "capture device {name} is back after {:.1} s",
+            away.as_secs_f64()
+        ),
+        Step::OtherConfig => tracing::warn!(
+            "capture device {name} is back, but in another configuration ({why}); \
+             recording silence until the last reader closes"
+        ),
+        Step::Quiet => {}
+    }
+    match opened {
+        Some(s) if !presence.is_missing() => *source = s,
+        _ if event == Event::Failed => {
+            let mut silent = ClockSource::new(dev, 0.0);
+            silent.amplitude = 0.0;
+            *source = Box::new(silent);
+        }
+        _ => {}
+    }
+}
+
 fn run(
     mut source: Box<dyn Source>,
+    name: &str,
+    reopen: Option<Arc<Mutex<SourceOpener>>>,
     shared: Arc<Mutex<CaptureShared>>,
     tick: Arc<EventFd>,
     stop: Arc<AtomicBool>,
@@ -83,11 +135,39 @@ fn run(
     let mut frames = vec![0.0f64; dev.period_frames as usize * dev.pcm.channels as usize];
     let mut work = RecWork::default();
     let started = Instant::now();
+    let mut presence = Presence::Present;
+    // Overruns of the sources read before this one.
+    let mut xruns_before = 0;
     while !stop.load(Ordering::Acquire) {
+        if let Some(reopen) = &reopen {
+            if presence.should_try(Instant::now()) {
+                let result = (reopen.lock().expect("capture opener lock"))();
+                match result {
+                    Ok(s) => {
+                        let got = s.config();
+                        let event = Event::Reopened {
+                            same_config: got == dev,
+                        };
+                        let why = format!("{got:?}");
+                        on(event, Some(s), &why, &mut presence, &mut source, name);
+                    }
+                    Err(e) => on(
+                        Event::ReopenFailed,
+                        None,
+                        &e,
+                        &mut presence,
+                        &mut source,
+                        name,
+                    ),
+                }
+            }
+        }
+        let missing = presence.is_missing();
         if let Err(e) = source.read_period(&mut bytes) {
-            shared.lock().expect("capture lock").failed = Some(e);
-            let _ = tick.write(1);
-            return;
+            xruns_before += source.xruns();
+            on(Event::Failed, None, &e, &mut presence, &mut source, name);
+            // The stand-in's silence follows at once, at the device's pace.
+            continue;
         }
         format::decode(dev.pcm.sample, &bytes, &mut frames);
         shared
@@ -100,7 +180,11 @@ fn run(
             let mut s = shared.lock().expect("capture lock");
             s.recorders.end(&mut work, &frames);
             s.frames += dev.period_frames as u64;
-            s.xruns = source.xruns();
+            s.xruns = xruns_before + source.xruns();
+            s.missing = presence.is_missing();
+            if missing {
+                s.standin_frames += dev.period_frames as u64;
+            }
         }
         let _ = tick.write(1);
     }

@@ -54,8 +54,10 @@ pub struct Shared {
     pub mixer: Mixer,
     pub position: Position,
     pub device_xruns: u64,
-    /// The engine stopped because the device failed.
-    pub failed: Option<DeviceError>,
+    /// The output device is missing: the engine plays to a stand-in clock.
+    pub output_missing: bool,
+    /// Frames played to the stand-in clock (lost) since start.
+    pub standin_frames: u64,
     /// The core has parked requests (or armed polls) and wants a tick after
     /// every period; when idle it is left to sleep.
     pub want_tick: bool,
@@ -137,8 +139,6 @@ impl Default for Config {
 pub enum DaemonError {
     #[error("CUSE connection failed: {0}")]
     Cuse(io::Error),
-    #[error("output device failed: {0}")]
-    Device(DeviceError),
     #[error("{0}")]
     Setup(String),
 }
@@ -160,7 +160,8 @@ macro_rules! ports {
         RuntimePorts {
             shared: &$d.shared,
             capture: &mut $d.capture,
-            opener: &mut $d.capture_opener,
+            opener: &$d.capture_opener,
+            name: &$d.cfg.capture_name,
             tick: &$d.tick,
         }
     };
@@ -170,7 +171,9 @@ macro_rules! ports {
 struct RuntimePorts<'a> {
     shared: &'a Mutex<Shared>,
     capture: &'a mut Option<Capture>,
-    opener: &'a mut Option<SourceOpener>,
+    opener: &'a Option<Arc<Mutex<SourceOpener>>>,
+    /// The capture device's name, for its log lines.
+    name: &'a str,
     tick: &'a Arc<EventFd>,
 }
 
@@ -187,9 +190,12 @@ impl Ports for RuntimePorts<'_> {
             mixer: &mut s.mixer,
             position: s.position,
             device_xruns: s.device_xruns,
+            output_missing: s.output_missing,
+            standin_frames: s.standin_frames,
             capture: c.as_deref_mut().map(|c| CaptureState {
                 recorders: &mut c.recorders,
                 xruns: c.xruns,
+                missing: c.missing,
             }),
         })
     }
@@ -199,8 +205,9 @@ impl Ports for RuntimePorts<'_> {
     }
 
     fn open_capture(&mut self) -> Result<DeviceConfig, DeviceError> {
-        let opener = self.opener.as_mut().ok_or(DeviceError::NoCapture)?;
-        let cap = Capture::start(opener()?, self.tick.clone())?;
+        let opener = self.opener.as_ref().ok_or(DeviceError::NoCapture)?;
+        let source = (opener.lock().expect("capture opener lock"))()?;
+        let cap = Capture::start(source, self.name, self.tick.clone(), Some(opener.clone()))?;
         let dev = cap.dev;
         *self.capture = Some(cap);
         Ok(dev)
@@ -226,7 +233,9 @@ pub struct Daemon {
     stop_fd: Arc<EventFd>,
     engine_stop: Arc<AtomicBool>,
     engine: Option<JoinHandle<()>>,
-    capture_opener: Option<SourceOpener>,
+    /// Opens the capture device: for the first reader, and (by the capture
+    /// thread) again after it went away.
+    capture_opener: Option<Arc<Mutex<SourceOpener>>>,
     capture: Option<Capture>,
     /// The mixer state file's writer (file I/O stays off this thread).
     saver: Option<(mpsc::Sender<String>, JoinHandle<()>)>,
@@ -269,7 +278,8 @@ impl Daemon {
             mixer,
             position: Position::new(dev.pcm.rate, Instant::now()),
             device_xruns: 0,
-            failed: None,
+            output_missing: engine_opts.absent,
+            standin_frames: 0,
             want_tick: false,
         }));
         let efd = || {
@@ -286,9 +296,10 @@ impl Daemon {
         let engine_stop = Arc::new(AtomicBool::new(false));
         let engine = {
             let (shared, tick, stop) = (shared.clone(), tick.clone(), engine_stop.clone());
+            let name = cfg.device_name.clone();
             std::thread::Builder::new()
                 .name("ossd-engine".into())
-                .spawn(move || engine::run(shared, sink, tick, stop, engine_opts))
+                .spawn(move || engine::run(shared, sink, &name, tick, stop, engine_opts))
                 .map_err(|e| DaemonError::Setup(format!("cannot start the engine thread: {e}")))?
         };
         let settings = Settings {
@@ -316,7 +327,7 @@ impl Daemon {
             stop_fd,
             engine_stop,
             engine: Some(engine),
-            capture_opener: capture,
+            capture_opener: capture.map(|o| Arc::new(Mutex::new(o))),
             capture: None,
             saver,
             reply: Reply::new(),
@@ -353,8 +364,9 @@ impl Daemon {
         Stopper(self.stop_fd.clone())
     }
 
-    /// Serves until stopped (the [`Stopper`], or a signal on `signals`), the
-    /// device fails or the kernel closes a connection. On the way out every
+    /// Serves until stopped (the [`Stopper`], or a signal on `signals`) or
+    /// the kernel closes the /dev/dsp connection. A device that goes away
+    /// does not stop it (see [`engine`]). On the way out every
     /// parked request is answered and the connections closed, which removes
     /// the device nodes.
     pub fn run(mut self, signals: Option<&SignalFd>) -> Result<(), DaemonError> {
@@ -438,17 +450,6 @@ impl Daemon {
             }
             if !revents[n].is_empty() {
                 let _ = self.tick.read();
-                if let Some(msg) = self.lock().failed.take() {
-                    return Err(DaemonError::Device(msg));
-                }
-                let capture_failed = self
-                    .capture
-                    .as_ref()
-                    .and_then(|c| c.shared.lock().expect("capture lock").failed.take());
-                if let Some(msg) = capture_failed {
-                    let mut io = ports!(self);
-                    self.server.capture_failed(&msg.to_string(), &mut io);
-                }
             }
             let mut io = ports!(self);
             self.server.service(&mut io);

@@ -17,6 +17,8 @@ pub struct ClockSource {
     pub freq: f64,
     pub amplitude: f64,
     buf: Vec<f64>,
+    /// Set, the source fails as an unplugged card does (tests).
+    pub gone: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ClockSource {
@@ -28,6 +30,7 @@ impl ClockSource {
             freq,
             amplitude: 0.5,
             buf: vec![0.0; cfg.period_frames as usize * cfg.pcm.channels as usize],
+            gone: None,
         }
     }
 }
@@ -38,6 +41,12 @@ impl Source for ClockSource {
     }
 
     fn read_period(&mut self, period: &mut [u8]) -> Result<(), DeviceError> {
+        if let Some(g) = &self.gone {
+            if g.load(std::sync::atomic::Ordering::Acquire) {
+                let e = alsa::Error::new("snd_pcm_readi", libc::ENODEV);
+                return Err(DeviceError::Gone(e));
+            }
+        }
         let n = self.cfg.period_frames as u64;
         let rate = self.cfg.pcm.rate as f64;
         let epoch = *self.epoch.get_or_insert_with(Instant::now);

@@ -22,6 +22,10 @@
 //!   pid 12500 (arecord) dsp record S16_LE 1 ch  8000 Hz, 2 x  512 B fragments, volume 80:80,   0 overruns
 //! Since start: 7 clients served, 0 device underruns
 //! ```
+//!
+//! A device that went away keeps its line, marked `(missing: playing on a
+//! stand-in clock)` (or `recording silence`), and the last line counts the
+//! frames the stand-in took in its place.
 
 use std::fmt::Write as _;
 
@@ -57,6 +61,8 @@ pub struct DeviceLine {
     pub buffer_frames: u32,
     /// Underruns (playback) or overruns (capture) of the device.
     pub xruns: u64,
+    /// The device is missing; what stands in for it.
+    pub missing: Option<&'static str>,
 }
 
 /// One open file of /dev/dsp.
@@ -92,6 +98,9 @@ pub struct Totals {
     pub clients_served: u64,
     /// Playback underruns of the device since start.
     pub device_underruns: u64,
+    /// Frames played to the stand-in clock while the output device was
+    /// missing (their sound was lost).
+    pub standin_frames: u64,
 }
 
 /// The text of /dev/sndstat (see the module doc for an example).
@@ -134,7 +143,14 @@ pub fn render(info: &SndstatInfo) -> String {
                 Cell::text("frames, buffer"),
                 Cell::num(d.buffer_frames),
                 Cell::text("frames,"),
-                Cell::text(count(d.xruns, what, &format!("{what}s"))),
+                Cell::text(match d.missing {
+                    None => count(d.xruns, what, &format!("{what}s")),
+                    Some(m) => format!(
+                        "{} (missing: {})",
+                        count(d.xruns, what, &format!("{what}s")),
+                        sanitize(m)
+                    ),
+                }),
             ]
         })
         .collect();
@@ -171,6 +187,19 @@ pub fn render(info: &SndstatInfo) -> String {
             ),
         ),
     );
+    if info.totals.standin_frames > 0 {
+        line(
+            &mut out,
+            &format!(
+                "Lost while the device was missing: {}",
+                count(
+                    info.totals.standin_frames,
+                    "frame played to the stand-in clock",
+                    "frames played to the stand-in clock"
+                )
+            ),
+        );
+    }
     out
 }
 
@@ -319,6 +348,7 @@ mod tests {
             period_frames: 1024,
             buffer_frames: 4096,
             xruns,
+            missing: None,
         }
     }
 
@@ -372,6 +402,7 @@ mod tests {
             totals: Totals {
                 clients_served: 7,
                 device_underruns: 1,
+                standin_frames: 0,
             },
         }
     }
@@ -482,6 +513,31 @@ Since start: 0 clients served, 0 device underruns
         info.clients[1].name = "   ".into();
         info.clients[2].command = "   ".into();
         check_shape(&render(&info));
+    }
+
+    #[test]
+    fn a_missing_device_is_marked_and_the_lost_frames_counted() {
+        let mut info = example();
+        info.clients.clear();
+        info.devices[0].missing = Some("playing on a stand-in clock");
+        info.devices[1].missing = Some("recording silence");
+        info.totals.standin_frames = 96000;
+        let text = render(&info);
+        assert!(
+            text.contains(
+                "0: hw:Loopback,0,0 playback S16_LE 48000 Hz 2 ch, period 1024 frames, \
+                 buffer 4096 frames, 0 underruns (missing: playing on a stand-in clock)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("2 overruns (missing: recording silence)\n"),
+            "{text}"
+        );
+        assert!(text.ends_with(
+            "Since start: 7 clients served, 1 device underrun\n\
+             Lost while the device was missing: 96000 frames played to the stand-in clock\n"
+        ));
     }
 
     #[test]

@@ -17,6 +17,12 @@ pub struct ClockSink {
     xruns: u64,
     /// Every period written, when a test wants to look at what was played.
     pub capture: Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>,
+    /// Set, the sink fails as an unplugged card does (tests).
+    pub gone: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Fed late, it restarts from the time it was fed (as a card does, and
+    /// counts an underrun); a stand-in instead catches up, so that over
+    /// time it takes frames at exactly its rate ([`ClockSink::stand_in`]).
+    restart_when_late: bool,
 }
 
 impl ClockSink {
@@ -27,6 +33,18 @@ impl ClockSink {
             written: 0,
             xruns: 0,
             capture: None,
+            gone: None,
+            restart_when_late: true,
+        }
+    }
+
+    /// A clock in a missing card's place: it never underruns; fed late (the
+    /// engine busy opening the card again), it takes the periods due at once,
+    /// so clients are paced at exactly its rate over time.
+    pub fn stand_in(cfg: DeviceConfig) -> ClockSink {
+        ClockSink {
+            restart_when_late: false,
+            ..ClockSink::new(cfg)
         }
     }
 
@@ -37,6 +55,16 @@ impl ClockSink {
                 let f = now.saturating_duration_since(e).as_secs_f64() * self.cfg.pcm.rate as f64;
                 (f as u64).min(self.written)
             }
+        }
+    }
+
+    /// The error an unplugged card gives, once `gone` is set.
+    fn check_gone(&self, call: &'static str) -> Result<(), DeviceError> {
+        match &self.gone {
+            Some(g) if g.load(std::sync::atomic::Ordering::Acquire) => {
+                Err(DeviceError::Gone(alsa::Error::new(call, libc::ENODEV)))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -51,11 +79,12 @@ impl Sink for ClockSink {
     }
 
     fn wait_ready(&mut self) -> Result<(), DeviceError> {
+        self.check_gone("snd_pcm_wait")?;
         let n = self.cfg.period_frames as u64;
         let now = Instant::now();
         let epoch = *self.epoch.get_or_insert(now);
         let due = epoch + self.frames_to_duration(self.written);
-        if self.written > 0 && now > due + self.frames_to_duration(1) {
+        if self.restart_when_late && self.written > 0 && now > due + self.frames_to_duration(1) {
             // Ran dry: the device restarts from here, as ALSA's prepare+start.
             self.xruns += 1;
             self.epoch = Some(now - self.frames_to_duration(self.written));
@@ -71,6 +100,7 @@ impl Sink for ClockSink {
     }
 
     fn write_period(&mut self, period: &[u8]) -> Result<(), DeviceError> {
+        self.check_gone("snd_pcm_writei")?;
         if let Some(c) = &self.capture {
             c.lock().expect("capture lock").extend_from_slice(period);
         }
@@ -114,5 +144,38 @@ mod tests {
         let took = t.elapsed();
         assert!(took >= Duration::from_millis(95), "{took:?}");
         assert!(s.delay() <= 960);
+    }
+
+    #[test]
+    fn a_stand_in_fed_late_catches_up_instead_of_restarting() {
+        let cfg = DeviceConfig {
+            pcm: PcmFormat {
+                sample: SampleFormat::S16Le,
+                channels: 2,
+                rate: 48000,
+            },
+            period_frames: 480,
+            buffer_frames: 960,
+        };
+        let p = vec![0u8; 480 * 4];
+        let t = Instant::now();
+        let mut s = ClockSink::stand_in(cfg);
+        s.wait_ready().unwrap();
+        s.write_period(&p).unwrap();
+        // 50 ms late: five periods are due, and taken without a wait.
+        std::thread::sleep(Duration::from_millis(50));
+        let late = Instant::now();
+        for _ in 0..6 {
+            s.wait_ready().unwrap();
+            s.write_period(&p).unwrap();
+        }
+        assert!(
+            late.elapsed() < Duration::from_millis(15),
+            "{:?}",
+            late.elapsed()
+        );
+        assert_eq!(s.xruns(), 0);
+        // Over all, 7 periods of 10 ms took their time, less the buffer's 2.
+        assert!(t.elapsed() >= Duration::from_millis(50));
     }
 }

@@ -93,6 +93,10 @@ pub struct Engines<'a> {
     pub position: Position,
     /// Output device underruns so far.
     pub device_xruns: u64,
+    /// The output device is missing: the mix plays to a stand-in clock.
+    pub output_missing: bool,
+    /// Frames played to the stand-in clock (lost) since start.
+    pub standin_frames: u64,
     pub capture: Option<CaptureState<'a>>,
 }
 
@@ -101,6 +105,8 @@ pub struct Engines<'a> {
 pub struct CaptureState<'a> {
     pub recorders: &'a mut Recorders,
     pub xruns: u64,
+    /// The capture device is missing: readers get silence.
+    pub missing: bool,
 }
 
 /// What the core reaches through the runtime.
@@ -1164,7 +1170,7 @@ impl Server {
             .capture_dev
             .map(|d| (d, self.settings.capture_name.clone()));
         let (device_name, nodes, files) = (&self.settings.device_name, &self.nodes, &self.files);
-        let (devices, mut clients, device_xruns) = io.engines(|e| {
+        let (devices, mut clients, (device_xruns, standin_frames)) = io.engines(|e| {
             let dev = *e.mixer.device();
             let mut devices = vec![DeviceLine {
                 role: "playback",
@@ -1175,6 +1181,7 @@ impl Server {
                 period_frames: dev.period_frames,
                 buffer_frames: dev.buffer_frames,
                 xruns: e.device_xruns,
+                missing: e.output_missing.then_some("playing on a stand-in clock"),
             }];
             if let (Some((d, name)), Some(c)) = (&capture, &e.capture) {
                 devices.push(DeviceLine {
@@ -1186,6 +1193,7 @@ impl Server {
                     period_frames: d.period_frames,
                     buffer_frames: d.buffer_frames,
                     xruns: c.xruns,
+                    missing: c.missing.then_some("recording silence"),
                 });
             }
             let mut clients = Vec::new();
@@ -1227,7 +1235,7 @@ impl Server {
                     name: d.dsp.name.clone(),
                 });
             }
-            (devices, clients, e.device_xruns)
+            (devices, clients, (e.device_xruns, e.standin_frames))
         });
         for c in &mut clients {
             c.command = io.command_of(c.pid).unwrap_or_else(|| "?".into());
@@ -1240,6 +1248,7 @@ impl Server {
             totals: Totals {
                 clients_served: self.served,
                 device_underruns: device_xruns,
+                standin_frames,
             },
         })
     }
@@ -1318,6 +1327,8 @@ mod tests {
                     rate: 48000,
                 },
                 device_xruns: 0,
+                output_missing: false,
+                standin_frames: 0,
                 capture: None,
             })
         }

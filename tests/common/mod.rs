@@ -231,31 +231,7 @@ impl Kernel {
         capture: Option<f64>,
         mut engine: EngineOptions,
     ) -> Kernel {
-        let mut ours = Vec::new();
-        let mut nodes = Vec::new();
-        for (i, &kind) in kinds.iter().enumerate() {
-            let (a, b) = socketpair(
-                AddressFamily::Unix,
-                SockType::SeqPacket,
-                None,
-                SockFlag::SOCK_CLOEXEC,
-            )
-            .unwrap();
-            // Room for a 128 KiB write request in flight each way.
-            for fd in [&a, &b] {
-                let _ =
-                    nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::SndBuf, &(1 << 20));
-                let _ =
-                    nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::RcvBuf, &(1 << 20));
-            }
-            ours.push(a);
-            nodes.push(Node {
-                kind,
-                name: format!("node{i}"),
-                dev: (0, 0),
-                chan: Channel::from_fd(b).unwrap(),
-            });
-        }
+        let (ours, nodes) = Kernel::connections(kinds);
         let capture_dev = dev;
         let opener: Option<SourceOpener> = capture.map(|freq| {
             Box::new(move || Ok(Box::new(ClockSource::new(capture_dev, freq)) as Box<dyn Source>))
@@ -277,6 +253,29 @@ impl Kernel {
             engine,
             capture: opener,
         };
+        Kernel::start_devices(dev, kinds, devices, capture, ours, nodes)
+    }
+
+    /// Starts a daemon serving `kinds` on `devices` as given; `capture` is
+    /// what [`Kernel::captured`] shows (the test's sink should write there).
+    pub fn start_on(
+        dev: DeviceConfig,
+        kinds: &[NodeKind],
+        devices: Devices,
+        capture: Arc<Mutex<Vec<u8>>>,
+    ) -> Kernel {
+        let (ours, nodes) = Kernel::connections(kinds);
+        Kernel::start_devices(dev, kinds, devices, capture, ours, nodes)
+    }
+
+    fn start_devices(
+        dev: DeviceConfig,
+        kinds: &[NodeKind],
+        devices: Devices,
+        capture: Arc<Mutex<Vec<u8>>>,
+        ours: Vec<OwnedFd>,
+        nodes: Vec<Node>,
+    ) -> Kernel {
         let daemon = Daemon::new(Config::default(), nodes, devices).unwrap();
         let stopper = daemon.stopper();
         let handle = std::thread::spawn(move || daemon.run(None));
@@ -321,6 +320,36 @@ impl Kernel {
         }
         k.on(0);
         k
+    }
+
+    /// One socketpair per node: the kernel's ends and the daemon's nodes.
+    fn connections(kinds: &[NodeKind]) -> (Vec<OwnedFd>, Vec<Node>) {
+        let mut ours = Vec::new();
+        let mut nodes = Vec::new();
+        for (i, &kind) in kinds.iter().enumerate() {
+            let (a, b) = socketpair(
+                AddressFamily::Unix,
+                SockType::SeqPacket,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )
+            .unwrap();
+            // Room for a 128 KiB write request in flight each way.
+            for fd in [&a, &b] {
+                let _ =
+                    nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::SndBuf, &(1 << 20));
+                let _ =
+                    nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::RcvBuf, &(1 << 20));
+            }
+            ours.push(a);
+            nodes.push(Node {
+                kind,
+                name: format!("node{i}"),
+                dev: (0, 0),
+                chan: Channel::from_fd(b).unwrap(),
+            });
+        }
+        (ours, nodes)
     }
 
     /// Closes the kernel's end of node `i`, as when the kernel could not

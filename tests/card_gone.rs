@@ -1,0 +1,248 @@
+//! The card going away and coming back under clients (issue 11), through
+//! the fake kernel (see common/mod.rs): a [`ClockSink`] or [`ClockSource`]
+//! told to fail as an unplugged card does, and an opener that finds the
+//! device again when the test says it is back.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use ossd::daemon::{Devices, EngineOptions, NodeKind};
+use ossd::device::DeviceError;
+use ossd::input::clock::ClockSource;
+use ossd::input::{Source, SourceOpener};
+use ossd::oss::soundcard::*;
+use ossd::output::clock::ClockSink;
+use ossd::output::{Sink, SinkOpener};
+
+const WRONLY: i32 = libc::O_WRONLY;
+const RDONLY: i32 = libc::O_RDONLY;
+const DEV: ossd::pcm::DeviceConfig = device(1024, 3);
+
+fn unplugged() -> DeviceError {
+    DeviceError::Gone(alsa::Error::new("snd_pcm_open", libc::ENODEV))
+}
+
+fn sndstat(k: &mut Kernel) -> String {
+    k.on(1);
+    let st = k.open(RDONLY).unwrap();
+    let mut text = Vec::new();
+    loop {
+        let chunk = k.read(st, 4096, RDONLY).unwrap();
+        if chunk.is_empty() {
+            break;
+        }
+        text.extend(chunk);
+    }
+    k.release(st, RDONLY);
+    k.on(0);
+    String::from_utf8(text).unwrap()
+}
+
+#[test]
+fn a_playing_client_sees_no_error_while_the_card_is_away_and_is_heard_when_it_returns() {
+    let first = Arc::new(Mutex::new(Vec::new()));
+    let second = Arc::new(Mutex::new(Vec::new()));
+    let gone = Arc::new(AtomicBool::new(false));
+    let back = Arc::new(AtomicBool::new(false));
+    let tries = Arc::new(AtomicUsize::new(0));
+    let mut sink = ClockSink::new(DEV);
+    sink.capture = Some(first.clone());
+    sink.gone = Some(gone.clone());
+    let reopen: SinkOpener = {
+        let (back, second, tries) = (back.clone(), second.clone(), tries.clone());
+        Box::new(move || {
+            tries.fetch_add(1, Ordering::Relaxed);
+            if !back.load(Ordering::Acquire) {
+                return Err(unplugged());
+            }
+            let mut s = ClockSink::new(DEV);
+            s.capture = Some(second.clone());
+            Ok(Box::new(s) as Box<dyn Sink>)
+        })
+    };
+    let devices = Devices {
+        sink: Box::new(sink),
+        engine: EngineOptions {
+            reopen: Some(reopen),
+            ..EngineOptions::default()
+        },
+        capture: None,
+    };
+    let mut k = Kernel::start_on(DEV, &[NodeKind::Dsp, NodeKind::Sndstat], devices, first);
+    let fh = k.open(WRONLY).unwrap();
+    let tone = u8_tone(8000, 500.0, 0.3, 0.5);
+    assert_eq!(k.write(fh, &tone, WRONLY), Ok(tone.len()));
+
+    // Unplugged: writes go on, paced in real time; the position moves.
+    gone.store(true, Ordering::Release);
+    let odelay0 = k.ioctl(fh, SNDCTL_DSP_GETOPTR, &[0; 12]);
+    assert_eq!(odelay0.error, 0);
+    let t = Instant::now();
+    let away = u8_tone(8000, 500.0, 1.0, 0.5);
+    for chunk in away.chunks(800) {
+        assert_eq!(k.write(fh, chunk, WRONLY), Ok(chunk.len()));
+    }
+    let optr = k.ioctl(fh, SNDCTL_DSP_GETOPTR, &[0; 12]);
+    assert!(
+        optr.i32_at(abi_ioctl_out()) > odelay0.i32_at(abi_ioctl_out()),
+        "GETOPTR moves on the stand-in"
+    );
+    let text = sndstat(&mut k);
+    assert!(
+        text.contains("(missing: playing on a stand-in clock)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("frames played to the stand-in clock"),
+        "{text}"
+    );
+    // SYNC returns once the second has played, in real time.
+    assert_eq!(k.ioctl(fh, SNDCTL_DSP_SYNC, &[]).error, 0);
+    let took = t.elapsed();
+    assert!(took >= Duration::from_millis(900), "paced: {took:?}");
+    assert!(took < Duration::from_millis(2000), "paced: {took:?}");
+    assert!(
+        tries.load(Ordering::Relaxed) >= 1,
+        "the device is looked for"
+    );
+
+    // Back: within a retry the mix goes to the device again.
+    back.store(true, Ordering::Release);
+    std::thread::sleep(Duration::from_millis(800));
+    let later = u8_tone(8000, 750.0, 0.5, 0.5);
+    assert_eq!(k.write(fh, &later, WRONLY), Ok(later.len()));
+    assert_eq!(k.ioctl(fh, SNDCTL_DSP_SYNC, &[]).error, 0);
+    assert_eq!(k.release(fh, WRONLY).error, 0);
+    let text = sndstat(&mut k);
+    assert!(!text.contains("(missing:"), "{text}");
+    let f = frames(&second.lock().unwrap());
+    let (start, len) = longest_sound(&f, RATE);
+    assert!((len as f64 / RATE as f64 - 0.5).abs() < 0.02, "{len}");
+    let left: Vec<i16> = f[start..start + len].iter().map(|x| x.0).collect();
+    assert!((frequency(&left, RATE) - 750.0).abs() < 5.0);
+    k.stop();
+}
+
+/// Where GETOPTR's `bytes` field is in an IOCTL reply's payload.
+fn abi_ioctl_out() -> usize {
+    ossd::cuse::abi::IOCTL_OUT_SIZE
+}
+
+#[test]
+fn a_card_absent_at_start_is_played_to_when_it_appears() {
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let present = Arc::new(AtomicBool::new(false));
+    let reopen: SinkOpener = {
+        let (present, heard) = (present.clone(), heard.clone());
+        Box::new(move || {
+            if !present.load(Ordering::Acquire) {
+                return Err(unplugged());
+            }
+            let mut s = ClockSink::new(DEV);
+            s.capture = Some(heard.clone());
+            Ok(Box::new(s) as Box<dyn Sink>)
+        })
+    };
+    let devices = Devices {
+        sink: Box::new(ClockSink::new(DEV)),
+        engine: EngineOptions {
+            reopen: Some(reopen),
+            absent: true,
+            ..EngineOptions::default()
+        },
+        capture: None,
+    };
+    let mut k = Kernel::start_on(
+        DEV,
+        &[NodeKind::Dsp, NodeKind::Sndstat],
+        devices,
+        heard.clone(),
+    );
+    let text = sndstat(&mut k);
+    assert!(
+        text.contains("(missing: playing on a stand-in clock)"),
+        "{text}"
+    );
+    present.store(true, Ordering::Release);
+    std::thread::sleep(Duration::from_millis(800));
+    let fh = k.open(WRONLY).unwrap();
+    let tone = u8_tone(8000, 500.0, 0.3, 0.5);
+    assert_eq!(k.write(fh, &tone, WRONLY), Ok(tone.len()));
+    assert_eq!(k.release(fh, WRONLY).error, 0);
+    let f = frames(&heard.lock().unwrap());
+    let (_, len) = longest_sound(&f, RATE);
+    assert!((len as f64 / RATE as f64 - 0.3).abs() < 0.02, "{len}");
+    k.stop();
+}
+
+#[test]
+fn a_parked_read_gets_silence_when_the_capture_card_goes_and_sound_when_it_returns() {
+    let gone = Arc::new(AtomicBool::new(false));
+    let back = Arc::new(AtomicBool::new(false));
+    let opens = Arc::new(AtomicUsize::new(0));
+    let opener: SourceOpener = {
+        let (gone, back, opens) = (gone.clone(), back.clone(), opens.clone());
+        Box::new(move || {
+            let n = opens.fetch_add(1, Ordering::Relaxed);
+            if n > 0 && !back.load(Ordering::Acquire) {
+                return Err(unplugged());
+            }
+            let mut s = ClockSource::new(DEV, 440.0);
+            if n == 0 {
+                s.gone = Some(gone.clone());
+            }
+            Ok(Box::new(s) as Box<dyn Source>)
+        })
+    };
+    let played = Arc::new(Mutex::new(Vec::new()));
+    let mut sink = ClockSink::new(DEV);
+    sink.capture = Some(played.clone());
+    let devices = Devices {
+        sink: Box::new(sink),
+        engine: EngineOptions::default(),
+        capture: Some(opener),
+    };
+    let mut k = Kernel::start_on(DEV, &[NodeKind::Dsp, NodeKind::Sndstat], devices, played);
+    let fh = k.open(RDONLY).unwrap();
+    assert_eq!(
+        k.ioctl_int(fh, SNDCTL_DSP_SETFMT, AFMT_S16_LE as i32),
+        Ok(AFMT_S16_LE as i32)
+    );
+    assert_eq!(k.ioctl_int(fh, SNDCTL_DSP_CHANNELS, 2), Ok(2));
+    assert_eq!(k.ioctl_int(fh, SNDCTL_DSP_SPEED, 48000), Ok(48000));
+    let sound = |b: &[u8]| frames(b).iter().filter(|f| f.0 != 0).count();
+    let first = k.read(fh, 48000 / 5 * 4, RDONLY).unwrap();
+    assert!(sound(&first) > 9000, "the card records");
+
+    // A read parked when the card goes: answered with silence, at the pace.
+    let half = 48000 / 2 * 4;
+    let t = Instant::now();
+    let u = k.read_async(fh, half as u32, RDONLY);
+    std::thread::sleep(Duration::from_millis(50));
+    gone.store(true, Ordering::Release);
+    let m = k.wait(u);
+    assert_eq!(m.error, 0, "no EIO");
+    assert_eq!(m.payload.len(), half);
+    assert!(
+        t.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        t.elapsed()
+    );
+    let quiet = k.read(fh, half as u32, RDONLY).unwrap();
+    assert_eq!(sound(&quiet), 0, "silence while the card is away");
+    let text = sndstat(&mut k);
+    assert!(text.contains("(missing: recording silence)"), "{text}");
+
+    // Back: the device is read again within a retry.
+    back.store(true, Ordering::Release);
+    std::thread::sleep(Duration::from_millis(800));
+    let _ = k.read(fh, half as u32, RDONLY).unwrap();
+    let again = k.read(fh, 48000 / 5 * 4, RDONLY).unwrap();
+    assert!(sound(&again) > 9000, "the card records again");
+    assert_eq!(k.release(fh, RDONLY).error, 0);
+    k.stop();
+}
