@@ -99,7 +99,7 @@ fn on(
     let dev = source.config();
     match presence.on(event, Instant::now()) {
         Step::WentAway => tracing::warn!(
-            "capture device {name} is gone: {why}; recording silence until it returns"
+            "capture device {name} failed ({why}); recording silence until it returns"
         ),
         Step::Back { away } => tracing::info!(
             "capture device {name} is back after {:.1} s",

@@ -79,7 +79,7 @@ impl Output<'_> {
         let name = self.name;
         match self.presence.on(event, now) {
             Step::WentAway => tracing::warn!(
-                "output device {name} is gone: {why}; playing on a stand-in clock until it returns"
+                "output device {name} failed ({why}); playing on a stand-in clock until it returns"
             ),
             Step::Back { away } => tracing::info!(
                 "output device {name} is back after {:.1} s",
