@@ -1296,10 +1296,10 @@ impl World {
         Ok(())
     }
 
-    /// Ends a schedule: the device plays at full pace, gated outputs are
-    /// enabled, every client closes; everything must then be answered within
-    /// the time its queue takes to play. Then the daemon shuts down.
-    fn finish(&mut self) -> Check {
+    /// Every client closes, gated outputs enabled first and reads
+    /// interrupted, at full device pace; everything must then be answered
+    /// within the time its queue takes to play, and no file left open.
+    fn quiesce(&mut self) -> Check {
         self.sim.pace = 100;
         self.sim.capture_present = true;
         for c in 0..self.clients.len() {
@@ -1337,6 +1337,13 @@ impl World {
         let left: Vec<_> = self.pending.iter().collect();
         ensure!(left.is_empty(), "never answered: {left:?}");
         ensure!(self.server.open_files() == 0, "files left open");
+        Ok(())
+    }
+
+    /// Ends a schedule: quiesce, shut the daemon down, and check the
+    /// reference stream in the mix.
+    fn finish(&mut self) -> Check {
+        self.quiesce()?;
         self.server.shutdown();
         self.collect()?;
         if let (Some(r), Some(out)) = (&self.reference, &self.sim.out) {
@@ -1505,27 +1512,7 @@ fn memory_does_not_grow_with_steps() {
             w.run_step(s).unwrap();
         }
         // Quiet point: everything closed and answered.
-        w.sim.pace = 100;
-        let reads: Vec<u64> = w
-            .pending
-            .iter()
-            .filter(|(_, p)| matches!(p.kind, Kind::Read { .. }))
-            .map(|(&u, _)| u)
-            .collect();
-        for u in reads {
-            w.interrupt(u).unwrap();
-        }
-        for c in 0..w.clients.len() {
-            if w.clients[c].gated {
-                w.ioctl(c, SNDCTL_DSP_SETTRIGGER, PCM_ENABLE_OUTPUT as i32)
-                    .unwrap();
-            }
-            w.close(c, false).unwrap();
-        }
-        while !w.pending.is_empty() {
-            w.sim.advance(10_000);
-            w.service().unwrap();
-        }
+        w.quiesce().unwrap();
         assert_eq!(w.server.open_files(), 0);
         if round >= 2 {
             marks.push(live_bytes());

@@ -122,9 +122,9 @@ mod tests {
     use super::*;
     use crate::pcm::{PcmFormat, SampleFormat};
 
-    #[test]
-    fn paces_writes_to_its_rate_after_the_buffer_fills() {
-        let cfg = DeviceConfig {
+    /// S16_LE stereo 48 kHz, periods of 10 ms, two of them buffered.
+    fn cfg() -> DeviceConfig {
+        DeviceConfig {
             pcm: PcmFormat {
                 sample: SampleFormat::S16Le,
                 channels: 2,
@@ -132,7 +132,12 @@ mod tests {
             },
             period_frames: 480,
             buffer_frames: 960,
-        };
+        }
+    }
+
+    #[test]
+    fn paces_writes_to_its_rate_after_the_buffer_fills() {
+        let cfg = cfg();
         let mut s = ClockSink::new(cfg);
         let p = vec![0u8; 480 * 4];
         let t = Instant::now();
@@ -148,15 +153,7 @@ mod tests {
 
     #[test]
     fn a_stand_in_fed_late_catches_up_instead_of_restarting() {
-        let cfg = DeviceConfig {
-            pcm: PcmFormat {
-                sample: SampleFormat::S16Le,
-                channels: 2,
-                rate: 48000,
-            },
-            period_frames: 480,
-            buffer_frames: 960,
-        };
+        let cfg = cfg();
         let p = vec![0u8; 480 * 4];
         let t = Instant::now();
         let mut s = ClockSink::stand_in(cfg);
