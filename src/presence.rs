@@ -55,6 +55,28 @@ pub enum Step {
     OtherConfig,
 }
 
+impl Step {
+    /// Logs this change of `role`'s device (`"output"`, `"capture"`)
+    /// `name`, once: `why` it went (or the configuration it came back in),
+    /// and what goes on `meanwhile` (e.g. "playing on a stand-in clock").
+    pub fn log(self, role: &str, name: &str, why: &dyn std::fmt::Display, meanwhile: &str) {
+        match self {
+            Step::WentAway => {
+                tracing::warn!("{role} device {name} failed ({why}); {meanwhile} until it returns")
+            }
+            Step::Back { away } => tracing::info!(
+                "{role} device {name} is back after {:.1} s",
+                away.as_secs_f64()
+            ),
+            Step::OtherConfig => tracing::warn!(
+                "{role} device {name} is back, but as {why}, not as ossd runs; \
+                 {meanwhile} (restart ossd to use it)"
+            ),
+            Step::Quiet => {}
+        }
+    }
+}
+
 impl Presence {
     /// Missing from the start (`now`); the first try is at once.
     pub fn absent(now: Instant) -> Presence {

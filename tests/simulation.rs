@@ -5,7 +5,7 @@
 //! SETTRIGGER, polls, interrupts at random points, clients vanishing
 //! mid-request and closes, while a simulated device plays the real
 //! [`Mixer`] at a random pace, stalls (and so underruns), and a simulated
-//! capture device comes, fails and returns. Every request goes in as the
+//! capture device comes and goes (silence while it is away). Every request goes in as the
 //! bytes the kernel would send, through `Request::parse`, and every answer
 //! comes out through the same encoder the daemon uses.
 //!
@@ -139,6 +139,8 @@ struct Sim {
     capture: Option<SimCapture>,
     /// The capture device can be opened.
     capture_present: bool,
+    /// The capture card is away: the stand-in records silence.
+    capture_gone: bool,
     /// Device frames captured so far (the capture runs on the same clock).
     captured: u64,
     /// Every period mixed (the reference check), when kept.
@@ -210,7 +212,11 @@ impl Sim {
                 let mut buf = vec![0.0f64; PERIOD as usize * 2];
                 for _ in 0..frames {
                     for (i, s) in buf.iter_mut().enumerate() {
-                        *s = (((self.captured + i as u64 / 2) % 97) as f64 - 48.0) / 64.0;
+                        *s = if self.capture_gone {
+                            0.0
+                        } else {
+                            (((self.captured + i as u64 / 2) % 97) as f64 - 48.0) / 64.0
+                        };
                     }
                     c.recorders.feed(&buf);
                     self.captured += PERIOD;
@@ -298,7 +304,11 @@ enum Step {
     Pace {
         percent: u8,
     },
-    CaptureFails,
+    /// The capture card goes (the runtime records silence meanwhile, at
+    /// the device's pace) or comes back.
+    CaptureGone {
+        yes: bool,
+    },
     CapturePresent {
         yes: bool,
     },
@@ -457,7 +467,9 @@ fn generate(rng: &mut Rng, steps: usize, clients: u8) -> Vec<Step> {
             97 => Step::Pace {
                 percent: rng.pick(&[0, 0, 50, 90, 100, 100, 100, 110, 150]),
             },
-            98 => Step::CaptureFails,
+            98 => Step::CaptureGone {
+                yes: rng.chance(50),
+            },
             _ => Step::CapturePresent {
                 yes: rng.chance(70),
             },
@@ -606,6 +618,7 @@ impl World {
                 pace: 100,
                 capture: None,
                 capture_present: true,
+                capture_gone: false,
                 captured: 0,
                 out: reference.then(Vec::new),
             },
@@ -1023,24 +1036,7 @@ impl World {
                 self.service()?;
             }
             Step::Pace { percent } => self.sim.pace = percent as u64,
-            Step::CaptureFails => {
-                if self.sim.capture.is_some() {
-                    // Parked reads are cut short.
-                    for p in self.pending.values_mut() {
-                        if matches!(p.kind, Kind::Read { .. }) {
-                            p.interrupted = true;
-                        }
-                    }
-                    self.server
-                        .capture_failed("simulated failure", &mut self.sim);
-                    self.collect()?;
-                    for cl in &mut self.clients {
-                        if matches!(cl.rec, Some((true, _))) {
-                            cl.rec = None;
-                        }
-                    }
-                }
-            }
+            Step::CaptureGone { yes } => self.sim.capture_gone = yes,
             Step::CapturePresent { yes } => self.sim.capture_present = yes,
         }
         Ok(())
@@ -1302,6 +1298,7 @@ impl World {
     fn quiesce(&mut self) -> Check {
         self.sim.pace = 100;
         self.sim.capture_present = true;
+        self.sim.capture_gone = false;
         for c in 0..self.clients.len() {
             if self.clients[c].gated {
                 self.ioctl(c, SNDCTL_DSP_SETTRIGGER, PCM_ENABLE_OUTPUT as i32)?;

@@ -22,7 +22,7 @@ use crate::input::{Source, SourceOpener};
 use crate::mix::record::{RecWork, Recorders};
 use crate::pcm::format;
 use crate::pcm::DeviceConfig;
-use crate::presence::{Event, Presence, Step};
+use crate::presence::{Event, Presence};
 
 /// What the capture thread shares with the protocol thread.
 #[derive(Debug, Default)]
@@ -87,43 +87,42 @@ impl Drop for Capture {
     }
 }
 
-/// Swaps sources as [`Presence`] says after `event`; logs one line per change.
-fn on(
-    event: Event,
-    opened: Option<Box<dyn Source>>,
-    why: &dyn std::fmt::Display,
-    presence: &mut Presence,
-    source: &mut Box<dyn Source>,
-    name: &str,
-) {
-    let dev = source.config();
-    match presence.on(event, Instant::now()) {
-        Step::WentAway => tracing::warn!(
-            "capture device {name} failed ({why}); recording silence until it returns"
-        ),
-        Step::Back { away } => tracing::info!(
-            "capture device {name} is back after {:.1} s",
-            away.as_secs_f64()
-        ),
-        Step::OtherConfig => tracing::warn!(
-            "capture device {name} is back, but in another configuration ({why}); \
-             recording silence until the last reader closes"
-        ),
-        Step::Quiet => {}
+/// The capture source, or its silent stand-in, and what is known of it.
+struct Input<'a> {
+    name: &'a str,
+    presence: Presence,
+    source: Box<dyn Source>,
+    /// Overruns of the sources read before this one.
+    xruns_before: u64,
+}
+
+impl Input<'_> {
+    /// Swaps sources as [`Presence`] says after `event`; logs one line per
+    /// change.
+    fn on(&mut self, event: Event, opened: Option<Box<dyn Source>>, why: &dyn std::fmt::Display) {
+        let dev = self.source.config();
+        self.presence
+            .on(event, Instant::now())
+            .log("capture", self.name, why, "recording silence");
+        let next: Box<dyn Source> = match opened {
+            Some(s) if !self.presence.is_missing() => s,
+            _ if event == Event::Failed => {
+                let mut silent = ClockSource::new(dev, 0.0);
+                silent.amplitude = 0.0;
+                Box::new(silent)
+            }
+            _ => return,
+        };
+        self.xruns_before += std::mem::replace(&mut self.source, next).xruns();
     }
-    match opened {
-        Some(s) if !presence.is_missing() => *source = s,
-        _ if event == Event::Failed => {
-            let mut silent = ClockSource::new(dev, 0.0);
-            silent.amplitude = 0.0;
-            *source = Box::new(silent);
-        }
-        _ => {}
+
+    fn xruns(&self) -> u64 {
+        self.xruns_before + self.source.xruns()
     }
 }
 
 fn run(
-    mut source: Box<dyn Source>,
+    source: Box<dyn Source>,
     name: &str,
     reopen: Option<Arc<Mutex<SourceOpener>>>,
     shared: Arc<Mutex<CaptureShared>>,
@@ -135,12 +134,17 @@ fn run(
     let mut frames = vec![0.0f64; dev.period_frames as usize * dev.pcm.channels as usize];
     let mut work = RecWork::default();
     let started = Instant::now();
-    let mut presence = Presence::Present;
-    // Overruns of the sources read before this one.
-    let mut xruns_before = 0;
+    let mut input = Input {
+        name,
+        presence: Presence::Present,
+        source,
+        xruns_before: 0,
+    };
     while !stop.load(Ordering::Acquire) {
+        // Missing: look for the device between two periods (no clock read
+        // while it is there).
         if let Some(reopen) = &reopen {
-            if presence.should_try(Instant::now()) {
+            if input.presence.is_missing() && input.presence.should_try(Instant::now()) {
                 let result = (reopen.lock().expect("capture opener lock"))();
                 match result {
                     Ok(s) => {
@@ -148,24 +152,15 @@ fn run(
                         let event = Event::Reopened {
                             same_config: got == dev,
                         };
-                        let why = format!("{got:?}");
-                        on(event, Some(s), &why, &mut presence, &mut source, name);
+                        input.on(event, Some(s), &format!("{got:?}"));
                     }
-                    Err(e) => on(
-                        Event::ReopenFailed,
-                        None,
-                        &e,
-                        &mut presence,
-                        &mut source,
-                        name,
-                    ),
+                    Err(e) => input.on(Event::ReopenFailed, None, &e),
                 }
             }
         }
-        let missing = presence.is_missing();
-        if let Err(e) = source.read_period(&mut bytes) {
-            xruns_before += source.xruns();
-            on(Event::Failed, None, &e, &mut presence, &mut source, name);
+        let missing = input.presence.is_missing();
+        if let Err(e) = input.source.read_period(&mut bytes) {
+            input.on(Event::Failed, None, &e);
             // The stand-in's silence follows at once, at the device's pace.
             continue;
         }
@@ -180,8 +175,8 @@ fn run(
             let mut s = shared.lock().expect("capture lock");
             s.recorders.end(&mut work, &frames);
             s.frames += dev.period_frames as u64;
-            s.xruns = xruns_before + source.xruns();
-            s.missing = presence.is_missing();
+            s.xruns = input.xruns();
+            s.missing = input.presence.is_missing();
             if missing {
                 s.standin_frames += dev.period_frames as u64;
             }

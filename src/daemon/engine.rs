@@ -30,7 +30,7 @@ use crate::mix::Bus;
 use crate::output::clock::ClockSink;
 use crate::output::{Position, Sink, SinkOpener};
 use crate::pcm::DeviceConfig;
-use crate::presence::{Event, Presence, Step};
+use crate::presence::{Event, Presence};
 
 /// How the engine thread runs.
 #[derive(Default)]
@@ -75,22 +75,12 @@ impl Output<'_> {
     /// Takes in `event` (with the sink it opened, if any) and swaps sinks
     /// as [`Presence`] says; logs one line per change.
     fn on(&mut self, event: Event, opened: Option<Box<dyn Sink>>, why: &dyn std::fmt::Display) {
-        let now = Instant::now();
-        let name = self.name;
-        match self.presence.on(event, now) {
-            Step::WentAway => tracing::warn!(
-                "output device {name} failed ({why}); playing on a stand-in clock until it returns"
-            ),
-            Step::Back { away } => tracing::info!(
-                "output device {name} is back after {:.1} s",
-                away.as_secs_f64()
-            ),
-            Step::OtherConfig => tracing::warn!(
-                "output device {name} is back, but as {why}, not as the mix runs; \
-                 staying on the stand-in clock (restart ossd to play to it)"
-            ),
-            Step::Quiet => {}
-        }
+        self.presence.on(event, Instant::now()).log(
+            "output",
+            self.name,
+            why,
+            "playing on a stand-in clock",
+        );
         let missing = self.presence.is_missing();
         let next: Box<dyn Sink> = match opened {
             Some(s) if !missing => s,
@@ -205,9 +195,11 @@ pub fn run(
                 }
             }
         }
-        // On the stand-in: look for the device, between two periods.
+        // On the stand-in: look for the device, between two periods (no
+        // clock read while the device is there).
         if let Some(reopen) = opts.reopen.as_mut() {
-            if out.sink.is_some() && out.presence.should_try(Instant::now()) {
+            let missing = out.presence.is_missing();
+            if missing && out.sink.is_some() && out.presence.should_try(Instant::now()) {
                 out.reopen(reopen);
             }
         }

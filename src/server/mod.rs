@@ -16,9 +16,10 @@
 //!   requests, moves each parked request on as far as the engines allow and
 //!   answers the ones that are done, and notifies pollers that became ready.
 //! - An INTERRUPT answers its parked request at once (with what it has, or
-//!   EINTR); a close answers whatever its file still had parked; the
-//!   capture device failing answers parked reads with EIO;
-//!   [`Server::shutdown`] answers everything.
+//!   EINTR); a close answers whatever its file still had parked;
+//!   [`Server::shutdown`] answers everything. (A card that goes away is
+//!   hidden by the runtime: its stand-in keeps the position moving and
+//!   records silence, so parked requests keep being served.)
 //!
 //! So every request read is answered exactly once, by one of those paths;
 //! the simulation test (`tests/simulation.rs`) checks it after every step.
@@ -1019,32 +1020,6 @@ impl Server {
             self.capture_dev = None;
             tracing::debug!("capture closed");
         }
-    }
-
-    /// The capture device failed: every parked read of a capture reader
-    /// fails with EIO, and those files record no more.
-    pub fn capture_failed(&mut self, why: &str, io: &mut impl Ports) {
-        tracing::error!("capture device failed: {why}; recording stops");
-        for f in self.files.values_mut() {
-            let node = f.node;
-            let FileKind::Dsp(d) = &mut f.kind else {
-                continue;
-            };
-            if matches!(d.rec, Some(RecSlot::Capture(_))) {
-                self.answers.extend(d.reads.drain(..).map(|r| {
-                    (
-                        node,
-                        Answer::Fail {
-                            unique: r.unique,
-                            fail: Fail::Io,
-                        },
-                    )
-                }));
-                d.rec = None;
-            }
-        }
-        io.close_capture();
-        self.capture_dev = None;
     }
 
     /// Moves every parked request on as far as the engines allow, and
