@@ -546,7 +546,8 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
 }
 
 /// Device `i` of a list: past the first it is a fallback, and its absence
-/// only a note (ossd `does` on it when it is there).
+/// is only a note (ossd plays or records on it only while the ones before
+/// it are missing).
 fn fallback(mut item: CheckItem, i: usize, does: &str) -> CheckItem {
     if i > 0 {
         item.name = format!("fallback {}", item.name);

@@ -149,6 +149,10 @@ impl Volume {
 #[derive(Debug, Clone)]
 pub struct Dsp {
     dev: DeviceConfig,
+    /// The output device's period as of the open (device frames): a
+    /// multiple of the mix block once overload has raised it. The default
+    /// fragment holds one of them.
+    device_period: u32,
     pub fmt: PcmFormat,
     /// The SETFRAGMENT request, if any (applied whenever the buffer is rebuilt).
     frag_request: Option<(usize, usize)>,
@@ -185,6 +189,7 @@ impl Dsp {
     pub fn new(dev: DeviceConfig) -> Dsp {
         Dsp {
             dev,
+            device_period: dev.period_frames,
             fmt: PcmFormat {
                 sample: SampleFormat::U8,
                 channels: 1,
@@ -249,16 +254,28 @@ impl Dsp {
         }
     }
 
-    /// Client frames that make one device period.
+    /// The output device plays periods of `frames` (more than the mix
+    /// block when overload raised them): the default fragment holds one, so
+    /// that a client that keeps its buffer full is not starved while the
+    /// device is fed a whole period at a time. Set at the open.
+    pub fn set_device_period(&mut self, frames: u32) {
+        self.device_period = frames.max(self.dev.period_frames);
+    }
+
+    /// Client frames that make `dev_frames` device frames.
+    fn in_frames(&self, dev_frames: u32) -> usize {
+        (dev_frames as u64 * self.fmt.rate as u64).div_ceil(self.dev.pcm.rate as u64) as usize
+    }
+
+    /// Client frames that make one mix block.
     fn period_in_frames(&self) -> usize {
-        (self.dev.period_frames as u64 * self.fmt.rate as u64).div_ceil(self.dev.pcm.rate as u64)
-            as usize
+        self.in_frames(self.dev.period_frames)
     }
 
     /// (fragment size, fragment count) for the current format. The default is
     /// the smallest power of two that holds one device period of this stream
     /// (divided by SUBDIVIDE), four of them; a SETFRAGMENT request wins within
-    /// bounds, but the buffer is never smaller than two periods of this
+    /// bounds, but the buffer is never smaller than two mix blocks of this
     /// stream (plus the resampler's few frames of look-ahead), or the engine
     /// could not be fed.
     pub fn geometry(&self) -> (usize, usize) {
@@ -267,7 +284,7 @@ impl Dsp {
         let (size, count) = match self.frag_request {
             Some((size, count)) => (size, count),
             None => (
-                ((period_in * fb).next_power_of_two() / self.subdivide)
+                ((self.in_frames(self.device_period) * fb).next_power_of_two() / self.subdivide)
                     .clamp(1 << MIN_FRAG_SHIFT, 1 << MAX_FRAG_SHIFT),
                 DEFAULT_FRAGS * self.subdivide,
             ),
@@ -1016,6 +1033,30 @@ mod tests {
         let ms = o[3] as f64 / (44100.0 * 4.0) * 1000.0;
         assert!((10.0..=100.0).contains(&ms), "{ms} ms");
         assert_eq!(o[0], o[1], "empty buffer: every fragment free");
+    }
+
+    #[test]
+    fn a_raised_device_period_makes_the_default_fragment_hold_one() {
+        // At the open, overload had raised the device's period to `mult`
+        // mix blocks.
+        let open = |mult: u32| {
+            let mut t = T::new();
+            let block = t.dsp.dev.period_frames;
+            t.dsp.set_device_period(mult * block);
+            t.int(SNDCTL_DSP_SETFMT, AFMT_S16_LE as i32);
+            t.int(SNDCTL_DSP_CHANNELS, 2);
+            t.int(SNDCTL_DSP_SPEED, 48000);
+            t
+        };
+        let small = open(1).ints(SNDCTL_DSP_GETOSPACE);
+        let big = open(4).ints(SNDCTL_DSP_GETOSPACE);
+        assert_eq!(big[2], 4 * small[2], "{small:?} {big:?}");
+        assert_eq!(big[1], small[1]);
+        // A period below the mix block changes nothing; SETFRAGMENT wins.
+        assert_eq!(open(0).ints(SNDCTL_DSP_GETOSPACE), small);
+        let mut t = open(4);
+        t.int(SNDCTL_DSP_SETFRAGMENT, 0x0008_000C);
+        assert_eq!(t.ints(SNDCTL_DSP_GETOSPACE), vec![8, 8, 4096, 8 * 4096]);
     }
 
     #[test]

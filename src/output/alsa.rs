@@ -10,13 +10,44 @@ use super::Sink;
 use crate::device::{classify, open_pcm, AlsaRequest, DeviceError};
 use crate::pcm::DeviceConfig;
 
-pub struct AlsaSink {
-    pcm: PCM,
+/// The calls [`AlsaSink`] makes on its PCM: alsa-lib's, or a test's that
+/// fails as a card does (an underrun, a suspend, a vanished device).
+pub trait PlaybackPcm: Send {
+    fn avail_update(&self) -> alsa::Result<i64>;
+    /// Polls up to `ms` for room (at least `avail_min`).
+    fn wait(&self, ms: u32) -> alsa::Result<bool>;
+    fn writei(&self, bytes: &[u8]) -> alsa::Result<usize>;
+    fn delay(&self) -> alsa::Result<i64>;
+    /// After an underrun (EPIPE) or a suspend (ESTRPIPE): snd_pcm_recover,
+    /// which resumes a suspended PCM (or prepares it again).
+    fn recover(&self, err: alsa::Error) -> alsa::Result<()>;
+}
+
+impl PlaybackPcm for PCM {
+    fn avail_update(&self) -> alsa::Result<i64> {
+        PCM::avail_update(self)
+    }
+    fn wait(&self, ms: u32) -> alsa::Result<bool> {
+        PCM::wait(self, Some(ms))
+    }
+    fn writei(&self, bytes: &[u8]) -> alsa::Result<usize> {
+        self.io_bytes().writei(bytes)
+    }
+    fn delay(&self) -> alsa::Result<i64> {
+        PCM::delay(self)
+    }
+    fn recover(&self, err: alsa::Error) -> alsa::Result<()> {
+        self.try_recover(err, true)
+    }
+}
+
+pub struct AlsaSink<P: PlaybackPcm = PCM> {
+    pcm: P,
     cfg: DeviceConfig,
     xruns: u64,
 }
 
-impl std::fmt::Debug for AlsaSink {
+impl<P: PlaybackPcm> std::fmt::Debug for AlsaSink<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AlsaSink").field("cfg", &self.cfg).finish()
     }
@@ -26,7 +57,14 @@ impl AlsaSink {
     /// Opens and configures the PCM. Errors say which step failed.
     pub fn open(req: &AlsaRequest) -> Result<AlsaSink, DeviceError> {
         let (pcm, cfg) = open_pcm(req, Direction::Playback)?;
-        Ok(AlsaSink { pcm, cfg, xruns: 0 })
+        Ok(AlsaSink::on(pcm, cfg))
+    }
+}
+
+impl<P: PlaybackPcm> AlsaSink<P> {
+    /// A sink on a PCM that is open and configured as `cfg` says.
+    pub fn on(pcm: P, cfg: DeviceConfig) -> AlsaSink<P> {
+        AlsaSink { pcm, cfg, xruns: 0 }
     }
 
     /// Recovers from an underrun or suspend (counted), retries after a signal;
@@ -34,13 +72,13 @@ impl AlsaSink {
     fn recover(&mut self, err: alsa::Error) -> Result<(), DeviceError> {
         if let Some(err) = classify(err)? {
             self.xruns += 1;
-            self.pcm.try_recover(err, true)?;
+            self.pcm.recover(err)?;
         }
         Ok(())
     }
 }
 
-impl Sink for AlsaSink {
+impl<P: PlaybackPcm> Sink for AlsaSink<P> {
     fn config(&self) -> DeviceConfig {
         self.cfg
     }
@@ -57,7 +95,7 @@ impl Sink for AlsaSink {
                     // (and never waits long on a late wake-up).
                     let missing = (i64::from(frames) - avail).max(1) as u64;
                     let ms = (missing * 1000).div_ceil(rate).clamp(1, 1000) as u32;
-                    if let Err(err) = self.pcm.wait(Some(ms)) {
+                    if let Err(err) = self.pcm.wait(ms) {
                         self.recover(err)?;
                     }
                 }
@@ -70,7 +108,7 @@ impl Sink for AlsaSink {
         let fb = self.cfg.pcm.frame_bytes();
         let mut off = 0;
         while off < period.len() {
-            let result = self.pcm.io_bytes().writei(&period[off..]);
+            let result = self.pcm.writei(&period[off..]);
             match result {
                 Ok(frames) => off += frames * fb,
                 Err(err) => self.recover(err)?,
@@ -118,4 +156,114 @@ pub fn card_names() -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pcm::{PcmFormat, SampleFormat};
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    /// A PCM whose calls fail as scripted; every call is logged.
+    #[derive(Default)]
+    struct Scripted {
+        avail: RefCell<VecDeque<alsa::Result<i64>>>,
+        writes: RefCell<VecDeque<alsa::Result<usize>>>,
+        calls: RefCell<Vec<String>>,
+    }
+
+    impl PlaybackPcm for Scripted {
+        fn avail_update(&self) -> alsa::Result<i64> {
+            self.calls.borrow_mut().push("avail".into());
+            self.avail.borrow_mut().pop_front().unwrap_or(Ok(1 << 20))
+        }
+        fn wait(&self, ms: u32) -> alsa::Result<bool> {
+            self.calls.borrow_mut().push(format!("wait {ms}"));
+            Ok(true)
+        }
+        fn writei(&self, bytes: &[u8]) -> alsa::Result<usize> {
+            self.calls.borrow_mut().push("write".into());
+            self.writes
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or(Ok(bytes.len() / 4))
+        }
+        fn delay(&self) -> alsa::Result<i64> {
+            Ok(0)
+        }
+        fn recover(&self, err: alsa::Error) -> alsa::Result<()> {
+            self.calls
+                .borrow_mut()
+                .push(format!("recover {}", err.errno()));
+            Ok(())
+        }
+    }
+
+    fn err(errno: i32) -> alsa::Error {
+        alsa::Error::new("snd_pcm_writei", errno)
+    }
+
+    fn sink(pcm: Scripted) -> AlsaSink<Scripted> {
+        let cfg = DeviceConfig {
+            pcm: PcmFormat {
+                sample: SampleFormat::S16Le,
+                channels: 2,
+                rate: 48000,
+            },
+            period_frames: 256,
+            buffer_frames: 768,
+        };
+        AlsaSink::on(pcm, cfg)
+    }
+
+    #[test]
+    fn a_suspend_is_resumed_and_the_write_goes_on() {
+        let pcm = Scripted::default();
+        // Suspended mid-write (ESTRPIPE): resumed, and the rest is written.
+        pcm.writes
+            .borrow_mut()
+            .extend([Ok(100), Err(err(libc::ESTRPIPE))]);
+        let mut s = sink(pcm);
+        s.write_period(&[0; 256 * 4]).unwrap();
+        assert_eq!(s.xruns(), 1);
+        let calls = s.pcm.calls.borrow().clone();
+        assert_eq!(
+            calls,
+            [
+                "write",
+                "write",
+                &format!("recover {}", libc::ESTRPIPE),
+                "write"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_underrun_in_the_wait_is_recovered_and_counted() {
+        let pcm = Scripted::default();
+        pcm.avail
+            .borrow_mut()
+            .extend([Ok(10), Err(err(libc::EPIPE)), Ok(768)]);
+        let mut s = sink(pcm);
+        s.wait_ready(128).unwrap();
+        assert_eq!(s.xruns(), 1);
+        // 118 frames missing at 48 kHz: the poll ends within 3 ms.
+        let calls = s.pcm.calls.borrow().clone();
+        let recover = format!("recover {}", libc::EPIPE);
+        assert_eq!(calls, ["avail", "wait 3", "avail", &recover, "avail"]);
+    }
+
+    #[test]
+    fn a_vanished_device_is_gone_and_a_signal_is_retried() {
+        let pcm = Scripted::default();
+        pcm.writes
+            .borrow_mut()
+            .extend([Err(err(libc::EINTR)), Err(err(libc::ENODEV))]);
+        let mut s = sink(pcm);
+        let e = s.write_period(&[0; 16]).unwrap_err();
+        assert!(matches!(e, DeviceError::Gone(_)), "{e}");
+        assert!(e.is_absent());
+        assert_eq!(s.xruns(), 0);
+    }
 }

@@ -512,8 +512,17 @@ impl Server {
                 )))
             }
             NodeKind::Dsp => {
-                let dev = io.engines(|e| *e.mixer.device());
-                let dsp = Dsp::new(dev);
+                let (dev, period) = io.engines(|e| {
+                    let dev = *e.mixer.device();
+                    (
+                        dev,
+                        e.output
+                            .config
+                            .map_or(dev.period_frames, |c| c.period_frames),
+                    )
+                });
+                let mut dsp = Dsp::new(dev);
+                dsp.set_device_period(period);
                 let rec = if acc == libc::O_RDONLY || acc == libc::O_RDWR {
                     match self.add_capture_reader(&dsp, io) {
                         Ok(slot) => Some(slot),
