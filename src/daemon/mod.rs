@@ -688,3 +688,33 @@ fn spawn_saver(path: PathBuf) -> Result<(mpsc::Sender<String>, JoinHandle<()>), 
         .map_err(|e| DaemonError::Setup(format!("cannot start the state thread: {e}")))?;
     Ok((tx, h))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_lock_is_taken_as_it_is() {
+        let m = Arc::new(Mutex::new(1));
+        let m2 = m.clone();
+        let _ = std::thread::spawn(move || {
+            let mut g = m2.lock().unwrap();
+            *g = 2;
+            panic!("poisons it");
+        })
+        .join();
+        assert!(m.is_poisoned());
+        *lock(&m) += 1;
+        assert_eq!(*lock(&m), 3);
+    }
+
+    #[test]
+    fn a_guarded_panic_comes_back_with_its_message_and_place() {
+        install_panic_hook();
+        let r = guarded(|| -> u32 { panic!("bad {}", 7) });
+        let msg = r.unwrap_err();
+        assert!(msg.starts_with("bad 7 (at src/daemon/mod.rs:"), "{msg}");
+        assert_eq!(guarded(|| 5), Ok(5));
+        assert!(!GUARDED.with(Cell::get), "the flag is reset");
+    }
+}

@@ -20,6 +20,11 @@
 //!   [`Server::shutdown`] answers everything. (A card that goes away is
 //!   hidden by the runtime: its stand-in keeps the position moving and
 //!   records silence, so parked requests keep being served.)
+//! - A panic in `handle` or `service` (a bug) is caught by the runtime,
+//!   which calls [`Server::recover`]: the request in hand gets EIO and its
+//!   file fails (its parked requests get EIO, its streams leave the mix,
+//!   its later requests get EIO until RELEASE). What was in hand is kept
+//!   for this in `in_hand`; the core itself catches nothing.
 //!
 //! So every request read is answered exactly once, by one of those paths;
 //! the simulation test (`tests/simulation.rs`) checks it after every step.
@@ -1557,10 +1562,15 @@ mod tests {
     struct Bench {
         mixer: Mixer,
         now: Instant,
+        /// The next call to `engines` panics (as a bug under the lock would).
+        panic_next: bool,
     }
 
     impl Ports for Bench {
         fn engines<R>(&mut self, f: impl FnOnce(&mut Engines<'_>) -> R) -> R {
+            if std::mem::take(&mut self.panic_next) {
+                panic!("injected");
+            }
             let written = self.mixer.frames_mixed();
             f(&mut Engines {
                 mixer: &mut self.mixer,
@@ -1614,6 +1624,7 @@ mod tests {
                 io: Bench {
                     mixer: Mixer::new(dev()),
                     now: Instant::now(),
+                    panic_next: false,
                 },
                 unique: 0,
             }
@@ -1638,6 +1649,18 @@ mod tests {
             let req = Request::parse(&bytes).expect("well formed");
             self.server.handle(0, &req, &mut self.io);
             self.unique
+        }
+
+        /// Sends one request whose handling panics, caught and recovered
+        /// from as the runtime does.
+        fn send_panicking(&mut self, op: u32, args: &[u8]) -> (u64, Recovered) {
+            self.io.panic_next = true;
+            let mut unique = 0;
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                unique = self.send(op, args);
+            }));
+            assert!(caught.is_err(), "it panicked");
+            (self.unique, self.server.recover(&mut self.io))
         }
 
         fn answers(&mut self) -> Vec<Answer> {
@@ -1738,6 +1761,103 @@ mod tests {
         assert_eq!(t.answers(), vec![Answer::Done(r)]);
         assert_eq!(t.server.open_files(), 0);
         assert_eq!(t.io.mixer.voices().count(), 0);
+    }
+
+    fn sync_args(fh: u64) -> Vec<u8> {
+        ioctl_args(fh, crate::oss::soundcard::SNDCTL_DSP_SYNC, 0, 0)
+    }
+
+    fn release_args(fh: u64) -> Vec<u8> {
+        let mut a = vec![0u8; crate::cuse::abi::RELEASE_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a
+    }
+
+    fn eio(unique: u64) -> Answer {
+        Answer::Fail {
+            unique,
+            fail: Fail::Io,
+        }
+    }
+
+    #[test]
+    fn a_request_that_panics_fails_its_file_and_only_its_file() {
+        let mut t = T::new();
+        let a = t.open_native();
+        let b = t.open_native();
+        let wa = t.write(a, 4096);
+        let wb = t.write(b, 4096);
+        let sb = t.send(opcode::FUSE_IOCTL, &sync_args(b));
+        assert!(t.answers().is_empty(), "parked");
+        let (u, r) = t.send_panicking(opcode::FUSE_IOCTL, &sync_args(b));
+        assert_eq!(
+            r,
+            Recovered {
+                unique: Some(u),
+                fh: Some(b),
+                pid: Some(1),
+                closed: false
+            }
+        );
+        // The request and what its file had parked: EIO, once each.
+        let mut got = t.answers();
+        got.sort_by_key(|a| a.unique());
+        assert_eq!(got, vec![eio(wb), eio(sb), eio(u)]);
+        // B's stream has left the mix; A's plays on.
+        assert_eq!(t.io.mixer.voices().count(), 1);
+        assert!(t.server.waiting(), "A's write is still parked");
+        // B's later requests: EIO; its close works.
+        let w = t.write(b, 4);
+        assert_eq!(t.answers(), vec![eio(w)]);
+        let r = t.send(opcode::FUSE_RELEASE, &release_args(b));
+        assert_eq!(t.answers(), vec![Answer::Done(r)]);
+        assert_eq!(t.server.open_files(), 1);
+        // A is served as before.
+        t.play(1000);
+        assert_eq!(
+            t.answers(),
+            vec![Answer::Written {
+                unique: wa,
+                n: 4096
+            }]
+        );
+    }
+
+    #[test]
+    fn a_close_that_panics_is_answered_and_its_file_is_gone() {
+        let mut t = T::new();
+        let a = t.open_native();
+        let w = t.write(a, 4096);
+        let (u, r) = t.send_panicking(opcode::FUSE_RELEASE, &release_args(a));
+        assert!(r.closed);
+        // The parked write went before the panic (EINTR, by the close).
+        let got = t.answers();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got.contains(&eio(u)), "{got:?}");
+        assert!(
+            got.iter().any(|a| a.unique() == Some(w)),
+            "the parked write is answered: {got:?}"
+        );
+        assert_eq!(t.server.open_files(), 0);
+        assert_eq!(t.io.mixer.voices().count(), 0);
+        assert!(!t.server.waiting());
+    }
+
+    #[test]
+    fn a_panic_while_serving_with_no_file_in_hand_fails_nothing() {
+        let mut t = T::new();
+        let a = t.open_native();
+        let w = t.write(a, 4096);
+        t.io.panic_next = true;
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.server.service(&mut t.io)));
+        assert!(caught.is_err());
+        let r = t.server.recover(&mut t.io);
+        assert_eq!((r.unique, r.fh), (None, None));
+        assert!(t.answers().is_empty());
+        t.play(1000);
+        assert_eq!(t.answers(), vec![Answer::Written { unique: w, n: 4096 }]);
+        assert_eq!(t.io.mixer.voices().count(), 1, "a's voice stays");
     }
 
     #[test]
