@@ -4,8 +4,11 @@
 //! and not), random ioctls with random arguments, SYNC, POST, RESET,
 //! SETTRIGGER, polls, interrupts at random points, clients vanishing
 //! mid-request and closes, while a simulated device plays the real
-//! [`Mixer`] at a random pace, stalls (and so underruns), and a simulated
-//! capture device comes and goes (silence while it is away). Every request goes in as the
+//! [`Mixer`] at a random pace, stalls (and so underruns), the output device
+//! goes away and comes back (the runtime's stand-in clock keeps the
+//! device's rate meanwhile, and the sound mixed then is lost), and a
+//! simulated capture device comes and goes (silence while it is away).
+//! Every request goes in as the
 //! bytes the kernel would send, through `Request::parse`, and every answer
 //! comes out through the same encoder the daemon uses.
 //!
@@ -18,6 +21,13 @@
 //!   close a stream still playing);
 //! - one reference client's bytes reach the mix complete, in order and
 //!   bit-exact (everyone else plays silence), and its close plays its tail;
+//!   while the output device is away, the stand-in takes it at the device's
+//!   rate and the sound is lost: what the device played is the reference
+//!   whole outside its absences, and what it played and what was lost add
+//!   up to what was written;
+//! - no client sees an error while the output device is away, and
+//!   /dev/sndstat says it is missing (and counts the frames lost) exactly
+//!   while it is;
 //! - GETOPTR never runs backwards and moves no faster than the device;
 //!   GETODELAY and GETOSPACE never exceed the buffer;
 //! - nothing panics, and memory does not grow with the number of steps.
@@ -143,8 +153,17 @@ struct Sim {
     capture_gone: bool,
     /// Device frames captured so far (the capture runs on the same clock).
     captured: u64,
-    /// Every period mixed (the reference check), when kept.
+    /// Every period the device played (the reference check), when kept.
+    /// What the stand-in plays while the device is away is discarded.
     out: Option<Vec<u8>>,
+    /// The device's absences, when `out` is kept: where in `out` each one
+    /// falls, and how many reference (non-silent) frames it swallowed.
+    absences: Vec<(usize, usize)>,
+    /// The output device is away: the mix plays to the runtime's stand-in
+    /// clock, at the device's rate, and is lost.
+    output_missing: bool,
+    /// Frames mixed to the stand-in (lost) so far.
+    standin_frames: u64,
 }
 
 impl Ports for Sim {
@@ -153,8 +172,8 @@ impl Ports for Sim {
             mixer: &mut self.mixer,
             position: self.position,
             device_xruns: self.xruns,
-            output_missing: false,
-            standin_frames: 0,
+            output_missing: self.output_missing,
+            standin_frames: self.standin_frames,
             capture: self.capture.as_mut().map(|c| CaptureState {
                 recorders: &mut c.recorders,
                 xruns: c.xruns,
@@ -190,21 +209,29 @@ impl Sim {
 
     /// Lets `micros` of time pass: the device plays at its pace, the engine
     /// mixes whenever a period is free (as `engine::run` does), the capture
-    /// records at the device's rate.
+    /// records at the device's rate. While the device is away its stand-in
+    /// keeps exactly the device's rate (it neither stalls nor underruns),
+    /// and what it plays is lost.
     fn advance(&mut self, micros: u64) {
         self.now += Duration::from_micros(micros);
         let written = self.mixer.frames_mixed();
-        let step = micros * RATE * self.pace / 100; // milli-frames
+        let pace = if self.output_missing { 100 } else { self.pace };
+        let step = micros * RATE * pace / 100; // milli-frames
         self.played_milli = (self.played_milli + step).min(written * 1000);
-        if self.pace > 0 {
+        if pace > 0 {
             // Underrun: the device caught up with what was written.
-            if self.played() >= written && written > 0 {
+            if self.played() >= written && written > 0 && !self.output_missing {
                 self.xruns += 1;
             }
             while self.mixer.frames_mixed() - self.played() + PERIOD <= DEV.buffer_frames as u64 {
                 let bytes = self.mixer.mix_period();
-                if let Some(out) = &mut self.out {
-                    out.extend_from_slice(bytes);
+                match (&mut self.out, self.absences.last_mut()) {
+                    (Some(_), Some((_, lost))) if self.output_missing => *lost += sounding(bytes),
+                    (Some(out), _) => out.extend_from_slice(bytes),
+                    (None, _) => {}
+                }
+                if self.output_missing {
+                    self.standin_frames += PERIOD;
                 }
             }
             let frames = self.played().saturating_sub(self.captured) / PERIOD;
@@ -225,6 +252,10 @@ impl Sim {
                 self.captured += frames * PERIOD;
             }
         }
+        self.publish();
+    }
+
+    fn publish(&mut self) {
         let written = self.mixer.frames_mixed();
         self.position = Position {
             written,
@@ -232,6 +263,26 @@ impl Sim {
             at: self.now,
             rate: DEV.pcm.rate,
         };
+    }
+
+    /// The output device goes away (`true`) or comes back. Either way the
+    /// sink that takes over starts empty, as in `engine::run`: what the old
+    /// one held unplayed is lost, and the position counts it as played.
+    fn output_gone(&mut self, gone: bool) {
+        if gone == self.output_missing {
+            return;
+        }
+        // What the device held unplayed when it went is lost with it (the
+        // stand-in's, when the device comes back, was never kept).
+        let written = self.mixer.frames_mixed();
+        let unplayed = (written - self.played().min(written)) as usize * FRAME;
+        if let (Some(out), true) = (&mut self.out, gone) {
+            let tail = out.split_off(out.len() - unplayed);
+            self.absences.push((out.len(), sounding(&tail)));
+        }
+        self.played_milli = written * 1000;
+        self.output_missing = gone;
+        self.publish();
     }
 }
 
@@ -310,6 +361,11 @@ enum Step {
         yes: bool,
     },
     CapturePresent {
+        yes: bool,
+    },
+    /// The output card goes (the runtime plays to a stand-in clock at the
+    /// device's rate; the sound is lost) or comes back.
+    OutputGone {
         yes: bool,
     },
 }
@@ -460,9 +516,12 @@ fn generate(rng: &mut Rng, steps: usize, clients: u8) -> Vec<Step> {
             },
             72..=75 => Step::Close { c },
             76..=77 => Step::Vanish { c },
-            78..=96 => Step::Advance {
+            78..=95 => Step::Advance {
                 micros: rng.pick(&[100, 500, 1000, 2667, 5000, 20_000]) as u32
                     + rng.below(1000) as u32,
+            },
+            96 => Step::OutputGone {
+                yes: rng.chance(30),
             },
             97 => Step::Pace {
                 percent: rng.pick(&[0, 0, 50, 90, 100, 100, 100, 110, 150]),
@@ -544,6 +603,14 @@ struct Reference {
     writing: bool,
 }
 
+/// Frames of the device's format in `bytes` that are not silent.
+fn sounding(bytes: &[u8]) -> usize {
+    bytes
+        .chunks_exact(FRAME)
+        .filter(|f| f.iter().any(|&b| b != 0))
+        .count()
+}
+
 /// The reference stream: frame i is (i % 30000 + 1, -(i % 30000 + 1)), never
 /// silent, so its frames are found in the mix by being non-zero.
 fn reference_byte(i: usize) -> u8 {
@@ -621,6 +688,9 @@ impl World {
                 capture_gone: false,
                 captured: 0,
                 out: reference.then(Vec::new),
+                output_missing: false,
+                standin_frames: 0,
+                absences: Vec::new(),
             },
             reply: Reply::new(),
             clients: vec![Client::default(); clients],
@@ -1038,6 +1108,11 @@ impl World {
             Step::Pace { percent } => self.sim.pace = percent as u64,
             Step::CaptureGone { yes } => self.sim.capture_gone = yes,
             Step::CapturePresent { yes } => self.sim.capture_present = yes,
+            Step::OutputGone { yes } => {
+                self.sim.output_gone(yes);
+                self.check_sndstat()?;
+                self.service()?;
+            }
         }
         Ok(())
     }
@@ -1113,6 +1188,68 @@ impl World {
         };
         let a = args::ioctl(fh, cmd, &input, out_size);
         self.send(node, Some(c), opcode::FUSE_IOCTL, &a, kind)?;
+        Ok(())
+    }
+
+    /// A request answered at once, on `node`: its answer (the others the
+    /// core made meanwhile are checked as usual).
+    fn request_now(&mut self, node: usize, op: u32, args: &[u8]) -> Result<Answer, String> {
+        let unique = self.next_unique;
+        self.next_unique += 2;
+        let bytes = request_bytes(op, unique, args);
+        let req = Request::parse(&bytes).map_err(|e| e.to_string())?;
+        self.requests += 1;
+        self.server.handle(node, &req, &mut self.sim);
+        let mut ours = None;
+        let answers: Vec<(usize, Answer)> = self.server.take_answers().collect();
+        for (n, a) in answers {
+            if a.unique() == Some(unique) {
+                ensure!(n == node && ours.is_none(), "{a:?} on node {n}, or twice");
+                ours = Some(a);
+            } else {
+                self.check_answer(n, a)?;
+            }
+        }
+        ours.ok_or_else(|| format!("opcode {op} on node {node} was not answered at once"))
+    }
+
+    /// /dev/sndstat says the output device is missing exactly while it is,
+    /// and counts the frames played to the stand-in.
+    fn check_sndstat(&mut self) -> Check {
+        let Answer::Open { fh, .. } =
+            self.request_now(SNDSTAT, opcode::FUSE_OPEN, &args::open(libc::O_RDONLY))?
+        else {
+            return Err("sndstat did not open".into());
+        };
+        let read = self.request_now(
+            SNDSTAT,
+            opcode::FUSE_READ,
+            &args::read(fh, 65536, libc::O_RDONLY),
+        )?;
+        let done = self.request_now(
+            SNDSTAT,
+            opcode::FUSE_RELEASE,
+            &args::release(fh, libc::O_RDONLY),
+        )?;
+        ensure!(matches!(done, Answer::Done(_)), "sndstat close: {done:?}");
+        let Answer::Data { data, .. } = read else {
+            return Err(format!("sndstat read: {read:?}"));
+        };
+        let text = String::from_utf8_lossy(&data);
+        let missing = text.contains("(missing: playing on a stand-in clock)");
+        ensure!(
+            missing == self.sim.output_missing,
+            "sndstat says missing: {missing}, the device is missing: {}:\n{text}",
+            self.sim.output_missing
+        );
+        let lost = self.sim.standin_frames;
+        ensure!(
+            lost == 0
+                || text.contains(&format!(
+                    "Lost while the device was missing: {lost} frames played to the stand-in clock"
+                )),
+            "sndstat does not count the {lost} lost frames:\n{text}"
+        );
         Ok(())
     }
 
@@ -1344,19 +1481,37 @@ impl World {
         self.server.shutdown();
         self.collect()?;
         if let (Some(r), Some(out)) = (&self.reference, &self.sim.out) {
-            let heard: Vec<u8> = out
-                .chunks_exact(FRAME)
-                .filter(|f| f.iter().any(|&b| b != 0))
-                .flatten()
-                .copied()
-                .collect();
+            // What the device played: the reference, complete and in order
+            // outside the device's absences; each absence swallows a whole
+            // stretch of it (the stand-in takes it at the device's rate and
+            // the sound is lost, never played late).
+            let mut heard: Vec<u8> = Vec::new();
+            let mut skipped = Vec::new(); // (where in `heard`, frames lost)
+            let mut at = 0;
+            for &(pos, lost) in self.sim.absences.iter().chain([(out.len(), 0)].iter()) {
+                heard.extend(
+                    out[at..pos]
+                        .chunks_exact(FRAME)
+                        .filter(|f| f.iter().any(|&b| b != 0))
+                        .flatten(),
+                );
+                skipped.push((heard.len(), lost));
+                at = pos;
+            }
             let whole = r.acked / FRAME * FRAME;
-            let expect: Vec<u8> = (0..whole).map(reference_byte).collect();
-            if heard != expect {
+            let mut expect = Vec::with_capacity(whole);
+            let mut next = 0; // the reference byte expected next
+            for &(pos, lost) in &skipped {
+                let n = pos - expect.len();
+                expect.extend((next..next + n).map(reference_byte));
+                next += n + lost * FRAME;
+            }
+            if heard != expect || next != whole {
                 let at = heard.iter().zip(&expect).position(|(a, b)| a != b);
                 return Err(format!(
-                    "the reference stream reached the mix as {} bytes, {} were written; first difference at {at:?}",
+                    "the reference stream reached the device as {} bytes and {} were lost while it was away, {} were written; first difference at {at:?}",
                     heard.len(),
+                    skipped.iter().map(|&(_, lost)| lost * FRAME).sum::<usize>(),
                     whole
                 ));
             }
