@@ -8,6 +8,9 @@
 //! goes away and comes back (the runtime's stand-in clock keeps the
 //! device's rate meanwhile, and the sound mixed then is lost), and a
 //! simulated capture device comes and goes (silence while it is away).
+//! Now and then the handling of a request, or a service pass, panics at a
+//! random call to the engines (a bug), and the core recovers as the
+//! runtime has it do (`Server::recover`).
 //! Every request goes in as the
 //! bytes the kernel would send, through `Request::parse`, and every answer
 //! comes out through the same encoder the daemon uses.
@@ -30,7 +33,10 @@
 //!   while it is;
 //! - GETOPTR never runs backwards and moves no faster than the device;
 //!   GETODELAY and GETOSPACE never exceed the buffer;
-//! - nothing panics, and memory does not grow with the number of steps.
+//! - a request whose handling panicked is answered with EIO, and so is
+//!   every later one of its file but its close; nothing is left in the
+//!   engines once every file is closed;
+//! - nothing else panics, and memory does not grow with the number of steps.
 //!
 //! A failure prints its seed and the shortest schedule that still fails.
 //! `OSSD_SIM_SEED=n cargo test --test simulation` re-runs one seed;
@@ -164,10 +170,38 @@ struct Sim {
     output_missing: bool,
     /// Frames mixed to the stand-in (lost) so far.
     standin_frames: u64,
+    /// A call to `engines` panics, as a bug under the engine lock would:
+    /// the call after this many more.
+    panic_in: Option<u32>,
+}
+
+/// The message of the panics the simulation injects.
+const INJECTED: &str = "a panic injected by the simulation";
+
+/// Keeps the injected panics out of the output (there are thousands); any
+/// other panic is printed as before.
+fn quiet_injected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&INJECTED) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 impl Ports for Sim {
     fn engines<R>(&mut self, f: impl FnOnce(&mut Engines<'_>) -> R) -> R {
+        match self.panic_in {
+            Some(0) => {
+                self.panic_in = None;
+                std::panic::panic_any(INJECTED);
+            }
+            Some(n) => self.panic_in = Some(n - 1),
+            None => {}
+        }
         f(&mut Engines {
             mixer: &mut self.mixer,
             position: self.position,
@@ -368,6 +402,15 @@ enum Step {
     OutputGone {
         yes: bool,
     },
+    /// A bug: handling client `c`'s next request panics in its `after`th
+    /// call to the engines (if it gets that far), and the runtime recovers
+    /// as `daemon::run` does.
+    Fault {
+        c: u8,
+        after: u8,
+    },
+    /// A bug: the next service pass panics before it reaches any file.
+    FaultService,
 }
 
 /// The ioctls the clients pick from (odd arguments come with them).
@@ -507,9 +550,20 @@ fn generate(rng: &mut Rng, steps: usize, clients: u8) -> Vec<Step> {
                     (libc::POLLIN | libc::POLLOUT) as u32,
                 ]),
             },
-            67..=70 => Step::Interrupt {
+            67..=69 => Step::Interrupt {
                 c,
                 which: rng.below(4) as u8,
+            },
+            70 => match rng.below(10) {
+                0..=1 => Step::Fault {
+                    c,
+                    after: rng.below(4) as u8,
+                },
+                2 => Step::FaultService,
+                _ => Step::Interrupt {
+                    c,
+                    which: rng.below(4) as u8,
+                },
             },
             71 => Step::StaleInterrupt {
                 back: rng.below(50) as u16,
@@ -574,6 +628,8 @@ struct Pending {
     node: usize,
     kind: Kind,
     interrupted: bool,
+    /// Its handling panicked: it is answered with EIO.
+    faulted: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -594,6 +650,8 @@ struct Client {
     gated: bool,
     /// Sent a RELEASE: no more requests.
     closing: bool,
+    /// A request of its file panicked: the file fails with EIO until closed.
+    failed: bool,
 }
 
 struct Reference {
@@ -632,6 +690,9 @@ struct World {
     reference: Option<Reference>,
     /// Poll handles armed and not yet notified, by kh.
     armed: BTreeMap<u64, usize>,
+    /// The client whose next request panics, and after how many calls to
+    /// the engines.
+    fault: Option<(usize, u32)>,
 }
 
 type Check = Result<(), String>;
@@ -691,6 +752,7 @@ impl World {
                 output_missing: false,
                 standin_frames: 0,
                 absences: Vec::new(),
+                panic_in: None,
             },
             reply: Reply::new(),
             clients: vec![Client::default(); clients],
@@ -699,7 +761,9 @@ impl World {
             requests: 0,
             reference: None,
             armed: BTreeMap::new(),
+            fault: None,
         };
+        quiet_injected_panics();
         for node in 0..4 {
             w.send(node, None, opcode::CUSE_INIT, &[0; 16], Kind::Init)
                 .expect("CUSE_INIT");
@@ -737,8 +801,13 @@ impl World {
                 node,
                 kind,
                 interrupted: false,
+                faulted: false,
             },
         );
+        if let Some((_, after)) = self.fault.filter(|&(fc, _)| c == Some(fc)) {
+            self.fault = None;
+            self.sim.panic_in = Some(after);
+        }
         self.deliver(node, op, unique, args)?;
         Ok(unique)
     }
@@ -747,8 +816,32 @@ impl World {
         let bytes = request_bytes(op, unique, args);
         let req = Request::parse(&bytes).map_err(|e| format!("our own request: {e}"))?;
         self.requests += 1;
-        self.server.handle(node, &req, &mut self.sim);
+        let (server, sim) = (&mut self.server, &mut self.sim);
+        let panicked = catch_unwind(AssertUnwindSafe(|| server.handle(node, &req, sim))).is_err();
+        // It may not have got that far: then nothing panicked.
+        self.sim.panic_in = None;
+        if panicked {
+            if let Some(p) = self.pending.get_mut(&unique) {
+                p.faulted = true;
+            }
+            self.recover()?;
+        }
         self.collect()
+    }
+
+    /// After a panic: the core's recovery, as the runtime calls it.
+    fn recover(&mut self) -> Check {
+        let r = self.server.recover(&mut self.sim);
+        if let (Some(fh), false) = (r.fh, r.closed) {
+            let c = self
+                .clients
+                .iter()
+                .position(|cl| cl.fh == Some(fh))
+                .ok_or_else(|| format!("recover failed file {fh}, which no client has"))?;
+            ensure!(!self.is_reference(c), "the reference client failed");
+            self.clients[c].failed = true;
+        }
+        Ok(())
     }
 
     fn interrupt(&mut self, target: u64) -> Check {
@@ -805,8 +898,14 @@ impl World {
             p.node
         );
         let closing = p.c.is_some_and(|c| self.clients[c].closing);
+        let failed = p.faulted || p.c.is_some_and(|c| self.clients[c].failed);
         match (p.kind, &a) {
             (Kind::Init, Answer::Init(_)) => {}
+            // A request that panicked, and those of its file after it.
+            (
+                Kind::Write { .. } | Kind::Read { .. } | Kind::Ioctl { .. } | Kind::Poll { .. },
+                Answer::Fail { fail: Fail::Io, .. },
+            ) if failed => {}
             (
                 Kind::Open {
                     c,
@@ -825,7 +924,8 @@ impl World {
             }
             (Kind::Open { c, .. }, Answer::Fail { fail, .. }) => {
                 ensure!(
-                    matches!(fail, Fail::Access | Fail::NoCapture),
+                    matches!(fail, Fail::Access | Fail::NoCapture)
+                        || (p.faulted && *fail == Fail::Io),
                     "open failed with {fail:?}"
                 );
                 self.clients[c] = Client::default();
@@ -906,7 +1006,10 @@ impl World {
             (Kind::Poll { .. }, Answer::Fail { fail, .. }) => {
                 ensure!(*fail == Fail::BadFile, "poll failed with {fail:?}")
             }
-            (Kind::Release, Answer::Done(_)) => {
+            (Kind::Release, a)
+                if matches!(a, Answer::Done(_))
+                    || (p.faulted && matches!(a, Answer::Fail { fail: Fail::Io, .. })) =>
+            {
                 if let (Some(c), Some(r)) = (p.c, &mut self.reference) {
                     if r.c == c {
                         // A trailing partial frame dies with the file; the
@@ -1108,6 +1211,23 @@ impl World {
             Step::Pace { percent } => self.sim.pace = percent as u64,
             Step::CaptureGone { yes } => self.sim.capture_gone = yes,
             Step::CapturePresent { yes } => self.sim.capture_present = yes,
+            Step::Fault { c, after } => {
+                let c = c as usize % n;
+                if !self.is_reference(c) {
+                    self.fault = Some((c, after as u32));
+                }
+            }
+            Step::FaultService => {
+                self.sim.panic_in = Some(0);
+                let (server, sim) = (&mut self.server, &mut self.sim);
+                if catch_unwind(AssertUnwindSafe(|| server.service(sim))).is_err() {
+                    self.recover()?;
+                }
+                self.sim.panic_in = None;
+                self.collect()?;
+                // The next pass (the next tick's) finds everything as before.
+                self.service()?;
+            }
             Step::OutputGone { yes } => {
                 self.sim.output_gone(yes);
                 self.check_sndstat()?;
@@ -1287,7 +1407,12 @@ impl World {
     /// The position calls, checked against the device and each other.
     fn query(&mut self, c: usize) -> Check {
         let cl = &self.clients[c];
-        if cl.fh.is_none() || cl.closing || cl.opening || cl.node != DSP || cl.acc == libc::O_RDONLY
+        if cl.fh.is_none()
+            || cl.closing
+            || cl.opening
+            || cl.failed
+            || cl.node != DSP
+            || cl.acc == libc::O_RDONLY
         {
             return Ok(());
         }
@@ -1471,6 +1596,14 @@ impl World {
         let left: Vec<_> = self.pending.iter().collect();
         ensure!(left.is_empty(), "never answered: {left:?}");
         ensure!(self.server.open_files() == 0, "files left open");
+        // Nothing left in the engines either, panics or not.
+        let voices = self.sim.mixer.voices().count();
+        let monitors = self.sim.mixer.monitors.iter().count();
+        ensure!(
+            voices == 0 && monitors == 0 && self.sim.capture.is_none(),
+            "left in the engines with every file closed: {voices} voices, {monitors} monitor readers, capture open: {}",
+            self.sim.capture.is_some()
+        );
         Ok(())
     }
 

@@ -1296,7 +1296,7 @@ impl Server {
                 if h.closing {
                     self.drop_file(fh);
                 } else {
-                    self.fail_file(fh);
+                    self.fail_file(fh, false);
                 }
             }
         }
@@ -1305,8 +1305,10 @@ impl Server {
     }
 
     /// Marks file `fh` failed and answers what it has parked with EIO (a
-    /// parked close as done, and the file goes).
-    fn fail_file(&mut self, fh: u64) {
+    /// parked close as done, and the file goes); a poller of a file that
+    /// stays is woken, to find POLLERR (a closing file has none: the kernel
+    /// releases a file only when nothing, a poll included, holds it).
+    fn fail_file(&mut self, fh: u64, closing: bool) {
         let Some(f) = self.files.get_mut(&fh) else {
             return;
         };
@@ -1321,10 +1323,13 @@ impl Server {
             let mut out: Vec<Answer> = d.writes.drain(..).map(|w| fail(w.unique)).collect();
             out.extend(d.reads.drain(..).map(|r| fail(r.unique)));
             out.extend(d.syncs.drain(..).map(fail));
-            out.extend(d.poll_kh.take().map(Answer::Notify));
             if let Some(r) = d.release.take() {
                 out.push(Answer::Done(r.unique));
                 closed = true;
+            }
+            let kh = d.poll_kh.take();
+            if !closing && !closed {
+                out.extend(kh.map(Answer::Notify));
             }
             self.answers.extend(out.into_iter().map(|a| (node, a)));
         }
@@ -1338,7 +1343,7 @@ impl Server {
     /// answered as [`Server::fail_file`] does); its streams are left for
     /// [`Server::sweep_streams`].
     fn drop_file(&mut self, fh: u64) {
-        self.fail_file(fh);
+        self.fail_file(fh, true);
         self.files.remove(&fh);
     }
 
