@@ -16,12 +16,14 @@
 //! the mixer, its voices and the device position) and the capture thread's
 //! `CaptureShared`. When both are held, the engine lock is taken first;
 //! only `RuntimePorts::engines` (the core's way in) takes both. Every lock
-//! is taken with [`lock`], which tolerates poison, and the core's way in
-//! lets its guards go before a panic travels on, so it never poisons them.
+//! is taken with [`lock`], which tolerates poison; and where the protocol
+//! thread runs code that may panic under a lock (the core's way into the
+//! engines, the capture opener), it lets the lock go before the panic
+//! travels on (as `with_lock` does), so it never poisons them.
 //!
 //! **A panic in request handling** (a bug) costs one file, not the daemon:
 //! the protocol thread runs [`Server::handle`] and [`Server::service`]
-//! under [`guarded`], logs the panic once (the request's opcode, the
+//! under `guarded`, logs the panic once (the request's opcode, the
 //! client's pid and command, the message and where it was raised; the
 //! panic hook stays quiet for these), and calls [`Server::recover`], which
 //! answers the request with EIO, fails its file (its later requests get
@@ -67,6 +69,16 @@ pub use engine::EngineOptions;
 /// documentation). Every lock of the daemon is taken this way.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `f` on what `m` guards, and if `f` panics, lets the lock go before
+/// the panic travels on, so that the threads sharing it never find it
+/// poisoned by this one.
+fn with_lock<T, R>(m: &Mutex<T>, f: impl FnOnce(&mut T) -> R) -> R {
+    let mut g = lock(m);
+    let r = catch_unwind(AssertUnwindSafe(|| f(&mut g)));
+    drop(g);
+    r.unwrap_or_else(|p| resume_unwind(p))
 }
 
 thread_local! {
@@ -293,7 +305,8 @@ impl Ports for RuntimePorts<'_> {
 
     fn open_capture(&mut self) -> Result<DeviceConfig, DeviceError> {
         let opener = self.opener.as_ref().ok_or(DeviceError::NoCapture)?;
-        let source = (lock(opener))()?;
+        // The capture thread uses the opener too (after the card went).
+        let source = with_lock(opener, |open| open())?;
         let cap = Capture::start(source, self.name, self.tick.clone(), Some(opener.clone()))?;
         let dev = cap.dev;
         *self.capture = Some(cap);
@@ -706,6 +719,15 @@ mod tests {
         assert!(m.is_poisoned());
         *lock(&m) += 1;
         assert_eq!(*lock(&m), 3);
+    }
+
+    #[test]
+    fn a_panic_under_with_lock_does_not_poison_it() {
+        let m = Mutex::new(1);
+        let r = guarded(|| with_lock(&m, |v| -> u32 { panic!("{v}") }));
+        assert!(r.is_err());
+        assert!(!m.is_poisoned());
+        assert_eq!(with_lock(&m, |v| *v), 1);
     }
 
     #[test]
