@@ -1289,14 +1289,15 @@ impl Server {
                 self.fail(h.node, u, Fail::Io);
                 done.unique = Some(u);
             }
-            if let Some(fh) = h.fh.filter(|fh| self.files.contains_key(fh)) {
-                done.fh = Some(fh);
-                done.pid = Some(self.files[&fh].pid);
-                done.closed = h.closing;
+            if let Some(fh) = h.fh {
+                // (A closing file may be out of the table already.)
+                done.pid = self.files.get(&fh).map(|f| f.pid);
                 if h.closing {
                     self.drop_file(fh);
-                } else {
+                    (done.fh, done.closed) = (Some(fh), true);
+                } else if self.files.contains_key(&fh) {
                     self.fail_file(fh, false);
+                    done.fh = Some(fh);
                 }
             }
         }
