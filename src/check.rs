@@ -417,14 +417,17 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
         Some(c) => r.ok("ALSA cards", c.join(", ")),
     }
     let card_list = cards.as_deref().unwrap_or_default().join(", ");
-    let playback = match &settings.device {
-        Some(d) => Ok(d.clone()),
-        None => probe.first_playback_device(),
+    let playback = match settings.device.as_slice() {
+        [] => probe.first_playback_device().map(|d| vec![d]),
+        list => Ok(list.to_vec()),
     };
     match &playback {
-        Ok(d) => r
-            .items
-            .push(pcm_item(probe, d, false, ossd_running, &card_list)),
+        Ok(list) => {
+            for (i, d) in list.iter().enumerate() {
+                let item = pcm_item(probe, d, false, ossd_running, &card_list);
+                r.items.push(fallback(item, i, "plays"));
+            }
+        }
         Err(e) => r.problem(
             "playback device",
             e.clone(),
@@ -433,9 +436,12 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
     }
     // Recording opens when the first reader comes. Without capture on the
     // card only recording fails: a note, unless a capture device was named.
-    if let Some(d) = playback.as_deref().ok().and_then(|p| settings.capture(p)) {
-        let mut item = pcm_item(probe, &d, true, ossd_running, &card_list);
-        if settings.capture_device.is_none() && item.status == Status::Problem {
+    let captures = playback
+        .as_deref()
+        .map_or(Vec::new(), |p| settings.capture(p));
+    for (i, d) in captures.iter().enumerate() {
+        let mut item = pcm_item(probe, d, true, ossd_running, &card_list);
+        if i == 0 && settings.capture_device.is_empty() && item.status == Status::Problem {
             item.status = Status::Note;
             item.detail = format!("{d} cannot record: /dev/{} will only play", settings.dsp);
             item.fix = Some(format!(
@@ -443,7 +449,7 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
                  {card_list}); `capture_device = \"none\"` turns recording off"
             ));
         }
-        r.items.push(item);
+        r.items.push(fallback(item, i, "records"));
     }
 
     // Installation.
@@ -537,6 +543,21 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
         }
     }
     r
+}
+
+/// Device `i` of a list: past the first it is a fallback, and its absence
+/// only a note (ossd `does` on it when it is there).
+fn fallback(mut item: CheckItem, i: usize, does: &str) -> CheckItem {
+    if i > 0 {
+        item.name = format!("fallback {}", item.name);
+        if item.status == Status::Problem && item.detail.contains(" is absent: ") {
+            item.status = Status::Note;
+            item.fix = Some(format!(
+                "nothing to do: ossd {does} on it when the devices before it are missing"
+            ));
+        }
+    }
+    item
 }
 
 fn pcm_item(
@@ -871,8 +892,8 @@ mod tests {
         let mut f = Fake::healthy("devices");
         f.pcms.insert("hw:1,0".into(), libc::EBUSY);
         let s = Settings {
-            device: Some("hw:1,0".into()),
-            capture_device: Some("hw:7,0".into()),
+            device: vec!["hw:1,0".into()],
+            capture_device: vec!["hw:7,0".into()],
             ..Settings::default()
         };
         let r = run_checks_with(&f, &s);
@@ -890,8 +911,8 @@ mod tests {
         let mut f = Fake::healthy("absent");
         f.pcms.insert("hw:Loopback,0,0".into(), libc::ENODEV);
         let s = Settings {
-            device: Some("hw:Loopback,0,0".into()),
-            capture_device: Some("none".into()),
+            device: vec!["hw:Loopback,0,0".into()],
+            capture_device: vec!["none".into()],
             ..Settings::default()
         };
         let r = run_checks_with(&f, &s);
@@ -924,7 +945,7 @@ mod tests {
         assert!(r.is_ok(), "{r}");
         // "none": not checked at all.
         let s = Settings {
-            capture_device: Some("none".into()),
+            capture_device: vec!["none".into()],
             ..Settings::default()
         };
         assert!(run_checks_with(&f, &s).item("capture device").is_none());

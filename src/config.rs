@@ -44,16 +44,20 @@ pub const DEFAULT_CUSE: &str = "/dev/cuse";
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    /// ALSA PCM to play to, e.g. "hw:0,0".
-    pub device: Option<String>,
+    /// ALSA PCMs to play to, most preferred first, e.g. "hw:0,0" or
+    /// ["hw:CARD=Headset,0", "hw:0,0"].
+    #[serde(default, deserialize_with = "de_list")]
+    pub device: Option<Vec<String>>,
     /// Node name of the OSS audio device under /dev.
     pub dsp: Option<String>,
     /// Node name of the OSS mixer; "" for none.
     pub mixer: Option<String>,
     /// Node name of the status file; "" for none.
     pub sndstat: Option<String>,
-    /// ALSA PCM to record from; "none" for no recording.
-    pub capture_device: Option<String>,
+    /// ALSA PCMs to record from, most preferred first; "none" for no
+    /// recording.
+    #[serde(default, deserialize_with = "de_list")]
+    pub capture_device: Option<Vec<String>>,
     /// Node name of a device that reads back the mix; "" for none.
     pub monitor: Option<String>,
     #[serde(default, deserialize_with = "de_format")]
@@ -70,6 +74,8 @@ pub struct FileConfig {
     /// Close the ALSA device after this long with no client; 0 keeps it open.
     pub idle_release_ms: Option<u32>,
     pub limiter: Option<bool>,
+    /// Raise the device's period when it underruns again and again.
+    pub adapt_latency: Option<bool>,
     /// User to run as once the devices are open ("root": stay root).
     pub user: Option<String>,
     /// Where the mixer levels are kept; "" for nowhere.
@@ -84,7 +90,12 @@ pub struct FileConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Str,
-    Int { min: i64, max: i64 },
+    /// A string, or an array of them (at least one).
+    List,
+    Int {
+        min: i64,
+        max: i64,
+    },
     Bool,
 }
 
@@ -92,6 +103,7 @@ impl Kind {
     fn expected(self) -> &'static str {
         match self {
             Kind::Str => "a string",
+            Kind::List => "a string or an array of strings",
             Kind::Int { .. } => "an integer",
             Kind::Bool => "a boolean (true or false)",
         }
@@ -100,8 +112,8 @@ impl Kind {
 
 /// Every key, in the order of the example file, with its type and range.
 const KEYS: &[(&str, Kind)] = &[
-    ("device", Kind::Str),
-    ("capture_device", Kind::Str),
+    ("device", Kind::List),
+    ("capture_device", Kind::List),
     ("dsp", Kind::Str),
     ("mixer", Kind::Str),
     ("sndstat", Kind::Str),
@@ -125,6 +137,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("periods", Kind::Int { min: 2, max: 64 }),
     ("resampler", Kind::Str),
     ("limiter", Kind::Bool),
+    ("adapt_latency", Kind::Bool),
     (
         "idle_release_ms",
         Kind::Int {
@@ -283,6 +296,20 @@ where
     parse(&s).map(Some).map_err(serde::de::Error::custom)
 }
 
+/// A string or an array of strings.
+fn de_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Some(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    }))
+}
+
 fn de_format<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SampleFormat>, D::Error> {
     de_with(d, parse_format)
 }
@@ -377,7 +404,25 @@ fn found(v: &DeValue<'_>) -> &'static str {
 /// Checks one value of a known key, as written in the file.
 fn check_value(key: &str, kind: Kind, v: &DeValue<'_>) -> Result<(), String> {
     match (kind, v) {
-        (Kind::Str, DeValue::String(s)) => check_str(key, s),
+        (Kind::Str | Kind::List, DeValue::String(s)) => check_str(key, s),
+        (Kind::List, DeValue::Array(items)) if items.is_empty() => {
+            Err("must name at least one device".into())
+        }
+        (Kind::List, DeValue::Array(items)) => {
+            for item in items.iter() {
+                match item.get_ref() {
+                    DeValue::String(s) => check_str(key, s)?,
+                    other => {
+                        return Err(format!(
+                            "expected {}, found an array holding {}",
+                            kind.expected(),
+                            found(other)
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
         (Kind::Bool, DeValue::Boolean(_)) => Ok(()),
         (Kind::Int { min, max }, DeValue::Integer(i)) => {
             match i64::from_str_radix(i.as_str(), i.radix()) {
@@ -459,9 +504,11 @@ impl FileConfig {
     /// Each value that is out of range, as (key, message): for values that
     /// did not come through [`parse`] (the command line).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
-        let strs: [(&'static str, Option<&str>); 9] = [
+        let lists = [
             ("device", self.device.as_deref()),
             ("capture_device", self.capture_device.as_deref()),
+        ];
+        let strs: [(&'static str, Option<&str>); 7] = [
             ("dsp", self.dsp.as_deref()),
             ("mixer", self.mixer.as_deref()),
             ("sndstat", self.sndstat.as_deref()),
@@ -482,6 +529,13 @@ impl FileConfig {
             ("rt_priority", self.rt_priority.map(i64::from)),
         ];
         let mut out = Vec::new();
+        for (key, list) in lists {
+            for s in list.unwrap_or_default() {
+                if let Err(m) = check_str(key, s) {
+                    out.push((key, m));
+                }
+            }
+        }
         for (key, v) in strs {
             if let Some(Err(m)) = v.map(|s| check_str(key, s)) {
                 out.push((key, m));
@@ -514,6 +568,7 @@ impl FileConfig {
             rt_priority: self.rt_priority.or(lower.rt_priority),
             idle_release_ms: self.idle_release_ms.or(lower.idle_release_ms),
             limiter: self.limiter.or(lower.limiter),
+            adapt_latency: self.adapt_latency.or(lower.adapt_latency),
             user: self.user.or(lower.user),
             state_file: self.state_file.or(lower.state_file),
             log_level: self.log_level.or(lower.log_level),
@@ -525,11 +580,13 @@ impl FileConfig {
 /// Everything the daemon runs with, every default filled in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// ALSA playback PCM; `None`: the first card that can play.
-    pub device: Option<String>,
-    /// ALSA capture PCM as given: `None` is the capture side of the
-    /// playback device, "none" is no recording; see [`Settings::capture`].
-    pub capture_device: Option<String>,
+    /// ALSA playback PCMs, most preferred first; empty: the first card
+    /// that can play.
+    pub device: Vec<String>,
+    /// ALSA capture PCMs as given: empty is the capture side of each
+    /// playback device, `["none"]` is no recording; see
+    /// [`Settings::capture`].
+    pub capture_device: Vec<String>,
     pub dsp: String,
     /// `None`: no mixer node.
     pub mixer: Option<String>,
@@ -546,6 +603,9 @@ pub struct Settings {
     pub periods: u32,
     pub resampler: Quality,
     pub limiter: bool,
+    /// Raise the device's period under repeated underruns (and lower it
+    /// again when calm); default true.
+    pub adapt_latency: bool,
     /// 0: never close the device while the daemon runs.
     pub idle_release_ms: u32,
     pub rt: bool,
@@ -564,8 +624,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            device: None,
-            capture_device: None,
+            device: Vec::new(),
+            capture_device: Vec::new(),
             dsp: DEFAULT_DSP.into(),
             mixer: Some(DEFAULT_MIXER.into()),
             sndstat: Some(DEFAULT_SNDSTAT.into()),
@@ -578,6 +638,7 @@ impl Default for Settings {
             resampler: Quality::Fast,
             // Off: a full-scale stream must stay bit-exact unless asked.
             limiter: false,
+            adapt_latency: true,
             idle_release_ms: 0,
             // Off: asked for with --rt, which says clearly when it is refused.
             rt: false,
@@ -632,8 +693,8 @@ impl Settings {
         let c = cli.or(file);
         let d = Settings::default();
         let s = Settings {
-            device: c.device,
-            capture_device: c.capture_device,
+            device: c.device.unwrap_or_default(),
+            capture_device: c.capture_device.unwrap_or_default(),
             dsp: c.dsp.unwrap_or(d.dsp),
             mixer: node(c.mixer, d.mixer.as_deref()),
             sndstat: node(c.sndstat, d.sndstat.as_deref()),
@@ -645,6 +706,7 @@ impl Settings {
             periods: c.periods.unwrap_or(d.periods),
             resampler: c.resampler.unwrap_or(d.resampler),
             limiter: c.limiter.unwrap_or(d.limiter),
+            adapt_latency: c.adapt_latency.unwrap_or(d.adapt_latency),
             idle_release_ms: c.idle_release_ms.unwrap_or(d.idle_release_ms),
             rt: c.rt.unwrap_or(d.rt),
             rt_priority: c.rt_priority.unwrap_or(d.rt_priority),
@@ -687,13 +749,13 @@ impl Settings {
         v
     }
 
-    /// The capture PCM to record from, given the playback one; `None`: no
-    /// recording.
-    pub fn capture(&self, playback: &str) -> Option<String> {
-        match self.capture_device.as_deref() {
-            Some("none") => None,
-            Some(d) => Some(d.to_owned()),
-            None => Some(playback.to_owned()),
+    /// The capture PCMs to record from, most preferred first, given the
+    /// playback ones; empty: no recording.
+    pub fn capture(&self, playback: &[String]) -> Vec<String> {
+        match self.capture_device.as_slice() {
+            [none] if none == "none" => Vec::new(),
+            [] => playback.to_vec(),
+            given => given.to_vec(),
         }
     }
 
@@ -749,6 +811,7 @@ period_frames = 0x100
 periods = 4
 resampler = "high"
 limiter = false
+adapt_latency = false
 idle_release_ms = 5000
 rt = false
 rt_priority = 40
@@ -761,8 +824,8 @@ cuse = "/dev/cuse"
         assert_eq!(
             c,
             FileConfig {
-                device: Some("hw:1,0".into()),
-                capture_device: Some("hw:1,0".into()),
+                device: Some(vec!["hw:1,0".into()]),
+                capture_device: Some(vec!["hw:1,0".into()]),
                 dsp: Some("dsp1".into()),
                 mixer: Some("mixer1".into()),
                 sndstat: Some("".into()),
@@ -777,6 +840,7 @@ cuse = "/dev/cuse"
                 rt_priority: Some(40),
                 idle_release_ms: Some(5000),
                 limiter: Some(false),
+                adapt_latency: Some(false),
                 user: Some("ossd".into()),
                 state_file: Some("/var/lib/ossd/x".into()),
                 log_level: Some(LogLevel::Debug),
@@ -785,6 +849,31 @@ cuse = "/dev/cuse"
         );
         // Every key in the table is a serde field, and the other way round.
         assert_eq!(text.lines().filter(|l| l.contains('=')).count(), KEYS.len());
+    }
+
+    #[test]
+    fn devices_are_a_name_or_a_list_in_order_of_preference() {
+        let c = parse(
+            "device = [\"hw:CARD=Headset,0\", \"hw:Loopback,0,0\"]\ncapture_device = \"none\"\n",
+            Path::new(P),
+        )
+        .unwrap();
+        let s = Settings::resolve(FileConfig::default(), c).unwrap();
+        assert_eq!(s.device, ["hw:CARD=Headset,0", "hw:Loopback,0,0"]);
+        assert!(s.capture(&s.device).is_empty());
+        assert_eq!(
+            err("device = []\n"),
+            "/etc/ossd.toml:1: key `device`: must name at least one device"
+        );
+        assert_eq!(
+            err("device = [\"hw:0\", 1]\n"),
+            "/etc/ossd.toml:1: key `device`: expected a string or an array of strings, \
+             found an array holding an integer"
+        );
+        assert_eq!(
+            err("capture_device = [\"\"]\n"),
+            "/etc/ossd.toml:1: key `capture_device`: must not be empty"
+        );
     }
 
     #[test]
@@ -818,8 +907,10 @@ cuse = "/dev/cuse"
             err("x = 1\ndevice = 0\n"),
             "/etc/ossd.toml:1: unknown key `x` (known: device, capture_device, dsp, mixer, \
              sndstat, monitor, format, rate, channels, period_frames, periods, resampler, \
-             limiter, idle_release_ms, rt, rt_priority, user, state_file, log_level, cuse)\n\
-             /etc/ossd.toml:2: key `device`: expected a string, found an integer"
+             limiter, adapt_latency, idle_release_ms, rt, rt_priority, user, state_file, \
+             log_level, cuse)\n\
+             /etc/ossd.toml:2: key `device`: expected a string or an array of strings, found \
+             an integer"
         );
         assert_eq!(
             err("periods = 2.5"),
@@ -949,7 +1040,7 @@ cuse = "/dev/cuse"
         );
         assert_eq!(s.idle_release(), None);
         assert_eq!(s.state_file, None);
-        assert_eq!(s.capture("hw:0,0").as_deref(), Some("hw:0,0"));
+        assert_eq!(s.capture(&["hw:0,0".to_string()]), ["hw:0,0"]);
     }
 
     #[test]
@@ -980,13 +1071,16 @@ cuse = "/dev/cuse"
     #[test]
     fn capture_follows_playback_unless_told() {
         let cli = |c: &str| FileConfig {
-            capture_device: Some(c.into()),
+            capture_device: Some(vec![c.into()]),
             ..FileConfig::default()
         };
+        let play = ["hw:0,0".to_string(), "hw:1,0".to_string()];
         let s = Settings::resolve(cli("none"), FileConfig::default()).unwrap();
-        assert_eq!(s.capture("hw:0,0"), None);
+        assert!(s.capture(&play).is_empty());
         let s = Settings::resolve(cli("hw:3,1"), FileConfig::default()).unwrap();
-        assert_eq!(s.capture("hw:0,0").as_deref(), Some("hw:3,1"));
+        assert_eq!(s.capture(&play), ["hw:3,1"]);
+        let s = Settings::resolve(FileConfig::default(), FileConfig::default()).unwrap();
+        assert_eq!(s.capture(&play), play);
     }
 
     #[test]
@@ -998,14 +1092,14 @@ cuse = "/dev/cuse"
         .unwrap();
         let cli = FileConfig {
             periods: Some(6),
-            device: Some("hw:2,0".into()),
+            device: Some(vec!["hw:2,0".into()]),
             ..FileConfig::default()
         };
         let s = Settings::resolve(cli, file).unwrap();
         assert_eq!(s.periods, 6); // flag
         assert_eq!(s.period_frames, 128); // file
         assert_eq!(s.resampler, Quality::High); // file
-        assert_eq!(s.device.as_deref(), Some("hw:2,0")); // flag
+        assert_eq!(s.device, ["hw:2,0"]); // flag
         assert_eq!(s.mixer, None); // "" in the file: no mixer
         assert!(!s.rt);
         assert_eq!(s.dsp, "dsp"); // default

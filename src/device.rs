@@ -30,6 +30,14 @@ pub enum DeviceError {
         what: String,
         source: alsa::Error,
     },
+    /// The PCM does not take the sample format asked for.
+    #[error("ALSA {} device {device:?}: format {format} refused: {source}", dir_name(.dir))]
+    FormatRefused {
+        device: String,
+        dir: Direction,
+        format: &'static str,
+        source: alsa::Error,
+    },
     /// The PCM takes none of the sample formats ossd would choose.
     #[error(
         "ALSA {} device {device:?}: takes none of S32_LE, S24_LE, S24_3LE, S16_LE, FLOAT_LE, U8",
@@ -184,10 +192,10 @@ fn configure(pcm: &PCM, req: &AlsaRequest, dir: Direction) -> Result<DeviceConfi
     let sample = match req.format {
         Some(f) => {
             hwp.set_format(alsa_format(f))
-                .map_err(|source| DeviceError::Config {
+                .map_err(|source| DeviceError::FormatRefused {
                     device: req.device.clone(),
                     dir,
-                    what: format!("format {} refused", f.name()),
+                    format: f.name(),
                     source,
                 })?;
             f

@@ -33,9 +33,11 @@ struct Args {
     /// Check the system and the config, say what to fix, and exit (0: all OK).
     #[arg(long)]
     check: bool,
-    /// ALSA PCM to play to, e.g. hw:0,0 (default: the first card that can play).
+    /// ALSA PCM to play to, e.g. hw:0,0 (default: the first card that can
+    /// play). Give it more than once for fallbacks, most preferred first:
+    /// ossd plays to the first that is there.
     #[arg(long)]
-    device: Option<String>,
+    device: Vec<String>,
     /// Name of the device node under /dev (default dsp).
     #[arg(long)]
     dsp: Option<String>,
@@ -50,8 +52,9 @@ struct Args {
     monitor: Option<String>,
     /// ALSA PCM to record from (default: the capture side of --device;
     /// "none" to offer no recording). Opened when the first reader appears.
+    /// More than once: fallbacks, as for --device.
     #[arg(long)]
-    capture_device: Option<String>,
+    capture_device: Vec<String>,
     /// File that keeps the mixer levels across restarts ("" for none;
     /// default under systemd: $STATE_DIRECTORY/mixer.state).
     #[arg(long)]
@@ -78,6 +81,10 @@ struct Args {
     /// a full-scale stream stays bit-exact).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     limiter: Option<bool>,
+    /// Raise the device's period when it underruns again and again (and
+    /// lower it when calm); default true.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    adapt_latency: Option<bool>,
     /// Close the card after this many ms without clients (0, the default: never).
     #[arg(long)]
     idle_release_ms: Option<u32>,
@@ -106,11 +113,11 @@ impl Args {
     /// The flags as a config layer (`None`: not given).
     fn as_config(&self) -> FileConfig {
         FileConfig {
-            device: self.device.clone(),
+            device: (!self.device.is_empty()).then(|| self.device.clone()),
             dsp: self.dsp.clone(),
             mixer: self.mixer.clone(),
             sndstat: self.sndstat.clone(),
-            capture_device: self.capture_device.clone(),
+            capture_device: (!self.capture_device.is_empty()).then(|| self.capture_device.clone()),
             monitor: self.monitor.clone(),
             format: self.format,
             rate: self.rate,
@@ -122,6 +129,7 @@ impl Args {
             rt_priority: self.rt_priority,
             idle_release_ms: self.idle_release_ms,
             limiter: self.limiter,
+            adapt_latency: self.adapt_latency,
             user: self.user.clone(),
             state_file: self.state_file.clone(),
             log_level: self.log_level.or(LogLevel::from_verbose(self.verbose)),
@@ -198,38 +206,59 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
     }
 
     // No device named and no card at all: wait for the first card (card 0).
-    let device = match args.device.clone() {
-        Some(d) => d,
-        None => match first_playback_device() {
+    let devices = if args.device.is_empty() {
+        vec![match first_playback_device() {
             Ok(d) => d,
             Err(_) if card_names().is_empty() => "hw:0,0".to_string(),
             Err(e) => return Err(e),
-        },
+        }]
+    } else {
+        args.device.clone()
     };
-    let req = args.alsa_request(&device);
-    // A card that is absent is waited for on a stand-in clock; a card that
-    // is there and refuses (busy, no permission, no format) is an error.
-    let (sink, absent): (Box<dyn ossd::output::Sink>, bool) = match AlsaSink::open(&req) {
-        Ok(sink) => (Box::new(sink), false),
-        Err(e) if e.is_absent() => {
+    // The first device of the list that opens is played to. A card that is
+    // absent is waited for on a stand-in clock; one that is there and
+    // refuses (busy, no permission, no format) is an error.
+    let mut opened = None;
+    for (i, device) in devices.iter().enumerate() {
+        let req = args.alsa_request(device);
+        match ossd::device::quietly(|| AlsaSink::open(&req)) {
+            Ok(sink) => {
+                opened = Some((i, sink));
+                break;
+            }
+            Err(e) if e.is_absent() => {
+                tracing::warn!("output device {device} is absent ({e})");
+            }
+            Err(e) => {
+                let cards = card_names();
+                return Err(if cards.is_empty() {
+                    format!("{e}; no ALSA cards exist (`aplay -l`); is the sound driver loaded?")
+                } else {
+                    format!(
+                        "{e}; cards here: {} (pick one with --device hw:N,0)",
+                        cards.join(", ")
+                    )
+                });
+            }
+        }
+    }
+    let (first, sink, absent): (usize, Box<dyn ossd::output::Sink>, bool) = match opened {
+        Some((i, sink)) => (i, Box::new(sink), false),
+        None => {
             tracing::warn!(
-                "output device {device} is absent ({e}); serving on a stand-in clock \
-                 and waiting for the card"
+                "serving on a stand-in clock and waiting for {}",
+                if devices.len() > 1 {
+                    "a card"
+                } else {
+                    "the card"
+                }
             );
-            (Box::new(ClockSink::stand_in(req.stand_in())), true)
-        }
-        Err(e) => {
-            let cards = card_names();
-            return Err(if cards.is_empty() {
-                format!("{e}; no ALSA cards exist (`aplay -l`); is the sound driver loaded?")
-            } else {
-                format!(
-                    "{e}; cards here: {} (pick one with --device hw:N,0)",
-                    cards.join(", ")
-                )
-            });
+            let req = args.alsa_request(&devices[0]);
+            (0, Box::new(ClockSink::stand_in(req.stand_in())), true)
         }
     };
+    let device = devices[first].clone();
+    let req = args.alsa_request(&device);
     let dev = sink.config();
     tracing::info!(
         device,
@@ -259,37 +288,70 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(|e| format!("signalfd: {e}"))?;
 
-    let capture_name = args.capture(&device);
-    let capture: Option<SourceOpener> = capture_name.clone().map(|name| {
-        let req = AlsaRequest {
-            device: name,
-            ..req.clone()
-        };
-        Box::new(move || {
+    let capture_names = args.capture(&devices);
+    let capture: Option<SourceOpener> = (!capture_names.is_empty()).then(|| {
+        let req = req.clone();
+        let names = capture_names.clone();
+        Box::new(move |i: usize| {
+            let req = AlsaRequest {
+                device: names[i].clone(),
+                ..req.clone()
+            };
             ossd::device::quietly(|| AlsaSource::open(&req)).map(|s| Box::new(s) as Box<dyn Source>)
         }) as SourceOpener
     });
     let cfg = Config {
-        device_name: device.clone(),
-        capture_name: capture_name.unwrap_or_else(|| "none".into()),
+        device_name: devices.join(", "),
+        capture_name: if capture_names.is_empty() {
+            "none".into()
+        } else {
+            capture_names.join(", ")
+        },
+        capture_devices: capture_names.clone(),
         quality: args.resampler,
         state_file: args.state_file.clone(),
         limiter: args.limiter,
         ..Config::default()
     };
-    // The device is opened again (after an idle release, or when it went
-    // away) in the format, rate and channels the mix runs at.
-    let reopen_req = req.pinned_to(&dev);
+    // A device is opened again (after an idle release, when it went away,
+    // to move between devices or to change the period) at the rate and
+    // channels the mix runs at; in its sample format if it takes it.
+    let reopen_req = req.clone();
+    let names = devices.clone();
+    let user_format = args.format;
     let devices = Devices {
         sink,
         engine: EngineOptions {
             realtime: args.rt.then_some(args.rt_priority),
             idle_release: args.idle_release(),
-            reopen: Some(Box::new(move || {
-                ossd::device::quietly(|| AlsaSink::open(&reopen_req))
-                    .map(|s| Box::new(s) as Box<dyn ossd::output::Sink>)
+            reopen: Some(Box::new(move |i, want| {
+                let pinned = AlsaRequest {
+                    device: names[i].clone(),
+                    period_frames: want.period_frames,
+                    periods: (want.buffer_frames / want.period_frames.max(1)).max(2),
+                    ..reopen_req.pinned_to(want)
+                };
+                let open = |req: &AlsaRequest| {
+                    ossd::device::quietly(|| AlsaSink::open(req))
+                        .map(|s| Box::new(s) as Box<dyn ossd::output::Sink>)
+                };
+                match open(&pinned) {
+                    // Another sample format is fine unless one was asked for.
+                    Err(ossd::device::DeviceError::FormatRefused { .. })
+                        if user_format.is_none() =>
+                    {
+                        open(&AlsaRequest {
+                            format: None,
+                            ..pinned
+                        })
+                    }
+                    other => other,
+                }
             })),
+            devices: devices.clone(),
+            device: first,
             absent,
+            adapt: args.adapt_latency,
         },
         capture,
     };

@@ -1,176 +1,124 @@
-//! Whether a device is there, and when to look for it again: the pure half
-//! of surviving a card that goes away (unplugged, driver unbound) or is
-//! absent at start-up. The engine and capture threads feed it what happened
-//! and the time; it says when to swap in the stand-in (a clock that paces
-//! clients as the card would), when to try the device again, and what to
-//! log. The threads do only the I/O.
+//! Which of the configured devices is used, and when to look for the
+//! others: the pure half of surviving cards that go away (unplugged, driver
+//! unbound), are absent at start-up, or come back. The devices are a list in
+//! order of preference (`--device A --device B`); the engine and capture
+//! threads feed in what happened and the time, and this says which device
+//! to use, when a stand-in (a clock that paces clients as the card would)
+//! takes over, and when to try which device again. The threads do the I/O
+//! and the logging.
 //!
-//! The device is looked for on a slow timer ([`RETRY`]): opening a missing
-//! ALSA device fails at once, so a try costs little, and a card that comes
-//! back is playing again within about half a second.
+//! The rules: the first device of the list that opens is used. When it
+//! fails, every device is tried at once, most preferred first, and the
+//! stand-in runs only if none opens. While the device used is not the first
+//! of the list (or the stand-in runs), the ones preferred to it are tried
+//! every [`RETRY`], and the mix moves back to the first that opens. Opening a
+//! missing ALSA device fails at once, so a try costs little, and a card that
+//! comes back is playing again within about half a second.
+//!
+//! A device that opens but not at the rate and channels the mix runs at
+//! (the clients' streams are built for those) is not used; that is said once
+//! per device.
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
-/// How often a missing device is tried again.
+/// How often the devices preferred to the one used are tried again.
 pub const RETRY: Duration = Duration::from_millis(500);
 
-/// The device as the thread that owns it sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Presence {
-    /// The device is open and used.
-    Present,
-    /// The device is missing: a stand-in runs in its place.
-    StandIn {
-        /// When the device went (or the daemon started without it).
-        since: Instant,
-        /// When to try opening it again.
-        next_try: Instant,
-        /// It came back in another configuration, and that was said.
-        other_config_told: bool,
-    },
+/// The devices as the thread that owns them sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence {
+    /// The device used; `None`: the stand-in runs.
+    on: Option<usize>,
+    /// Per device: since when it has been missing (`None`: not known to be).
+    away: Vec<Option<Instant>>,
+    /// Per device: it opened in another configuration, and that was said.
+    told_other: Vec<bool>,
+    /// When to try the preferred devices again.
+    next_try: Instant,
 }
 
-/// What happened to the device.
+/// Whether to use a device that just opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// A read, write or wait failed in a way no recovery fixes.
-    Failed,
-    /// Opening it again failed.
-    ReopenFailed,
-    /// It opened again, in the configuration the stand-in runs at or not.
-    Reopened { same_config: bool },
-}
-
-/// What the thread is to do about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Nothing new to do or say.
-    Quiet,
-    /// The device just went: swap in the stand-in, and say so once.
-    WentAway,
-    /// The device is back as it was: swap it in; it was away this long.
-    Back { away: Duration },
-    /// The device came back in another configuration: keep the stand-in
-    /// (the clients' streams are built for the old one), and say so once.
-    OtherConfig,
-}
-
-impl Step {
-    /// Logs this change of `role`'s device (`"output"`, `"capture"`)
-    /// `name`, once: `why` it went (or the configuration it came back in),
-    /// and what goes on `meanwhile` (e.g. "playing on a stand-in clock").
-    pub fn log(self, role: &str, name: &str, why: &dyn std::fmt::Display, meanwhile: &str) {
-        match self {
-            Step::WentAway => {
-                tracing::warn!("{role} device {name} failed ({why}); {meanwhile} until it returns")
-            }
-            Step::Back { away } => tracing::info!(
-                "{role} device {name} is back after {:.1} s",
-                away.as_secs_f64()
-            ),
-            Step::OtherConfig => tracing::warn!(
-                "{role} device {name} is back, but as {why}, not as ossd runs; \
-                 {meanwhile} (restart ossd to use it)"
-            ),
-            Step::Quiet => {}
-        }
-    }
+pub enum Use {
+    /// Use it; it had been missing this long (`None`: it was not missing,
+    /// e.g. opened again after an idle release).
+    Yes { away: Option<Duration> },
+    /// It does not fit the mix: close it; say so if `tell`.
+    No { tell: bool },
 }
 
 impl Presence {
-    /// Missing from the start (`now`); the first try is at once.
-    pub fn absent(now: Instant) -> Presence {
-        Presence::StandIn {
-            since: now,
-            next_try: now,
-            other_config_told: false,
+    /// `n` devices (at least one), of which `on` was opened at `now` (the
+    /// ones preferred to it did not open); `None`: none opened, the
+    /// stand-in runs and every device is tried at once.
+    pub fn new(n: usize, on: Option<usize>, now: Instant) -> Presence {
+        let n = n.max(1);
+        let first_present = on.unwrap_or(n);
+        Presence {
+            on,
+            away: (0..n).map(|i| (i < first_present).then_some(now)).collect(),
+            told_other: vec![false; n],
+            next_try: if on.is_some() { now + RETRY } else { now },
         }
     }
 
+    /// The device used, if any.
+    pub fn on(&self) -> Option<usize> {
+        self.on
+    }
+
+    /// The stand-in runs: no device is used.
     pub fn is_missing(&self) -> bool {
-        matches!(self, Presence::StandIn { .. })
+        self.on.is_none()
     }
 
-    /// Whether to try opening the device at `now`.
-    pub fn should_try(&self, now: Instant) -> bool {
-        match *self {
-            Presence::Present => false,
-            Presence::StandIn { next_try, .. } => now >= next_try,
+    /// The devices to try at `now`, most preferred first: all of them while
+    /// the stand-in runs, those preferred to the one used otherwise, none
+    /// before the timer is due.
+    pub fn to_try(&self, now: Instant) -> Range<usize> {
+        if now < self.next_try {
+            return 0..0;
         }
+        0..self.on.unwrap_or(self.away.len())
     }
 
-    /// Takes in what happened at `now`; what to do about it.
-    pub fn on(&mut self, event: Event, now: Instant) -> Step {
-        let later = now + RETRY;
-        match (*self, event) {
-            (Presence::Present, Event::Failed) => {
-                *self = Presence::StandIn {
-                    since: now,
-                    next_try: later,
-                    other_config_told: false,
-                };
-                Step::WentAway
-            }
-            // An open after an idle release that fails is the device going.
-            (Presence::Present, Event::ReopenFailed) => {
-                *self = Presence::StandIn {
-                    since: now,
-                    next_try: later,
-                    other_config_told: false,
-                };
-                Step::WentAway
-            }
-            (Presence::Present, Event::Reopened { same_config: true }) => Step::Quiet,
-            (Presence::Present, Event::Reopened { same_config: false }) => {
-                *self = Presence::StandIn {
-                    since: now,
-                    next_try: later,
-                    other_config_told: true,
-                };
-                Step::OtherConfig
-            }
-            (Presence::StandIn { .. }, Event::Failed) => Step::Quiet,
-            (
-                Presence::StandIn {
-                    since,
-                    other_config_told,
-                    ..
-                },
-                Event::ReopenFailed,
-            ) => {
-                *self = Presence::StandIn {
-                    since,
-                    next_try: later,
-                    other_config_told,
-                };
-                Step::Quiet
-            }
-            (Presence::StandIn { since, .. }, Event::Reopened { same_config: true }) => {
-                *self = Presence::Present;
-                Step::Back {
-                    away: now.saturating_duration_since(since),
-                }
-            }
-            (
-                Presence::StandIn {
-                    since,
-                    other_config_told,
-                    ..
-                },
-                Event::Reopened { same_config: false },
-            ) => {
-                *self = Presence::StandIn {
-                    since,
-                    next_try: later,
-                    other_config_told: true,
-                };
-                if other_config_told {
-                    Step::Quiet
-                } else {
-                    Step::OtherConfig
-                }
-            }
+    /// The device used failed at `now` (a read, write or wait failed in a
+    /// way no recovery fixes): the stand-in takes over, and every device is
+    /// to be tried at once. Returns the device that failed.
+    pub fn failed(&mut self, now: Instant) -> Option<usize> {
+        let was = self.on.take();
+        if let Some(i) = was {
+            self.away[i].get_or_insert(now);
         }
+        self.next_try = now;
+        was
+    }
+
+    /// Device `i` opened at `now`; `fits`: at the mix's rate and channels.
+    pub fn opened(&mut self, i: usize, fits: bool, now: Instant) -> Use {
+        if !fits {
+            self.away[i].get_or_insert(now);
+            let tell = !self.told_other[i];
+            self.told_other[i] = true;
+            return Use::No { tell };
+        }
+        self.on = Some(i);
+        self.told_other[i] = false;
+        let away = self.away[i]
+            .take()
+            .map(|t| now.saturating_duration_since(t));
+        Use::Yes { away }
+    }
+
+    /// Opening device `i` failed at `now`.
+    pub fn open_failed(&mut self, i: usize, now: Instant) {
+        self.away[i].get_or_insert(now);
+    }
+
+    /// A round of tries ended at `now`: the next is a [`RETRY`] later.
+    pub fn tried(&mut self, now: Instant) {
+        self.next_try = now + RETRY;
     }
 }
 
@@ -179,78 +127,108 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_failure_swaps_in_the_stand_in_once_and_tries_again_on_the_timer() {
+    fn one_device_fails_is_tried_on_the_timer_and_comes_back() {
         let t0 = Instant::now();
-        let mut p = Presence::Present;
-        assert!(!p.should_try(t0));
-        assert_eq!(p.on(Event::Failed, t0), Step::WentAway);
+        let mut p = Presence::new(1, Some(0), t0);
+        assert_eq!(p.to_try(t0 + RETRY * 9), 0..0, "the first is never tried");
+        assert_eq!(p.failed(t0), Some(0));
         assert!(p.is_missing());
-        // The stand-in failing too says nothing more.
-        assert_eq!(p.on(Event::Failed, t0), Step::Quiet);
-        assert!(!p.should_try(t0 + RETRY / 2));
-        assert!(p.should_try(t0 + RETRY));
-        assert_eq!(p.on(Event::ReopenFailed, t0 + RETRY), Step::Quiet);
-        assert!(!p.should_try(t0 + RETRY + RETRY / 2));
-        assert!(p.should_try(t0 + RETRY * 2));
-    }
-
-    #[test]
-    fn the_device_back_as_it_was_is_swapped_in_and_the_time_away_told() {
-        let t0 = Instant::now();
-        let mut p = Presence::Present;
-        p.on(Event::Failed, t0);
-        p.on(Event::ReopenFailed, t0 + RETRY);
-        let back = p.on(Event::Reopened { same_config: true }, t0 + RETRY * 5);
-        assert_eq!(back, Step::Back { away: RETRY * 5 });
-        assert_eq!(p, Presence::Present);
-        assert!(!p.should_try(t0 + RETRY * 9));
-        // Gone again: said again.
-        assert_eq!(p.on(Event::Failed, t0 + RETRY * 9), Step::WentAway);
-    }
-
-    #[test]
-    fn back_in_another_configuration_keeps_the_stand_in_and_is_told_once() {
-        let t0 = Instant::now();
-        let mut p = Presence::Present;
-        p.on(Event::Failed, t0);
-        let other = Event::Reopened { same_config: false };
-        assert_eq!(p.on(other, t0 + RETRY), Step::OtherConfig);
-        assert!(p.is_missing());
-        assert!(p.should_try(t0 + RETRY * 2));
-        assert_eq!(p.on(other, t0 + RETRY * 2), Step::Quiet);
-        assert_eq!(p.on(Event::ReopenFailed, t0 + RETRY * 3), Step::Quiet);
-        assert_eq!(p.on(other, t0 + RETRY * 4), Step::Quiet);
-        // ... and when it is as it was, the time counts from the going.
-        let back = p.on(Event::Reopened { same_config: true }, t0 + RETRY * 6);
-        assert_eq!(back, Step::Back { away: RETRY * 6 });
-    }
-
-    #[test]
-    fn absent_at_start_tries_at_once() {
-        let t0 = Instant::now();
-        let mut p = Presence::absent(t0);
-        assert!(p.is_missing());
-        assert!(p.should_try(t0));
-        assert_eq!(p.on(Event::ReopenFailed, t0), Step::Quiet);
-        assert!(!p.should_try(t0));
-        let step = p.on(Event::Reopened { same_config: true }, t0 + RETRY * 2);
-        assert_eq!(step, Step::Back { away: RETRY * 2 });
-    }
-
-    #[test]
-    fn a_reopen_after_an_idle_release_that_fails_is_the_device_going() {
-        let t0 = Instant::now();
-        let mut p = Presence::Present;
-        assert_eq!(p.on(Event::Reopened { same_config: true }, t0), Step::Quiet);
-        assert_eq!(p.on(Event::ReopenFailed, t0), Step::WentAway);
-        let mut q = Presence::Present;
+        // Tried at once, then on the timer.
+        assert_eq!(p.to_try(t0), 0..1);
+        p.open_failed(0, t0);
+        p.tried(t0);
+        assert_eq!(p.to_try(t0 + RETRY / 2), 0..0);
+        assert_eq!(p.to_try(t0 + RETRY), 0..1);
+        p.open_failed(0, t0 + RETRY);
+        p.tried(t0 + RETRY);
+        let back = p.opened(0, true, t0 + RETRY * 5);
         assert_eq!(
-            q.on(Event::Reopened { same_config: false }, t0),
-            Step::OtherConfig
+            back,
+            Use::Yes {
+                away: Some(RETRY * 5)
+            }
         );
+        assert_eq!(p.on(), Some(0));
+        // Gone again: the time away counts afresh.
+        p.failed(t0 + RETRY * 9);
+        let back = p.opened(0, true, t0 + RETRY * 10);
+        assert_eq!(back, Use::Yes { away: Some(RETRY) });
+    }
+
+    #[test]
+    fn the_mix_moves_down_the_list_and_back_to_the_preferred_device() {
+        let t0 = Instant::now();
+        let mut p = Presence::new(3, Some(0), t0);
+        assert_eq!(p.failed(t0), Some(0));
+        // The round: the first is still gone, the second opens.
+        let round = p.to_try(t0);
+        assert_eq!(round, 0..3);
+        p.open_failed(0, t0);
+        assert_eq!(p.opened(1, true, t0), Use::Yes { away: None });
+        p.tried(t0);
+        assert_eq!(p.on(), Some(1));
+        // On the timer only the preferred one is tried.
+        assert_eq!(p.to_try(t0 + RETRY), 0..1);
+        p.open_failed(0, t0 + RETRY);
+        p.tried(t0 + RETRY);
+        let t = t0 + RETRY * 4;
+        assert_eq!(p.to_try(t), 0..1);
         assert_eq!(
-            q.on(Event::Reopened { same_config: false }, t0 + RETRY),
-            Step::Quiet
+            p.opened(0, true, t),
+            Use::Yes {
+                away: Some(RETRY * 4)
+            }
         );
+        assert_eq!(p.on(), Some(0));
+        assert_eq!(p.to_try(t + RETRY * 9), 0..0);
+    }
+
+    #[test]
+    fn absent_at_start_every_device_is_tried_at_once() {
+        let t0 = Instant::now();
+        let mut p = Presence::new(2, None, t0);
+        assert!(p.is_missing());
+        assert_eq!(p.to_try(t0), 0..2);
+        p.open_failed(0, t0);
+        p.open_failed(1, t0);
+        p.tried(t0);
+        assert_eq!(p.to_try(t0), 0..0);
+        // The second comes first: used, and the first still looked for.
+        let t = t0 + RETRY * 2;
+        p.open_failed(0, t);
+        assert_eq!(
+            p.opened(1, true, t),
+            Use::Yes {
+                away: Some(RETRY * 2)
+            }
+        );
+        p.tried(t);
+        assert_eq!(p.to_try(t + RETRY), 0..1);
+        // Started on the second: the first counts as away from the start.
+        let q = Presence::new(2, Some(1), t0);
+        assert_eq!(q.to_try(t0 + RETRY), 0..1);
+    }
+
+    #[test]
+    fn a_device_in_another_configuration_is_skipped_and_told_once() {
+        let t0 = Instant::now();
+        let mut p = Presence::new(2, Some(0), t0);
+        p.failed(t0);
+        assert_eq!(p.opened(0, false, t0), Use::No { tell: true });
+        assert_eq!(p.opened(1, false, t0), Use::No { tell: true });
+        p.tried(t0);
+        assert!(p.is_missing());
+        assert_eq!(p.opened(0, false, t0 + RETRY), Use::No { tell: false });
+        // As it was again: used, and the time counts from the failure.
+        let back = p.opened(0, true, t0 + RETRY * 3);
+        assert_eq!(
+            back,
+            Use::Yes {
+                away: Some(RETRY * 3)
+            }
+        );
+        // Once used, another mismatch is told again.
+        p.failed(t0 + RETRY * 4);
+        assert_eq!(p.opened(0, false, t0 + RETRY * 4), Use::No { tell: true });
     }
 }

@@ -54,7 +54,7 @@ fn a_playing_client_sees_no_error_while_the_card_is_away_and_is_heard_when_it_re
     sink.gone = Some(gone.clone());
     let reopen: SinkOpener = {
         let (back, second, tries) = (back.clone(), second.clone(), tries.clone());
-        Box::new(move || {
+        Box::new(move |_, _| {
             tries.fetch_add(1, Ordering::Relaxed);
             if !back.load(Ordering::Acquire) {
                 return Err(unplugged());
@@ -138,7 +138,7 @@ fn a_card_absent_at_start_is_played_to_when_it_appears() {
     let present = Arc::new(AtomicBool::new(false));
     let reopen: SinkOpener = {
         let (present, heard) = (present.clone(), heard.clone());
-        Box::new(move || {
+        Box::new(move |_, _| {
             if !present.load(Ordering::Acquire) {
                 return Err(unplugged());
             }
@@ -186,7 +186,7 @@ fn a_parked_read_gets_silence_when_the_capture_card_goes_and_sound_when_it_retur
     let opens = Arc::new(AtomicUsize::new(0));
     let opener: SourceOpener = {
         let (gone, back, opens) = (gone.clone(), back.clone(), opens.clone());
-        Box::new(move || {
+        Box::new(move |_| {
             let n = opens.fetch_add(1, Ordering::Relaxed);
             if n > 0 && !back.load(Ordering::Acquire) {
                 return Err(unplugged());
@@ -245,4 +245,192 @@ fn a_parked_read_gets_silence_when_the_capture_card_goes_and_sound_when_it_retur
     assert!(sound(&again) > 9000, "the card records again");
     assert_eq!(k.release(fh, RDONLY).error, 0);
     k.stop();
+}
+
+#[test]
+fn the_mix_moves_to_the_fallback_device_and_back_to_the_preferred_one() {
+    let first = Arc::new(Mutex::new(Vec::new()));
+    let first_again = Arc::new(Mutex::new(Vec::new()));
+    let fallback = Arc::new(Mutex::new(Vec::new()));
+    let gone = Arc::new(AtomicBool::new(false));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let mut sink = ClockSink::new(DEV);
+    sink.capture = Some(first.clone());
+    sink.gone = Some(gone.clone());
+    let reopen: SinkOpener = {
+        let (gone, first_again, fallback, asked) = (
+            gone.clone(),
+            first_again.clone(),
+            fallback.clone(),
+            asked.clone(),
+        );
+        Box::new(move |i, want| {
+            asked.lock().unwrap().push(i);
+            if i == 0 && gone.load(Ordering::Acquire) {
+                return Err(unplugged());
+            }
+            // The fallback takes another sample format: the mix is encoded
+            // for it.
+            let mut cfg = *want;
+            if i == 1 {
+                cfg.pcm.sample = ossd::pcm::SampleFormat::S32Le;
+            }
+            let mut s = ClockSink::new(cfg);
+            s.capture = Some(if i == 0 {
+                first_again.clone()
+            } else {
+                fallback.clone()
+            });
+            Ok(Box::new(s) as Box<dyn Sink>)
+        })
+    };
+    let devices = Devices {
+        sink: Box::new(sink),
+        engine: EngineOptions {
+            reopen: Some(reopen),
+            devices: vec!["hw:Headset".into(), "hw:Speakers".into()],
+            ..EngineOptions::default()
+        },
+        capture: None,
+    };
+    let mut k = Kernel::start_on(DEV, &[NodeKind::Dsp, NodeKind::Sndstat], devices, first);
+    assert!(sndstat(&mut k).contains("hw:Headset"));
+    let fh = k.open(WRONLY).unwrap();
+    gone.store(true, Ordering::Release);
+    std::thread::sleep(Duration::from_millis(100));
+    let text = sndstat(&mut k);
+    assert!(text.contains("hw:Speakers"), "{text}");
+    assert!(!text.contains("(missing:"), "{text}");
+    // Played while on the fallback: heard there, at pitch, in S32_LE.
+    let tone = u8_tone(8000, 500.0, 0.5, 0.5);
+    assert_eq!(k.write(fh, &tone, WRONLY), Ok(tone.len()));
+    assert_eq!(k.ioctl(fh, SNDCTL_DSP_SYNC, &[]).error, 0);
+    let s32: Vec<(i16, i16)> = fallback
+        .lock()
+        .unwrap()
+        .chunks_exact(8)
+        .map(|f| {
+            let l = i32::from_le_bytes(f[0..4].try_into().unwrap());
+            let r = i32::from_le_bytes(f[4..8].try_into().unwrap());
+            ((l >> 16) as i16, (r >> 16) as i16)
+        })
+        .collect();
+    let (start, len) = longest_sound(&s32, RATE);
+    assert!((len as f64 / RATE as f64 - 0.5).abs() < 0.02, "{len}");
+    let left: Vec<i16> = s32[start..start + len].iter().map(|x| x.0).collect();
+    assert!((frequency(&left, RATE) - 500.0).abs() < 5.0);
+
+    // The preferred one returns: the mix moves back within a retry.
+    gone.store(false, Ordering::Release);
+    std::thread::sleep(Duration::from_millis(800));
+    let text = sndstat(&mut k);
+    assert!(text.contains("hw:Headset"), "{text}");
+    let later = u8_tone(8000, 750.0, 0.3, 0.5);
+    assert_eq!(k.write(fh, &later, WRONLY), Ok(later.len()));
+    assert_eq!(k.ioctl(fh, SNDCTL_DSP_SYNC, &[]).error, 0);
+    assert_eq!(k.release(fh, WRONLY).error, 0);
+    let f = frames(&first_again.lock().unwrap());
+    let (start, len) = longest_sound(&f, RATE);
+    assert!((len as f64 / RATE as f64 - 0.3).abs() < 0.02, "{len}");
+    let left: Vec<i16> = f[start..start + len].iter().map(|x| x.0).collect();
+    assert!((frequency(&left, RATE) - 750.0).abs() < 5.0);
+    // The fallback was tried after the first, never before it.
+    let asked = asked.lock().unwrap();
+    assert_eq!(asked[..2], [0, 1], "{asked:?}");
+    k.stop();
+}
+
+/// A device that stalls now and then while its periods are short: every
+/// tenth wait takes 30 ms more (the machine too busy), and it underruns.
+struct Stalling {
+    inner: ClockSink,
+    waits: u32,
+    short: u32,
+}
+
+impl Sink for Stalling {
+    fn config(&self) -> ossd::pcm::DeviceConfig {
+        self.inner.config()
+    }
+    fn wait_ready(&mut self, frames: u32) -> Result<(), DeviceError> {
+        self.waits += 1;
+        if self.inner.config().period_frames <= self.short && self.waits.is_multiple_of(10) {
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        self.inner.wait_ready(frames)
+    }
+    fn write_period(&mut self, period: &[u8]) -> Result<(), DeviceError> {
+        self.inner.write_period(period)
+    }
+    fn delay(&mut self) -> u64 {
+        self.inner.delay()
+    }
+    fn xruns(&self) -> u64 {
+        self.inner.xruns()
+    }
+}
+
+/// Plays 2 s (at 8 kHz, written as fast as it is taken, then SYNC) on a
+/// device of 256-frame periods that stalls while its periods are that
+/// short; returns how long it took, sndstat after, and the periods asked
+/// of the opener.
+fn play_two_seconds_on_a_stalling_device(adapt: bool) -> (Duration, String, Vec<u32>) {
+    const SMALL: ossd::pcm::DeviceConfig = device(256, 3);
+    let stalling = |cfg| Stalling {
+        inner: ClockSink::new(cfg),
+        waits: 0,
+        short: 256,
+    };
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let reopen: SinkOpener = {
+        let asked = asked.clone();
+        Box::new(move |_, want| {
+            asked.lock().unwrap().push(want.period_frames);
+            Ok(Box::new(stalling(*want)) as Box<dyn Sink>)
+        })
+    };
+    let devices = Devices {
+        sink: Box::new(stalling(SMALL)),
+        engine: EngineOptions {
+            reopen: Some(reopen),
+            adapt,
+            ..EngineOptions::default()
+        },
+        capture: None,
+    };
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let mut k = Kernel::start_on(SMALL, &[NodeKind::Dsp, NodeKind::Sndstat], devices, heard);
+    let fh = k.open(WRONLY).unwrap();
+    let t = Instant::now();
+    let tone = u8_tone(8000, 500.0, 2.0, 0.5);
+    for chunk in tone.chunks(1600) {
+        assert_eq!(k.write(fh, chunk, WRONLY), Ok(chunk.len()));
+    }
+    assert_eq!(k.ioctl(fh, SNDCTL_DSP_SYNC, &[]).error, 0);
+    let took = t.elapsed();
+    assert_eq!(k.release(fh, WRONLY).error, 0);
+    let text = sndstat(&mut k);
+    k.stop();
+    let asked = asked.lock().unwrap().clone();
+    (took, text, asked)
+}
+
+#[test]
+fn a_device_that_stands_still_does_not_slow_its_clients_down() {
+    // Every tenth period (53 ms) the device stands still 30 ms: without
+    // catching up, the 2 s would take about 2.6 s.
+    let (took, text, asked) = play_two_seconds_on_a_stalling_device(false);
+    assert!(took < Duration::from_millis(2250), "paced: {took:?}");
+    assert!(took >= Duration::from_millis(1900), "paced: {took:?}");
+    assert!(text.contains("frames (clients kept real time)"), "{text}");
+    assert!(asked.is_empty(), "{asked:?}");
+}
+
+#[test]
+fn repeated_underruns_raise_the_period() {
+    let (took, text, asked) = play_two_seconds_on_a_stalling_device(true);
+    assert!(took < Duration::from_millis(2250), "paced: {took:?}");
+    // Raised to periods of two blocks, at which it copes: once.
+    assert_eq!(asked, [512], "{text}");
+    assert!(text.contains(" 512 "), "{text}");
 }

@@ -208,6 +208,7 @@ impl Ports for Sim {
             device_xruns: self.xruns,
             output_missing: self.output_missing,
             standin_frames: self.standin_frames,
+            output: ossd::server::OutputNow::default(),
             capture: self.capture.as_mut().map(|c| CaptureState {
                 recorders: &mut c.recorders,
                 xruns: c.xruns,
@@ -721,6 +722,7 @@ impl World {
         .collect();
         let settings = Settings {
             device_name: "sim".into(),
+            device_names: Vec::new(),
             capture_name: "sim-capture".into(),
             can_record: true,
             // The sinc resampler in one schedule of 16: the core treats both

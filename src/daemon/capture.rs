@@ -22,7 +22,7 @@ use crate::input::{Source, SourceOpener};
 use crate::mix::record::{RecWork, Recorders};
 use crate::pcm::format;
 use crate::pcm::DeviceConfig;
-use crate::presence::{Event, Presence};
+use crate::presence::{Presence, Use};
 
 /// What the capture thread shares with the protocol thread.
 #[derive(Debug, Default)]
@@ -46,11 +46,14 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts reading `source` (the device `name`); `tick` is written after
-    /// every period. `reopen` opens the device again after it went away.
+    /// Starts reading `source`, which is device `on` of `names` (most
+    /// preferred first); `tick` is written after every period. `reopen`
+    /// opens a device of the list again: after the one used went away, and
+    /// to move back to a preferred one.
     pub fn start(
         source: Box<dyn Source>,
-        name: &str,
+        names: Vec<String>,
+        on: usize,
         tick: Arc<EventFd>,
         reopen: Option<Arc<Mutex<SourceOpener>>>,
     ) -> Result<Capture, DeviceError> {
@@ -58,10 +61,10 @@ impl Capture {
         let shared = Arc::new(Mutex::new(CaptureShared::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (shared, stop, name) = (shared.clone(), stop.clone(), name.to_owned());
+            let (shared, stop) = (shared.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("ossd-capture".into())
-                .spawn(move || run(source, &name, reopen, shared, tick, stop))
+                .spawn(move || run(source, names, on, reopen, shared, tick, stop))
                 .map_err(DeviceError::CaptureThread)?
         };
         Ok(Capture {
@@ -87,33 +90,107 @@ impl Drop for Capture {
     }
 }
 
-/// The capture source, or its silent stand-in, and what is known of it.
-struct Input<'a> {
-    name: &'a str,
+/// The capture source, or its silent stand-in, and what is known of them.
+struct Input {
+    names: Vec<String>,
+    /// What the readers' conversions are built for.
+    dev: DeviceConfig,
     presence: Presence,
     source: Box<dyn Source>,
     /// Overruns of the sources read before this one.
     xruns_before: u64,
 }
 
-impl Input<'_> {
-    /// Swaps sources as [`Presence`] says after `event`; logs one line per
-    /// change.
-    fn on(&mut self, event: Event, opened: Option<Box<dyn Source>>, why: &dyn std::fmt::Display) {
-        let dev = self.source.config();
-        self.presence
-            .on(event, Instant::now())
-            .log("capture", self.name, why, "recording silence");
-        let next: Box<dyn Source> = match opened {
-            Some(s) if !self.presence.is_missing() => s,
-            _ if event == Event::Failed => {
-                let mut silent = ClockSource::new(dev, 0.0);
-                silent.amplitude = 0.0;
-                Box::new(silent)
-            }
-            _ => return,
-        };
+impl Input {
+    fn swap(&mut self, next: Box<dyn Source>) {
         self.xruns_before += std::mem::replace(&mut self.source, next).xruns();
+    }
+
+    fn silence(&self) -> Box<dyn Source> {
+        let mut silent = ClockSource::new(self.dev, 0.0);
+        silent.amplitude = 0.0;
+        Box::new(silent)
+    }
+
+    /// Tries `range` of the devices, most preferred first, and reads from
+    /// the first that opens as the readers need (its sample format may
+    /// differ). Returns whether one did.
+    fn round(&mut self, range: std::ops::Range<usize>, reopen: &Mutex<SourceOpener>) -> bool {
+        let was = self.presence.on();
+        let mut found = false;
+        for i in range {
+            let result = (reopen.lock().expect("capture opener lock"))(i);
+            let now = Instant::now();
+            match result {
+                Ok(s) => {
+                    let got = s.config();
+                    let fits = got.pcm.rate == self.dev.pcm.rate
+                        && got.pcm.channels == self.dev.pcm.channels
+                        && got.period_frames == self.dev.period_frames;
+                    match self.presence.opened(i, fits, now) {
+                        Use::Yes { away } => {
+                            let name = &self.names[i];
+                            match (away, was) {
+                                (Some(away), Some(from)) if from != i => tracing::info!(
+                                    "capture device {name} is back after {:.1} s; recording \
+                                     from it instead of {}",
+                                    away.as_secs_f64(),
+                                    self.names[from]
+                                ),
+                                (Some(away), _) => tracing::info!(
+                                    "capture device {name} is back after {:.1} s",
+                                    away.as_secs_f64()
+                                ),
+                                (None, _) => tracing::info!("recording from {name}"),
+                            }
+                            self.swap(s);
+                            found = true;
+                            break;
+                        }
+                        Use::No { tell: true } => tracing::warn!(
+                            "capture device {} is there, but as {got:?}, not as the readers \
+                             record; not using it (restart ossd to)",
+                            self.names[i]
+                        ),
+                        Use::No { tell: false } => {}
+                    }
+                }
+                Err(_) => self.presence.open_failed(i, now),
+            }
+        }
+        self.presence.tried(Instant::now());
+        found
+    }
+
+    /// The source failed (`why`): every device is tried, and silence is
+    /// recorded if none opens.
+    fn fail(&mut self, why: &dyn std::fmt::Display, reopen: Option<&Mutex<SourceOpener>>) {
+        let failed = self.presence.failed(Instant::now());
+        let found = match reopen {
+            Some(r) => self.round(0..self.names.len(), r),
+            None => false,
+        };
+        if !found {
+            let silence = self.silence();
+            self.swap(silence);
+        }
+        let Some(failed) = failed else { return };
+        let name = &self.names[failed];
+        match self.presence.on() {
+            Some(i) if i != failed => tracing::warn!(
+                "capture device {name} failed ({why}); recording from {} until it returns",
+                self.names[i]
+            ),
+            Some(_) => tracing::info!("capture device {name} failed ({why}) and opened again"),
+            None => tracing::warn!(
+                "capture device {name} failed ({why}); recording silence until {}",
+                if self.names.len() > 1 {
+                    "a device returns"
+                } else {
+                    "it returns"
+                }
+            ),
+        }
     }
 
     fn xruns(&self) -> u64 {
@@ -123,7 +200,8 @@ impl Input<'_> {
 
 fn run(
     source: Box<dyn Source>,
-    name: &str,
+    names: Vec<String>,
+    on: usize,
     reopen: Option<Arc<Mutex<SourceOpener>>>,
     shared: Arc<Mutex<CaptureShared>>,
     tick: Arc<EventFd>,
@@ -134,37 +212,38 @@ fn run(
     let mut frames = vec![0.0f64; dev.period_frames as usize * dev.pcm.channels as usize];
     let mut work = RecWork::default();
     let started = Instant::now();
+    let n = names.len().max(1);
     let mut input = Input {
-        name,
-        presence: Presence::Present,
+        names,
+        dev,
+        presence: Presence::new(n, Some(on.min(n - 1)), started),
         source,
         xruns_before: 0,
     };
     while !stop.load(Ordering::Acquire) {
-        // Missing: look for the device between two periods (no clock read
-        // while it is there).
+        // Not on the preferred device: look for the better ones, between
+        // two periods, on the timer (no clock read while on the first).
         if let Some(reopen) = &reopen {
-            if input.presence.is_missing() && input.presence.should_try(Instant::now()) {
-                let result = (reopen.lock().expect("capture opener lock"))();
-                match result {
-                    Ok(s) => {
-                        let got = s.config();
-                        let event = Event::Reopened {
-                            same_config: got == dev,
-                        };
-                        input.on(event, Some(s), &format!("{got:?}"));
-                    }
-                    Err(e) => input.on(Event::ReopenFailed, None, &e),
+            if input.presence.on() != Some(0) {
+                let range = input.presence.to_try(Instant::now());
+                if !range.is_empty() {
+                    input.round(range, reopen);
                 }
             }
         }
         let missing = input.presence.is_missing();
+        let sample = input.source.config().pcm.sample;
+        let len = input.source.config().period_bytes();
+        if bytes.len() != len {
+            // Another sample format: only when the device changed.
+            bytes.resize(len, 0);
+        }
         if let Err(e) = input.source.read_period(&mut bytes) {
-            input.on(Event::Failed, None, &e);
+            input.fail(&e, reopen.as_deref());
             // The stand-in's silence follows at once, at the device's pace.
             continue;
         }
-        format::decode(dev.pcm.sample, &bytes, &mut frames);
+        format::decode(sample, &bytes, &mut frames);
         shared
             .lock()
             .expect("capture lock")

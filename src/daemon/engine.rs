@@ -1,24 +1,38 @@
 //! The engine thread: the one real-time loop. Each turn it waits until the
-//! device has room for a period (that wait is the clock); under the shared
-//! lock it takes each voice's input for the period (copies, no conversion);
-//! with the lock released it converts, resamples and mixes them and writes
-//! the period; under the lock again it gives the voices their pipelines
-//! back, publishes the device position and wakes the protocol thread.
-//! Nothing on this loop allocates, and the lock is never held across the
-//! mixing or the device.
+//! device has room for one mix block (`--period-frames`; that wait is the
+//! clock), takes each voice's input under the shared lock (copies, no
+//! conversion), converts, resamples and mixes them with the lock released,
+//! writes the block, and under the lock again gives the voices their
+//! pipelines back, publishes the device position and wakes the protocol
+//! thread. The device's own period is a whole number of blocks (one, until
+//! overload raises it): clients are served block by block either way, so
+//! their buffers never need to hold more than a few blocks. Nothing on this loop allocates per period, and the lock is never
+//! held across the mixing or the device.
 //!
 //! It never logs per period; device underruns are counted, and reported at
 //! most once every few seconds.
 //!
+//! **Underruns keep the clients' pace.** When the device ran dry (the
+//! machine too busy, or the device's wake-up late), ALSA restarts it from
+//! where ossd is. The time it stood still is not lost to the clients: the
+//! engine mixes the blocks that fell due meanwhile and drops them (counted),
+//! so a client's stream keeps real time, as it would on a sound card's DMA
+//! clock. Repeated underruns raise the device's period ([`Adapt`]): fewer,
+//! longer periods that a busy machine can keep up with, logged with the new
+//! latency, and lowered again when it has been calm and nothing plays.
+//!
 //! **The card going away.** When the device fails in a way no recovery
-//! fixes (unplugged, driver unbound), the engine swaps in a [`ClockSink`]
-//! of the same configuration and keeps mixing: clients are paced as before
-//! and see no error; their sound is lost, and counted (`standin_frames`).
-//! Every [`RETRY`](crate::presence::RETRY) it tries `reopen` between two
-//! periods, and plays to the device again when it opens as it was. The
-//! decisions are [`Presence`]'s; this loop does the I/O and logs one line
-//! per change.
+//! fixes (unplugged, driver unbound), every configured device is tried
+//! (`--device` may name several, most preferred first); if none opens, a
+//! [`ClockSink`] of the same configuration stands in and the engine keeps
+//! mixing: clients are paced as before and see no error; their sound is
+//! lost, and counted (`standin_frames`). Every
+//! [`RETRY`](crate::presence::RETRY) the devices preferred to the one used
+//! are tried between two periods, and the mix moves to the first that opens
+//! at the mix's rate and channels. The decisions are [`Presence`]'s and
+//! [`Adapt`]'s; this loop does the I/O and logs one line per change.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,10 +41,11 @@ use nix::sys::eventfd::EventFd;
 
 use super::Shared;
 use crate::mix::Bus;
+use crate::output::adapt::{Adapt, Change};
 use crate::output::clock::ClockSink;
 use crate::output::{Position, Sink, SinkOpener};
 use crate::pcm::DeviceConfig;
-use crate::presence::{Event, Presence};
+use crate::presence::{Presence, Use};
 
 /// How the engine thread runs.
 #[derive(Default)]
@@ -40,12 +55,22 @@ pub struct EngineOptions {
     /// Close the device after this long without any client, and reopen it
     /// (with `reopen`) when one comes back.
     pub idle_release: Option<Duration>,
-    /// Opens the output device again: after an idle release, and while it
-    /// is missing. Without it a missing device stays on the stand-in.
+    /// Opens a device of `devices` again: after an idle release, while it is
+    /// missing, to move between devices and to change the period. Without
+    /// it the device given is the only one, and a missing device stays on
+    /// the stand-in.
     pub reopen: Option<SinkOpener>,
-    /// The device was absent at start-up: the sink given is a stand-in
-    /// clock, and `reopen` looks for the device.
+    /// The output devices, most preferred first (for the log; empty: one,
+    /// named as the daemon's config says).
+    pub devices: Vec<String>,
+    /// Which of `devices` the sink given is.
+    pub device: usize,
+    /// None of the devices opened at start-up: the sink given is a stand-in
+    /// clock, and `reopen` looks for them.
     pub absent: bool,
+    /// Raise the device's period when it underruns again and again, and
+    /// lower it when calm (needs `reopen`).
+    pub adapt: bool,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -53,66 +78,217 @@ impl std::fmt::Debug for EngineOptions {
         f.debug_struct("EngineOptions")
             .field("realtime", &self.realtime)
             .field("idle_release", &self.idle_release)
+            .field("devices", &self.devices)
+            .field("device", &self.device)
             .field("absent", &self.absent)
+            .field("adapt", &self.adapt)
             .finish()
     }
 }
 
 const XRUN_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The output device, or its stand-in, and what is known of it.
+/// The most the engine catches up at once after the device stood still.
+const MAX_CATCH_UP: Duration = Duration::from_secs(1);
+
+/// The output device, or its stand-in, and what is known of them.
 struct Output<'a> {
-    name: &'a str,
-    cfg: DeviceConfig,
+    names: &'a [String],
+    /// The mix: its format, rate, channels and block (`period_frames`).
+    mix: DeviceConfig,
     presence: Presence,
+    adapt: Adapt,
     sink: Option<Box<dyn Sink>>,
     /// Underruns of the sinks closed before this one.
     xruns_before: u64,
+    /// The sink changed: catch up with the time it took.
+    swapped: bool,
     shared: &'a Mutex<Shared>,
 }
 
 impl Output<'_> {
-    /// Takes in `event` (with the sink it opened, if any) and swaps sinks
-    /// as [`Presence`] says; logs one line per change.
-    fn on(&mut self, event: Event, opened: Option<Box<dyn Sink>>, why: &dyn std::fmt::Display) {
-        self.presence.on(event, Instant::now()).log(
-            "output",
-            self.name,
-            why,
-            "playing on a stand-in clock",
-        );
-        let missing = self.presence.is_missing();
-        let next: Box<dyn Sink> = match opened {
-            Some(s) if !missing => s,
-            _ if event == Event::Failed || self.sink.is_none() => {
-                Box::new(ClockSink::stand_in(self.cfg))
-            }
-            // A failed try, or a device in another configuration: the
-            // stand-in goes on.
-            _ => return,
-        };
-        self.xruns_before += self.sink.take().map_or(0, |s| s.xruns());
-        self.sink = Some(next);
-        self.shared.lock().expect("engine lock").output_missing = missing;
+    fn name(&self, i: usize) -> &str {
+        &self.names[i]
     }
 
-    /// Opens the device with `reopen` and takes in what came of it.
-    fn reopen(&mut self, reopen: &mut SinkOpener) {
-        let t = Instant::now();
-        let result = reopen();
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
-        match result {
+    /// What to ask of a device: the mix's format, rate and channels, with
+    /// periods of the blocks [`Adapt`] says.
+    fn want(&self) -> DeviceConfig {
+        let mult = self.adapt.mult();
+        let periods = (self.mix.buffer_frames / self.mix.period_frames.max(1)).max(2);
+        DeviceConfig {
+            period_frames: self.mix.period_frames * mult,
+            buffer_frames: self.mix.period_frames * mult * periods,
+            ..self.mix
+        }
+    }
+
+    /// The mix as the device used takes it: its sample format, the mix's
+    /// rate, channels and block.
+    fn sink_mix(&self) -> DeviceConfig {
+        let mut cfg = self.mix;
+        if let Some(s) = &self.sink {
+            cfg.pcm.sample = s.config().pcm.sample;
+        }
+        cfg
+    }
+
+    /// Underruns of all the sinks so far.
+    fn xruns(&self) -> u64 {
+        self.xruns_before + self.sink.as_ref().map_or(0, |s| s.xruns())
+    }
+
+    /// Puts `next` in the current sink's place; publishes what it is.
+    fn swap(&mut self, next: Option<Box<dyn Sink>>) {
+        self.xruns_before += self.sink.take().map_or(0, |s| s.xruns());
+        self.sink = next;
+        self.swapped = true;
+        let mut s = self.shared.lock().expect("engine lock");
+        s.output_missing = self.presence.is_missing();
+        s.output_device = self.presence.on().unwrap_or(0);
+        if let Some(sink) = &self.sink {
+            s.output_config = sink.config();
+        }
+    }
+
+    /// Tries `range` of the devices, most preferred first, and moves the
+    /// mix to the first that opens and fits. Returns whether one did.
+    fn round(&mut self, range: Range<usize>, reopen: &mut SinkOpener) -> bool {
+        let want = self.want();
+        let was = self.presence.on();
+        let mut found = false;
+        for i in range {
+            // ALSA hw devices open once: the one used is closed first.
+            if Some(i) == was {
+                self.swap(None);
+            }
+            let t = Instant::now();
+            let result = reopen(i, &want);
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            let now = Instant::now();
+            match result {
+                Ok(s) => {
+                    let got = s.config();
+                    let fits = got.pcm.rate == self.mix.pcm.rate
+                        && got.pcm.channels == self.mix.pcm.channels;
+                    tracing::debug!(ms, device = self.name(i), "output device opened");
+                    match self.presence.opened(i, fits, now) {
+                        Use::Yes { away } => {
+                            self.log_moved(i, was, away, &got);
+                            self.swap(Some(s));
+                            found = true;
+                            break;
+                        }
+                        Use::No { tell } => {
+                            if tell {
+                                tracing::warn!(
+                                    "output device {} is there, but as {}, not at the mix's \
+                                     rate and channels; not using it (restart ossd to)",
+                                    self.name(i),
+                                    Describe(got)
+                                );
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(ms, device = self.name(i), "output device not opened: {e}");
+                    self.presence.open_failed(i, now);
+                }
+            }
+        }
+        self.presence.tried(Instant::now());
+        found
+    }
+
+    fn log_moved(&self, i: usize, was: Option<usize>, away: Option<Duration>, got: &DeviceConfig) {
+        let name = self.name(i);
+        match (away, was) {
+            (Some(away), Some(from)) if from != i => tracing::info!(
+                "output device {name} is back after {:.1} s; the mix moves to it from {}",
+                away.as_secs_f64(),
+                self.name(from)
+            ),
+            (Some(away), _) => tracing::info!(
+                "output device {name} is back after {:.1} s",
+                away.as_secs_f64()
+            ),
+            (None, Some(from)) if from != i => tracing::info!(
+                "the mix moves to output device {name} ({}) from {}",
+                Describe(*got),
+                self.name(from)
+            ),
+            (None, None) if self.presence.is_missing() => {}
+            (None, None) => {
+                tracing::info!("playing on output device {name} ({})", Describe(*got))
+            }
+            (None, Some(_)) => {}
+        }
+    }
+
+    fn stand_in(&mut self) {
+        let cfg = self.want();
+        self.swap(Some(Box::new(ClockSink::stand_in(cfg))));
+    }
+
+    /// The device used failed (`why`): every device is tried at once, and
+    /// the stand-in runs if none opens.
+    fn fail(&mut self, why: &dyn std::fmt::Display, reopen: Option<&mut SinkOpener>) {
+        let failed = self.presence.failed(Instant::now());
+        self.swap(None);
+        if let Some(reopen) = reopen {
+            self.round(0..self.names.len(), reopen);
+        }
+        if self.sink.is_none() {
+            self.stand_in();
+        }
+        let Some(failed) = failed else {
+            return; // the stand-in itself: a fresh one runs
+        };
+        let name = self.name(failed);
+        match self.presence.on() {
+            Some(i) if i != failed => tracing::warn!(
+                "output device {name} failed ({why}); playing on {} until it returns",
+                self.name(i)
+            ),
+            Some(_) => tracing::info!("output device {name} failed ({why}) and opened again"),
+            None => tracing::warn!(
+                "output device {name} failed ({why}); playing on a stand-in clock until {}",
+                if self.names.len() > 1 {
+                    "a device returns"
+                } else {
+                    "it returns"
+                }
+            ),
+        }
+    }
+
+    /// Reopens the device used with periods of `mult` blocks, as [`Adapt`]
+    /// asked; logs the new latency.
+    fn change_period(&mut self, change: Change, reopen: &mut SinkOpener) {
+        let Some(i) = self.presence.on() else {
+            return; // the stand-in never underruns
+        };
+        self.swap(None);
+        let want = self.want();
+        match reopen(i, &want) {
             Ok(s) => {
                 let got = s.config();
-                let same_config = got == self.cfg;
-                tracing::debug!(ms, "output device opened again");
-                self.on(Event::Reopened { same_config }, Some(s), &Describe(got));
+                let ms = got.buffer_frames as f64 * 1000.0 / got.pcm.rate as f64;
+                let what = match change {
+                    Change::Raise { .. } => "raised, after repeated underruns,",
+                    Change::Lower { .. } => "lowered, the output having been calm,",
+                };
+                tracing::warn!(
+                    "output latency {what} to {ms:.1} ms: periods of {} frames, buffer of {} \
+                     frames on {}",
+                    got.period_frames,
+                    got.buffer_frames,
+                    self.name(i)
+                );
+                self.swap(Some(s));
             }
-            Err(e) => {
-                // A try every half second, at debug level only.
-                tracing::debug!(ms, "output device still missing: {e}");
-                self.on(Event::ReopenFailed, None, &e)
-            }
+            Err(e) => self.fail(&e, Some(reopen)),
         }
     }
 }
@@ -135,6 +311,84 @@ impl std::fmt::Display for Describe {
     }
 }
 
+/// What a block came to.
+struct Block {
+    written: Result<(), crate::device::DeviceError>,
+    /// Any voice played in it.
+    playing: bool,
+    /// The position published after it.
+    position: Position,
+}
+
+/// Mixes one block on `bus` and writes it to `sink` (or drops it: `sink`
+/// `None`, counted as skipped); publishes the position. `lost`: the sink
+/// is the stand-in.
+fn block(
+    shared: &Mutex<Shared>,
+    bus: &mut Bus,
+    sink: Option<&mut Box<dyn Sink>>,
+    mix: &DeviceConfig,
+    lost: bool,
+    xruns: u64,
+) -> Block {
+    let playing = {
+        let mut s = shared.lock().expect("engine lock");
+        s.mixer.begin_period(bus);
+        bus.playing()
+    };
+    let out = bus.render();
+    let (written, delay) = match sink {
+        Some(sink) => {
+            let w = sink.write_period(out);
+            (w, Some(sink.delay()))
+        }
+        None => (Ok(()), None),
+    };
+    let mut s = shared.lock().expect("engine lock");
+    s.mixer.end_period(bus);
+    let block = mix.period_frames as u64;
+    s.position = Position {
+        written: s.mixer.frames_mixed(),
+        delay: delay.unwrap_or(0),
+        at: Instant::now(),
+        rate: mix.pcm.rate,
+    };
+    s.device_xruns = xruns;
+    match delay {
+        None => s.skipped_frames += block,
+        Some(_) if lost || written.is_err() => s.standin_frames += block,
+        Some(_) => {}
+    }
+    Block {
+        written,
+        playing,
+        position: s.position,
+    }
+}
+
+/// The device stood still from when `last` says it ran dry until `until`
+/// (an underrun, or a device being opened): the blocks that fell due
+/// meanwhile are mixed and dropped, at most [`MAX_CATCH_UP`] of them, so
+/// that the clients keep real time. Returns the last position published.
+fn catch_up(
+    shared: &Mutex<Shared>,
+    bus: &mut Bus,
+    mix: &DeviceConfig,
+    last: Position,
+    until: Instant,
+    xruns: u64,
+) -> Position {
+    let rate = f64::from(mix.pcm.rate);
+    let dry_at = last.at + Duration::from_secs_f64(last.delay as f64 / rate);
+    let missed = until.saturating_duration_since(dry_at).min(MAX_CATCH_UP);
+    let blocks = (missed.as_secs_f64() * rate) as u64 / u64::from(mix.period_frames.max(1));
+    let mut position = last;
+    for _ in 0..blocks {
+        position = block(shared, bus, None, mix, false, xruns).position;
+    }
+    position
+}
+
 pub fn run(
     shared: Arc<Mutex<Shared>>,
     sink: Box<dyn Sink>,
@@ -149,26 +403,41 @@ pub fn run(
             Err(e) => tracing::warn!("no real-time scheduling for the engine: {e}"),
         }
     }
-    let cfg = sink.config();
+    let names = if opts.devices.is_empty() {
+        vec![name.to_owned()]
+    } else {
+        std::mem::take(&mut opts.devices)
+    };
+    let mix = shared
+        .lock()
+        .expect("engine lock")
+        .mixer
+        .device()
+        .to_owned();
+    let now = Instant::now();
+    let on = (!opts.absent).then_some(opts.device.min(names.len() - 1));
+    let periods = (mix.buffer_frames / mix.period_frames.max(1)).max(2);
     let mut out = Output {
-        name,
-        cfg,
-        presence: if opts.absent {
-            Presence::absent(Instant::now())
-        } else {
-            Presence::Present
-        },
-        sink: Some(sink),
+        names: &names,
+        mix,
+        presence: Presence::new(names.len(), on, now),
+        adapt: Adapt::new(mix.period_frames, periods, mix.pcm.rate, now),
+        sink: None,
         xruns_before: 0,
+        swapped: false,
         shared: &shared,
     };
-    shared.lock().expect("engine lock").output_missing = out.presence.is_missing();
-    let mut bus = Bus::new(&cfg);
+    out.swap(Some(sink));
+    out.swapped = false;
+    let adapt = opts.adapt && opts.reopen.is_some();
+    let mut bus = Bus::new(&out.sink_mix());
     let mut xruns_logged = 0;
     let mut last_log = Instant::now() - XRUN_LOG_INTERVAL;
     let mut idle_since: Option<Instant> = None;
     // Whether any client had a stream, as of the last period begun.
     let mut active = true;
+    let mut playing = false;
+    let mut last = shared.lock().expect("engine lock").position;
     while !stop.load(Ordering::Acquire) {
         if let (Some(idle), Some(reopen)) = (opts.idle_release, opts.reopen.as_mut()) {
             if out.sink.is_none() {
@@ -180,7 +449,7 @@ pub fn run(
                 idle_since.or(Some(Instant::now()))
             };
             if out.sink.is_some() && idle_since.is_some_and(|t| t.elapsed() >= idle) {
-                out.xruns_before += out.sink.take().map_or(0, |s| s.xruns());
+                out.swap(None);
                 shared.lock().expect("engine lock").position.delay = 0;
                 tracing::info!("no clients: output device released");
             }
@@ -189,57 +458,89 @@ pub fn run(
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
-                out.reopen(reopen);
-                if out.sink.is_some() && !out.presence.is_missing() {
+                let was = out.presence.on();
+                if out.round(0..names.len(), reopen) {
                     tracing::info!("output device reopened");
+                } else {
+                    out.presence.failed(Instant::now());
+                    out.stand_in();
+                    if let Some(i) = was {
+                        tracing::warn!(
+                            "output device {} did not open again; playing on a stand-in clock \
+                             until it returns",
+                            out.name(i)
+                        );
+                    }
+                }
+                // A new start: nothing to catch up.
+                out.swapped = false;
+            }
+        }
+        // Not on the preferred device: look for the better ones, between
+        // two periods, on the timer.
+        if let Some(reopen) = opts.reopen.as_mut() {
+            if out.presence.on() != Some(0) {
+                let range = out.presence.to_try(Instant::now());
+                if !range.is_empty() {
+                    out.round(range, reopen);
                 }
             }
         }
-        // On the stand-in: look for the device, between two periods (no
-        // clock read while the device is there).
-        if let Some(reopen) = opts.reopen.as_mut() {
-            let missing = out.presence.is_missing();
-            if missing && out.sink.is_some() && out.presence.should_try(Instant::now()) {
-                out.reopen(reopen);
+        if adapt {
+            if let Some(change) = out.adapt.on_period(playing, Instant::now()) {
+                out.change_period(change, opts.reopen.as_mut().expect("adapt needs reopen"));
             }
         }
+        if out.swapped {
+            out.swapped = false;
+            bus.retarget(&out.sink_mix());
+            let xruns = out.xruns();
+            last = catch_up(&shared, &mut bus, &out.mix, last, Instant::now(), xruns);
+        }
+        let xruns_at_start = out.xruns();
+        let before = last;
         let sink = out.sink.as_mut().expect("open");
-        if let Err(e) = sink.wait_ready() {
-            out.on(Event::Failed, None, &e);
+        if let Err(e) = sink.wait_ready(out.mix.period_frames) {
+            out.fail(&e, opts.reopen.as_mut());
             continue;
         }
-        {
-            let mut s = shared.lock().expect("engine lock");
-            active = s.mixer.is_active();
-            s.mixer.begin_period(&mut bus);
-        }
-        let written = sink.write_period(bus.render());
-        let delay = sink.delay();
-        let xruns = out.xruns_before + sink.xruns();
-        let lost = written.is_err() || out.presence.is_missing();
-        let wanted = {
-            let mut s = shared.lock().expect("engine lock");
-            s.mixer.end_period(&mut bus);
-            s.position = Position {
-                written: s.mixer.frames_mixed(),
-                delay,
-                at: Instant::now(),
-                rate: cfg.pcm.rate,
-            };
-            s.device_xruns = xruns;
-            if lost {
-                s.standin_frames += cfg.period_frames as u64;
-            }
-            s.want_tick
-        };
-        if let Err(e) = written {
-            out.on(Event::Failed, None, &e);
-        }
+        let ready = Instant::now();
+        let missing = out.presence.is_missing();
+        let xruns = out.xruns();
+        let b = block(
+            &shared,
+            &mut bus,
+            out.sink.as_mut(),
+            &out.mix,
+            missing,
+            xruns,
+        );
+        playing = b.playing;
+        last = b.position;
+        let failed = b.written.err();
+        let xruns = out.xruns();
+        let wanted = shared.lock().expect("engine lock").want_tick;
         // Wake the protocol thread only when it has something parked: an
-        // idle daemon then costs one wake-up per period, not two.
+        // idle daemon then costs one wake-up per block, not two.
         if wanted {
             let _ = tick.write(1);
         }
+        if let Some(e) = failed {
+            out.fail(&e, opts.reopen.as_mut());
+            continue;
+        }
+        let new = xruns - xruns_at_start;
+        if new > 0 {
+            // The device stood still: the blocks that fell due meanwhile
+            // are mixed and dropped, so the clients keep real time.
+            last = catch_up(&shared, &mut bus, &out.mix, before, ready, xruns);
+            if adapt {
+                if let Some(change) = out.adapt.on_underruns(new, Instant::now()) {
+                    out.change_period(change, opts.reopen.as_mut().expect("adapt needs reopen"));
+                }
+            }
+        }
+        active = shared.lock().expect("engine lock").mixer.is_active();
         if xruns != xruns_logged && last_log.elapsed() >= XRUN_LOG_INTERVAL {
             tracing::warn!(total = xruns, "output device underran; recovered");
             xruns_logged = xruns;

@@ -58,7 +58,9 @@ use crate::oss::mixer::MixerState;
 use crate::output::{Position, Sink};
 use crate::pcm::DeviceConfig;
 pub use crate::server::NodeKind;
-use crate::server::{CaptureState, Engines, NodeDesc, Ports, Recovered, Server, Settings};
+use crate::server::{
+    CaptureState, Engines, NodeDesc, OutputNow, Ports, Recovered, Server, Settings,
+};
 use capture::Capture;
 pub use engine::EngineOptions;
 
@@ -146,6 +148,13 @@ pub struct Shared {
     pub output_missing: bool,
     /// Frames played to the stand-in clock (lost) since start.
     pub standin_frames: u64,
+    /// Frames mixed and dropped to keep the clients' pace while the device
+    /// stood still (underruns, a device being opened).
+    pub skipped_frames: u64,
+    /// Which of the configured output devices is used (when not missing).
+    pub output_device: usize,
+    /// What the output device (or its stand-in) was opened with.
+    pub output_config: DeviceConfig,
     /// The core has parked requests (or armed polls) and wants a tick after
     /// every period; when idle it is left to sleep.
     pub want_tick: bool,
@@ -167,8 +176,11 @@ pub struct Node {
 pub struct Config {
     /// The output device's name, for the OSS information calls.
     pub device_name: String,
-    /// The capture device's name.
+    /// The capture device's name (the list's, joined).
     pub capture_name: String,
+    /// The capture devices, most preferred first (empty: one, named
+    /// `capture_name`).
+    pub capture_devices: Vec<String>,
     pub quality: Quality,
     /// Longest a blocking close waits for its stream to play out, beyond the
     /// stream's own queued time.
@@ -215,6 +227,7 @@ impl Default for Config {
         Config {
             device_name: "(none)".into(),
             capture_name: "(none)".into(),
+            capture_devices: Vec::new(),
             quality: Quality::Fast,
             drain_grace: Duration::from_secs(2),
             state_file: None,
@@ -250,6 +263,7 @@ macro_rules! ports {
             capture: &mut $d.capture,
             opener: &$d.capture_opener,
             name: &$d.cfg.capture_name,
+            names: &$d.cfg.capture_devices,
             tick: &$d.tick,
             fault: false,
         }
@@ -263,6 +277,8 @@ struct RuntimePorts<'a> {
     opener: &'a Option<Arc<Mutex<SourceOpener>>>,
     /// The capture device's name, for its log lines.
     name: &'a str,
+    /// The capture devices, most preferred first.
+    names: &'a [String],
     tick: &'a Arc<EventFd>,
     /// Panic in the next call to `engines`, with the locks held (tests).
     fault: bool,
@@ -285,6 +301,11 @@ impl Ports for RuntimePorts<'_> {
                 device_xruns: s.device_xruns,
                 output_missing: s.output_missing,
                 standin_frames: s.standin_frames,
+                output: OutputNow {
+                    device: s.output_device,
+                    config: Some(s.output_config),
+                    skipped_frames: s.skipped_frames,
+                },
                 capture: c.as_deref_mut().map(|c| CaptureState {
                     recorders: &mut c.recorders,
                     xruns: c.xruns,
@@ -305,9 +326,30 @@ impl Ports for RuntimePorts<'_> {
 
     fn open_capture(&mut self) -> Result<DeviceConfig, DeviceError> {
         let opener = self.opener.as_ref().ok_or(DeviceError::NoCapture)?;
-        // The capture thread uses the opener too (after the card went).
-        let source = with_lock(opener, |open| open())?;
-        let cap = Capture::start(source, self.name, self.tick.clone(), Some(opener.clone()))?;
+        let names = if self.names.is_empty() {
+            vec![self.name.to_owned()]
+        } else {
+            self.names.to_vec()
+        };
+        // The first of the list that opens; else the first one's error.
+        let mut first_error = None;
+        let mut opened = None;
+        for i in 0..names.len() {
+            // The capture thread uses the opener too (after the card went).
+            match with_lock(opener, |open| open(i)) {
+                Ok(s) => {
+                    opened = Some((i, s));
+                    break;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let Some((on, source)) = opened else {
+            return Err(first_error.unwrap_or(DeviceError::NoCapture));
+        };
+        let cap = Capture::start(source, names, on, self.tick.clone(), Some(opener.clone()))?;
         let dev = cap.dev;
         *self.capture = Some(cap);
         Ok(dev)
@@ -382,6 +424,9 @@ impl Daemon {
             device_xruns: 0,
             output_missing: engine_opts.absent,
             standin_frames: 0,
+            skipped_frames: 0,
+            output_device: engine_opts.device,
+            output_config: dev,
             want_tick: false,
         }));
         let efd = || {
@@ -396,6 +441,7 @@ impl Daemon {
             None => None,
         };
         let engine_stop = Arc::new(AtomicBool::new(false));
+        let engine_devices = engine_opts.devices.clone();
         let engine = {
             let (shared, tick, stop) = (shared.clone(), tick.clone(), engine_stop.clone());
             let name = cfg.device_name.clone();
@@ -406,6 +452,7 @@ impl Daemon {
         };
         let settings = Settings {
             device_name: cfg.device_name.clone(),
+            device_names: engine_devices,
             capture_name: cfg.capture_name.clone(),
             can_record: capture.is_some(),
             quality: cfg.quality,

@@ -86,6 +86,22 @@ impl Bus {
         }
     }
 
+    /// Encodes in `dev`'s sample format from now on (the output moved to a
+    /// device that takes another); allocates, so only on such a move.
+    pub fn retarget(&mut self, dev: &DeviceConfig) {
+        if dev.pcm.sample != self.sample || self.out.len() != dev.period_bytes() {
+            self.sample = dev.pcm.sample;
+            self.out = vec![0; dev.period_bytes()];
+            self.sample.fill_silence(&mut self.out);
+            self.silent = true;
+        }
+    }
+
+    /// After [`Mixer::begin_period`]: whether any voice plays in this period.
+    pub fn playing(&self) -> bool {
+        self.inline || !self.work.is_empty()
+    }
+
     /// Without the lock: renders the pipelines lent in
     /// [`Mixer::begin_period`], applies the master volume (and the limiter)
     /// and encodes the period in the device's format. Allocates nothing.

@@ -101,6 +101,9 @@ pub struct Totals {
     /// Frames played to the stand-in clock while the output device was
     /// missing (their sound was lost).
     pub standin_frames: u64,
+    /// Frames mixed and dropped while the device stood still (underruns, a
+    /// device being opened), so that clients kept real time.
+    pub skipped_frames: u64,
 }
 
 /// The text of /dev/sndstat (see the module doc for an example).
@@ -187,6 +190,19 @@ pub fn render(info: &SndstatInfo) -> String {
             ),
         ),
     );
+    if info.totals.skipped_frames > 0 {
+        line(
+            &mut out,
+            &format!(
+                "Skipped while the device stood still: {}",
+                count(
+                    info.totals.skipped_frames,
+                    "frame (clients kept real time)",
+                    "frames (clients kept real time)"
+                )
+            ),
+        );
+    }
     if info.totals.standin_frames > 0 {
         line(
             &mut out,
@@ -403,6 +419,7 @@ mod tests {
                 clients_served: 7,
                 device_underruns: 1,
                 standin_frames: 0,
+                skipped_frames: 0,
             },
         }
     }

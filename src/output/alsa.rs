@@ -45,14 +45,22 @@ impl Sink for AlsaSink {
         self.cfg
     }
 
-    fn wait_ready(&mut self) -> Result<(), DeviceError> {
+    fn wait_ready(&mut self, frames: u32) -> Result<(), DeviceError> {
+        let rate = u64::from(self.cfg.pcm.rate.max(1));
         loop {
             match self.pcm.avail_update() {
-                Ok(avail) if avail >= self.cfg.period_frames as i64 => return Ok(()),
-                Ok(_) => match self.pcm.wait(Some(1000)) {
-                    Ok(_) => {}
-                    Err(err) => self.recover(err)?,
-                },
+                Ok(avail) if avail >= i64::from(frames) => return Ok(()),
+                Ok(avail) => {
+                    // The device wakes us at its period's end; a block
+                    // shorter than the period falls due before that, so
+                    // the poll also ends when the room should be there
+                    // (and never waits long on a late wake-up).
+                    let missing = (i64::from(frames) - avail).max(1) as u64;
+                    let ms = (missing * 1000).div_ceil(rate).clamp(1, 1000) as u32;
+                    if let Err(err) = self.pcm.wait(Some(ms)) {
+                        self.recover(err)?;
+                    }
+                }
                 Err(err) => self.recover(err)?,
             }
         }

@@ -78,9 +78,9 @@ impl Sink for ClockSink {
         self.cfg
     }
 
-    fn wait_ready(&mut self) -> Result<(), DeviceError> {
+    fn wait_ready(&mut self, frames: u32) -> Result<(), DeviceError> {
         self.check_gone("snd_pcm_wait")?;
-        let n = self.cfg.period_frames as u64;
+        let n = u64::from(frames);
         let now = Instant::now();
         let epoch = *self.epoch.get_or_insert(now);
         let due = epoch + self.frames_to_duration(self.written);
@@ -89,7 +89,7 @@ impl Sink for ClockSink {
             self.xruns += 1;
             self.epoch = Some(now - self.frames_to_duration(self.written));
         }
-        // Room for a period once played >= written + period - buffer.
+        // Room for `frames` once played >= written + frames - buffer.
         let must_have_played = (self.written + n).saturating_sub(self.cfg.buffer_frames as u64);
         let ready_at = self.epoch.expect("set above") + self.frames_to_duration(must_have_played);
         let now = Instant::now();
@@ -142,7 +142,7 @@ mod tests {
         let p = vec![0u8; 480 * 4];
         let t = Instant::now();
         for _ in 0..12 {
-            s.wait_ready().unwrap();
+            s.wait_ready(480).unwrap();
             s.write_period(&p).unwrap();
         }
         // 12 periods of 10 ms, 2 of which fit in the buffer at once.
@@ -157,13 +157,13 @@ mod tests {
         let p = vec![0u8; 480 * 4];
         let t = Instant::now();
         let mut s = ClockSink::stand_in(cfg);
-        s.wait_ready().unwrap();
+        s.wait_ready(480).unwrap();
         s.write_period(&p).unwrap();
         // 50 ms late: five periods are due, and taken without a wait.
         std::thread::sleep(Duration::from_millis(50));
         let late = Instant::now();
         for _ in 0..6 {
-            s.wait_ready().unwrap();
+            s.wait_ready(480).unwrap();
             s.write_period(&p).unwrap();
         }
         assert!(

@@ -3,6 +3,7 @@
 //! [`clock::ClockSink`] keeps real time by its own clock and needs no sound
 //! hardware (the fake-kernel tests and benchmarks run on it).
 
+pub mod adapt;
 pub mod alsa;
 pub mod clock;
 
@@ -11,19 +12,27 @@ use std::time::Instant;
 use crate::device::DeviceError;
 use crate::pcm::DeviceConfig;
 
-/// Opens the output device again (after an idle release).
-pub type SinkOpener = Box<dyn FnMut() -> Result<Box<dyn Sink>, DeviceError> + Send>;
+/// Opens output device `i` of the configured list (most preferred first)
+/// again: after an idle release, while devices are missing, to move the
+/// mix between them, and to change the period. It asks for the rate,
+/// channels, period and buffer of `want`, and for its sample format where
+/// the device takes it (another is fine: the mix is encoded for the
+/// device).
+pub type SinkOpener =
+    Box<dyn FnMut(usize, &DeviceConfig) -> Result<Box<dyn Sink>, DeviceError> + Send>;
 
 /// The device end of the engine.
 pub trait Sink: Send {
     /// What the device was opened with.
     fn config(&self) -> DeviceConfig;
-    /// Blocks until the device has room for a whole period. The engine mixes
-    /// only then, so a period is never mixed earlier than it must be: what a
-    /// client wrote meanwhile still makes it in.
-    fn wait_ready(&mut self) -> Result<(), DeviceError>;
-    /// Writes one period (`period_frames` frames); after `wait_ready` it does
-    /// not block. An underrun is recovered here and counted.
+    /// Blocks until the device has room for `frames` (the engine asks for
+    /// one mix block, which may be less than the device's period). The
+    /// engine mixes only then, so a block is never mixed earlier than it
+    /// must be: what a client wrote meanwhile still makes it in. An
+    /// underrun found here is recovered and counted.
+    fn wait_ready(&mut self, frames: u32) -> Result<(), DeviceError>;
+    /// Writes whole frames; after `wait_ready(n)`, `n` frames do not block.
+    /// An underrun is recovered here and counted.
     fn write_period(&mut self, period: &[u8]) -> Result<(), DeviceError>;
     /// Frames written but not yet played (the device's odelay).
     fn delay(&mut self) -> u64;

@@ -75,8 +75,12 @@ pub struct NodeDesc {
 /// What the core is configured with.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The output device's name, for the OSS information calls and sndstat.
+    /// The output device's name, for the OSS information calls (the list's,
+    /// joined).
     pub device_name: String,
+    /// The output devices, most preferred first, for sndstat (empty: one,
+    /// `device_name`).
+    pub device_names: Vec<String>,
     /// The capture device's name.
     pub capture_name: String,
     /// A capture device is configured: readers may open.
@@ -103,7 +107,22 @@ pub struct Engines<'a> {
     pub output_missing: bool,
     /// Frames played to the stand-in clock (lost) since start.
     pub standin_frames: u64,
+    /// Which output device plays now, and as what.
+    pub output: OutputNow,
     pub capture: Option<CaptureState<'a>>,
+}
+
+/// The output device as the engine has it now (it moves between the
+/// configured devices, and its period grows under overload).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutputNow {
+    /// Which of [`Settings::device_names`] plays (when not missing).
+    pub device: usize,
+    /// What it was opened with (`None`: the mixer's configuration).
+    pub config: Option<DeviceConfig>,
+    /// Frames mixed and dropped to keep the clients' pace while the device
+    /// stood still (underruns, a device being opened).
+    pub skipped_frames: u64,
 }
 
 /// The capture thread's share of [`Engines`].
@@ -1426,73 +1445,79 @@ impl Server {
             .capture_dev
             .map(|d| (d, self.settings.capture_name.clone()));
         let (device_name, nodes, files) = (&self.settings.device_name, &self.nodes, &self.files);
-        let (devices, mut clients, (device_xruns, standin_frames)) = io.engines(|e| {
-            let dev = *e.mixer.device();
-            let mut devices = vec![DeviceLine {
-                role: "playback",
-                alsa_name: device_name.clone(),
-                format: dev.pcm.sample.name(),
-                rate: dev.pcm.rate,
-                channels: dev.pcm.channels,
-                period_frames: dev.period_frames,
-                buffer_frames: dev.buffer_frames,
-                xruns: e.device_xruns,
-                missing: e.output_missing.then_some("playing on a stand-in clock"),
-            }];
-            if let (Some((d, name)), Some(c)) = (&capture, &e.capture) {
-                devices.push(DeviceLine {
-                    role: "capture",
-                    alsa_name: name.clone(),
-                    format: d.pcm.sample.name(),
-                    rate: d.pcm.rate,
-                    channels: d.pcm.channels,
-                    period_frames: d.period_frames,
-                    buffer_frames: d.buffer_frames,
-                    xruns: c.xruns,
-                    missing: c.missing.then_some("recording silence"),
-                });
-            }
-            let mut clients = Vec::new();
-            for f in files.values() {
-                let Some(d) = f.dsp() else { continue };
-                let (size, count) = d.dsp.geometry();
-                let underruns = d
-                    .play
-                    .and_then(|id| e.mixer.voice(id))
-                    .map_or(0, |v| v.underruns());
-                let overruns = match d.rec {
-                    Some(RecSlot::Capture(id)) => e
-                        .capture
-                        .as_ref()
-                        .and_then(|c| c.recorders.get(id))
-                        .map_or(0, |r| r.overruns()),
-                    Some(RecSlot::Monitor(id)) => {
-                        e.mixer.monitors.get(id).map_or(0, |r| r.overruns())
-                    }
-                    None => 0,
-                };
-                clients.push(ClientLine {
-                    node: nodes[f.node].name.clone(),
-                    pid: f.pid,
-                    command: String::new(), // asked of the runtime below, outside the locks
-                    direction: match (d.play.is_some(), d.rec.is_some()) {
-                        (true, true) => "duplex",
-                        (false, true) => "record",
-                        _ => "play",
-                    },
-                    format: d.dsp.fmt.sample.name(),
-                    channels: d.dsp.fmt.channels,
-                    rate: d.dsp.fmt.rate,
-                    frag_size: size,
-                    frags: count,
-                    volume: d.dsp.play_volume,
-                    underruns,
-                    overruns,
-                    name: d.dsp.name.clone(),
-                });
-            }
-            (devices, clients, (e.device_xruns, e.standin_frames))
-        });
+        let names = &self.settings.device_names;
+        let (devices, mut clients, (device_xruns, standin_frames, skipped_frames)) =
+            io.engines(|e| {
+                let dev = e.output.config.unwrap_or(*e.mixer.device());
+                let mut devices = vec![DeviceLine {
+                    role: "playback",
+                    alsa_name: names.get(e.output.device).unwrap_or(device_name).clone(),
+                    format: dev.pcm.sample.name(),
+                    rate: dev.pcm.rate,
+                    channels: dev.pcm.channels,
+                    period_frames: dev.period_frames,
+                    buffer_frames: dev.buffer_frames,
+                    xruns: e.device_xruns,
+                    missing: e.output_missing.then_some("playing on a stand-in clock"),
+                }];
+                if let (Some((d, name)), Some(c)) = (&capture, &e.capture) {
+                    devices.push(DeviceLine {
+                        role: "capture",
+                        alsa_name: name.clone(),
+                        format: d.pcm.sample.name(),
+                        rate: d.pcm.rate,
+                        channels: d.pcm.channels,
+                        period_frames: d.period_frames,
+                        buffer_frames: d.buffer_frames,
+                        xruns: c.xruns,
+                        missing: c.missing.then_some("recording silence"),
+                    });
+                }
+                let mut clients = Vec::new();
+                for f in files.values() {
+                    let Some(d) = f.dsp() else { continue };
+                    let (size, count) = d.dsp.geometry();
+                    let underruns = d
+                        .play
+                        .and_then(|id| e.mixer.voice(id))
+                        .map_or(0, |v| v.underruns());
+                    let overruns = match d.rec {
+                        Some(RecSlot::Capture(id)) => e
+                            .capture
+                            .as_ref()
+                            .and_then(|c| c.recorders.get(id))
+                            .map_or(0, |r| r.overruns()),
+                        Some(RecSlot::Monitor(id)) => {
+                            e.mixer.monitors.get(id).map_or(0, |r| r.overruns())
+                        }
+                        None => 0,
+                    };
+                    clients.push(ClientLine {
+                        node: nodes[f.node].name.clone(),
+                        pid: f.pid,
+                        command: String::new(), // asked of the runtime below, outside the locks
+                        direction: match (d.play.is_some(), d.rec.is_some()) {
+                            (true, true) => "duplex",
+                            (false, true) => "record",
+                            _ => "play",
+                        },
+                        format: d.dsp.fmt.sample.name(),
+                        channels: d.dsp.fmt.channels,
+                        rate: d.dsp.fmt.rate,
+                        frag_size: size,
+                        frags: count,
+                        volume: d.dsp.play_volume,
+                        underruns,
+                        overruns,
+                        name: d.dsp.name.clone(),
+                    });
+                }
+                (
+                    devices,
+                    clients,
+                    (e.device_xruns, e.standin_frames, e.output.skipped_frames),
+                )
+            });
         for c in &mut clients {
             c.command = io.command_of(c.pid).unwrap_or_else(|| "?".into());
         }
@@ -1505,6 +1530,7 @@ impl Server {
                 clients_served: self.served,
                 device_underruns: device_xruns,
                 standin_frames,
+                skipped_frames,
             },
         })
     }
@@ -1590,6 +1616,7 @@ mod tests {
                 device_xruns: 0,
                 output_missing: false,
                 standin_frames: 0,
+                output: OutputNow::default(),
                 capture: None,
             })
         }
@@ -1615,6 +1642,7 @@ mod tests {
         fn new() -> T {
             let settings = Settings {
                 device_name: "test".into(),
+                device_names: Vec::new(),
                 capture_name: "none".into(),
                 can_record: false,
                 quality: Quality::Fast,

@@ -236,7 +236,7 @@ impl Kernel {
         let (ours, nodes) = Kernel::connections(kinds);
         let capture_dev = dev;
         let opener: Option<SourceOpener> = capture.map(|freq| {
-            Box::new(move || Ok(Box::new(ClockSource::new(capture_dev, freq)) as Box<dyn Source>))
+            Box::new(move |_| Ok(Box::new(ClockSource::new(capture_dev, freq)) as Box<dyn Source>))
                 as SourceOpener
         });
         let capture = Arc::new(Mutex::new(Vec::new()));
@@ -244,7 +244,7 @@ impl Kernel {
         sink.capture = Some(capture.clone());
         if engine.idle_release.is_some() && engine.reopen.is_none() {
             let into = capture.clone();
-            engine.reopen = Some(Box::new(move || {
+            engine.reopen = Some(Box::new(move |_, _| {
                 let mut s = ClockSink::new(dev);
                 s.capture = Some(into.clone());
                 Ok(Box::new(s) as Box<dyn ossd::output::Sink>)
