@@ -4,8 +4,14 @@
 //! and not), random ioctls with random arguments, SYNC, POST, RESET,
 //! SETTRIGGER, polls, interrupts at random points, clients vanishing
 //! mid-request and closes, while a simulated device plays the real
-//! [`Mixer`] at a random pace, stalls (and so underruns), and a simulated
-//! capture device comes and goes (silence while it is away). Every request goes in as the
+//! [`Mixer`] at a random pace, stalls (and so underruns), the output device
+//! goes away and comes back (the runtime's stand-in clock keeps the
+//! device's rate meanwhile, and the sound mixed then is lost), and a
+//! simulated capture device comes and goes (silence while it is away).
+//! Now and then the handling of a request, or a service pass, panics at a
+//! random call to the engines (a bug), and the core recovers as the
+//! runtime has it do (`Server::recover`).
+//! Every request goes in as the
 //! bytes the kernel would send, through `Request::parse`, and every answer
 //! comes out through the same encoder the daemon uses.
 //!
@@ -18,9 +24,19 @@
 //!   close a stream still playing);
 //! - one reference client's bytes reach the mix complete, in order and
 //!   bit-exact (everyone else plays silence), and its close plays its tail;
+//!   while the output device is away, the stand-in takes it at the device's
+//!   rate and the sound is lost: what the device played is the reference
+//!   whole outside its absences, and what it played and what was lost add
+//!   up to what was written;
+//! - no client sees an error while the output device is away, and
+//!   /dev/sndstat says it is missing (and counts the frames lost) exactly
+//!   while it is;
 //! - GETOPTR never runs backwards and moves no faster than the device;
 //!   GETODELAY and GETOSPACE never exceed the buffer;
-//! - nothing panics, and memory does not grow with the number of steps.
+//! - a request whose handling panicked is answered with EIO, and so is
+//!   every later one of its file but its close; nothing is left in the
+//!   engines once every file is closed;
+//! - nothing else panics, and memory does not grow with the number of steps.
 //!
 //! A failure prints its seed and the shortest schedule that still fails.
 //! `OSSD_SIM_SEED=n cargo test --test simulation` re-runs one seed;
@@ -143,18 +159,55 @@ struct Sim {
     capture_gone: bool,
     /// Device frames captured so far (the capture runs on the same clock).
     captured: u64,
-    /// Every period mixed (the reference check), when kept.
+    /// Every period the device played (the reference check), when kept.
+    /// What the stand-in plays while the device is away is discarded.
     out: Option<Vec<u8>>,
+    /// The device's absences, when `out` is kept: where in `out` each one
+    /// falls, and how many reference (non-silent) frames it swallowed.
+    absences: Vec<(usize, usize)>,
+    /// The output device is away: the mix plays to the runtime's stand-in
+    /// clock, at the device's rate, and is lost.
+    output_missing: bool,
+    /// Frames mixed to the stand-in (lost) so far.
+    standin_frames: u64,
+    /// A call to `engines` panics, as a bug under the engine lock would:
+    /// the call after this many more.
+    panic_in: Option<u32>,
+}
+
+/// The message of the panics the simulation injects.
+const INJECTED: &str = "a panic injected by the simulation";
+
+/// Keeps the injected panics out of the output (there are thousands); any
+/// other panic is printed as before.
+fn quiet_injected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&INJECTED) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 impl Ports for Sim {
     fn engines<R>(&mut self, f: impl FnOnce(&mut Engines<'_>) -> R) -> R {
+        match self.panic_in {
+            Some(0) => {
+                self.panic_in = None;
+                std::panic::panic_any(INJECTED);
+            }
+            Some(n) => self.panic_in = Some(n - 1),
+            None => {}
+        }
         f(&mut Engines {
             mixer: &mut self.mixer,
             position: self.position,
             device_xruns: self.xruns,
-            output_missing: false,
-            standin_frames: 0,
+            output_missing: self.output_missing,
+            standin_frames: self.standin_frames,
             output: ossd::server::OutputNow::default(),
             capture: self.capture.as_mut().map(|c| CaptureState {
                 recorders: &mut c.recorders,
@@ -191,21 +244,29 @@ impl Sim {
 
     /// Lets `micros` of time pass: the device plays at its pace, the engine
     /// mixes whenever a period is free (as `engine::run` does), the capture
-    /// records at the device's rate.
+    /// records at the device's rate. While the device is away its stand-in
+    /// keeps exactly the device's rate (it neither stalls nor underruns),
+    /// and what it plays is lost.
     fn advance(&mut self, micros: u64) {
         self.now += Duration::from_micros(micros);
         let written = self.mixer.frames_mixed();
-        let step = micros * RATE * self.pace / 100; // milli-frames
+        let pace = if self.output_missing { 100 } else { self.pace };
+        let step = micros * RATE * pace / 100; // milli-frames
         self.played_milli = (self.played_milli + step).min(written * 1000);
-        if self.pace > 0 {
+        if pace > 0 {
             // Underrun: the device caught up with what was written.
-            if self.played() >= written && written > 0 {
+            if self.played() >= written && written > 0 && !self.output_missing {
                 self.xruns += 1;
             }
             while self.mixer.frames_mixed() - self.played() + PERIOD <= DEV.buffer_frames as u64 {
                 let bytes = self.mixer.mix_period();
-                if let Some(out) = &mut self.out {
-                    out.extend_from_slice(bytes);
+                match (&mut self.out, self.absences.last_mut()) {
+                    (Some(_), Some((_, lost))) if self.output_missing => *lost += sounding(bytes),
+                    (Some(out), _) => out.extend_from_slice(bytes),
+                    (None, _) => {}
+                }
+                if self.output_missing {
+                    self.standin_frames += PERIOD;
                 }
             }
             let frames = self.played().saturating_sub(self.captured) / PERIOD;
@@ -226,6 +287,10 @@ impl Sim {
                 self.captured += frames * PERIOD;
             }
         }
+        self.publish();
+    }
+
+    fn publish(&mut self) {
         let written = self.mixer.frames_mixed();
         self.position = Position {
             written,
@@ -233,6 +298,26 @@ impl Sim {
             at: self.now,
             rate: DEV.pcm.rate,
         };
+    }
+
+    /// The output device goes away (`true`) or comes back. Either way the
+    /// sink that takes over starts empty, as in `engine::run`: what the old
+    /// one held unplayed is lost, and the position counts it as played.
+    fn output_gone(&mut self, gone: bool) {
+        if gone == self.output_missing {
+            return;
+        }
+        // What the device held unplayed when it went is lost with it (the
+        // stand-in's, when the device comes back, was never kept).
+        let written = self.mixer.frames_mixed();
+        let unplayed = (written - self.played().min(written)) as usize * FRAME;
+        if let (Some(out), true) = (&mut self.out, gone) {
+            let tail = out.split_off(out.len() - unplayed);
+            self.absences.push((out.len(), sounding(&tail)));
+        }
+        self.played_milli = written * 1000;
+        self.output_missing = gone;
+        self.publish();
     }
 }
 
@@ -313,6 +398,20 @@ enum Step {
     CapturePresent {
         yes: bool,
     },
+    /// The output card goes (the runtime plays to a stand-in clock at the
+    /// device's rate; the sound is lost) or comes back.
+    OutputGone {
+        yes: bool,
+    },
+    /// A bug: handling client `c`'s next request panics in its `after`th
+    /// call to the engines (if it gets that far), and the runtime recovers
+    /// as `daemon::run` does.
+    Fault {
+        c: u8,
+        after: u8,
+    },
+    /// A bug: the next service pass panics before it reaches any file.
+    FaultService,
 }
 
 /// The ioctls the clients pick from (odd arguments come with them).
@@ -452,18 +551,32 @@ fn generate(rng: &mut Rng, steps: usize, clients: u8) -> Vec<Step> {
                     (libc::POLLIN | libc::POLLOUT) as u32,
                 ]),
             },
-            67..=70 => Step::Interrupt {
+            67..=69 => Step::Interrupt {
                 c,
                 which: rng.below(4) as u8,
+            },
+            70 => match rng.below(10) {
+                0..=1 => Step::Fault {
+                    c,
+                    after: rng.below(4) as u8,
+                },
+                2 => Step::FaultService,
+                _ => Step::Interrupt {
+                    c,
+                    which: rng.below(4) as u8,
+                },
             },
             71 => Step::StaleInterrupt {
                 back: rng.below(50) as u16,
             },
             72..=75 => Step::Close { c },
             76..=77 => Step::Vanish { c },
-            78..=96 => Step::Advance {
+            78..=95 => Step::Advance {
                 micros: rng.pick(&[100, 500, 1000, 2667, 5000, 20_000]) as u32
                     + rng.below(1000) as u32,
+            },
+            96 => Step::OutputGone {
+                yes: rng.chance(30),
             },
             97 => Step::Pace {
                 percent: rng.pick(&[0, 0, 50, 90, 100, 100, 100, 110, 150]),
@@ -516,6 +629,8 @@ struct Pending {
     node: usize,
     kind: Kind,
     interrupted: bool,
+    /// Its handling panicked: it is answered with EIO.
+    faulted: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -536,6 +651,8 @@ struct Client {
     gated: bool,
     /// Sent a RELEASE: no more requests.
     closing: bool,
+    /// A request of its file panicked: the file fails with EIO until closed.
+    failed: bool,
 }
 
 struct Reference {
@@ -543,6 +660,14 @@ struct Reference {
     /// Bytes the reference's writes took, in all: the stream is its prefix.
     acked: usize,
     writing: bool,
+}
+
+/// Frames of the device's format in `bytes` that are not silent.
+fn sounding(bytes: &[u8]) -> usize {
+    bytes
+        .chunks_exact(FRAME)
+        .filter(|f| f.iter().any(|&b| b != 0))
+        .count()
 }
 
 /// The reference stream: frame i is (i % 30000 + 1, -(i % 30000 + 1)), never
@@ -566,6 +691,9 @@ struct World {
     reference: Option<Reference>,
     /// Poll handles armed and not yet notified, by kh.
     armed: BTreeMap<u64, usize>,
+    /// The client whose next request panics, and after how many calls to
+    /// the engines.
+    fault: Option<(usize, u32)>,
 }
 
 type Check = Result<(), String>;
@@ -623,6 +751,10 @@ impl World {
                 capture_gone: false,
                 captured: 0,
                 out: reference.then(Vec::new),
+                output_missing: false,
+                standin_frames: 0,
+                absences: Vec::new(),
+                panic_in: None,
             },
             reply: Reply::new(),
             clients: vec![Client::default(); clients],
@@ -631,7 +763,9 @@ impl World {
             requests: 0,
             reference: None,
             armed: BTreeMap::new(),
+            fault: None,
         };
+        quiet_injected_panics();
         for node in 0..4 {
             w.send(node, None, opcode::CUSE_INIT, &[0; 16], Kind::Init)
                 .expect("CUSE_INIT");
@@ -669,8 +803,13 @@ impl World {
                 node,
                 kind,
                 interrupted: false,
+                faulted: false,
             },
         );
+        if let Some((_, after)) = self.fault.filter(|&(fc, _)| c == Some(fc)) {
+            self.fault = None;
+            self.sim.panic_in = Some(after);
+        }
         self.deliver(node, op, unique, args)?;
         Ok(unique)
     }
@@ -679,8 +818,32 @@ impl World {
         let bytes = request_bytes(op, unique, args);
         let req = Request::parse(&bytes).map_err(|e| format!("our own request: {e}"))?;
         self.requests += 1;
-        self.server.handle(node, &req, &mut self.sim);
+        let (server, sim) = (&mut self.server, &mut self.sim);
+        let panicked = catch_unwind(AssertUnwindSafe(|| server.handle(node, &req, sim))).is_err();
+        // It may not have got that far: then nothing panicked.
+        self.sim.panic_in = None;
+        if panicked {
+            if let Some(p) = self.pending.get_mut(&unique) {
+                p.faulted = true;
+            }
+            self.recover()?;
+        }
         self.collect()
+    }
+
+    /// After a panic: the core's recovery, as the runtime calls it.
+    fn recover(&mut self) -> Check {
+        let r = self.server.recover(&mut self.sim);
+        if let (Some(fh), false) = (r.fh, r.closed) {
+            let c = self
+                .clients
+                .iter()
+                .position(|cl| cl.fh == Some(fh))
+                .ok_or_else(|| format!("recover failed file {fh}, which no client has"))?;
+            ensure!(!self.is_reference(c), "the reference client failed");
+            self.clients[c].failed = true;
+        }
+        Ok(())
     }
 
     fn interrupt(&mut self, target: u64) -> Check {
@@ -737,8 +900,14 @@ impl World {
             p.node
         );
         let closing = p.c.is_some_and(|c| self.clients[c].closing);
+        let failed = p.faulted || p.c.is_some_and(|c| self.clients[c].failed);
         match (p.kind, &a) {
             (Kind::Init, Answer::Init(_)) => {}
+            // A request that panicked, and those of its file after it.
+            (
+                Kind::Write { .. } | Kind::Read { .. } | Kind::Ioctl { .. } | Kind::Poll { .. },
+                Answer::Fail { fail: Fail::Io, .. },
+            ) if failed => {}
             (
                 Kind::Open {
                     c,
@@ -757,7 +926,8 @@ impl World {
             }
             (Kind::Open { c, .. }, Answer::Fail { fail, .. }) => {
                 ensure!(
-                    matches!(fail, Fail::Access | Fail::NoCapture),
+                    matches!(fail, Fail::Access | Fail::NoCapture)
+                        || (p.faulted && *fail == Fail::Io),
                     "open failed with {fail:?}"
                 );
                 self.clients[c] = Client::default();
@@ -838,7 +1008,10 @@ impl World {
             (Kind::Poll { .. }, Answer::Fail { fail, .. }) => {
                 ensure!(*fail == Fail::BadFile, "poll failed with {fail:?}")
             }
-            (Kind::Release, Answer::Done(_)) => {
+            (Kind::Release, a)
+                if matches!(a, Answer::Done(_))
+                    || (p.faulted && matches!(a, Answer::Fail { fail: Fail::Io, .. })) =>
+            {
                 if let (Some(c), Some(r)) = (p.c, &mut self.reference) {
                     if r.c == c {
                         // A trailing partial frame dies with the file; the
@@ -1040,6 +1213,28 @@ impl World {
             Step::Pace { percent } => self.sim.pace = percent as u64,
             Step::CaptureGone { yes } => self.sim.capture_gone = yes,
             Step::CapturePresent { yes } => self.sim.capture_present = yes,
+            Step::Fault { c, after } => {
+                let c = c as usize % n;
+                if !self.is_reference(c) {
+                    self.fault = Some((c, after as u32));
+                }
+            }
+            Step::FaultService => {
+                self.sim.panic_in = Some(0);
+                let (server, sim) = (&mut self.server, &mut self.sim);
+                if catch_unwind(AssertUnwindSafe(|| server.service(sim))).is_err() {
+                    self.recover()?;
+                }
+                self.sim.panic_in = None;
+                self.collect()?;
+                // The next pass (the next tick's) finds everything as before.
+                self.service()?;
+            }
+            Step::OutputGone { yes } => {
+                self.sim.output_gone(yes);
+                self.check_sndstat()?;
+                self.service()?;
+            }
         }
         Ok(())
     }
@@ -1118,6 +1313,68 @@ impl World {
         Ok(())
     }
 
+    /// A request answered at once, on `node`: its answer (the others the
+    /// core made meanwhile are checked as usual).
+    fn request_now(&mut self, node: usize, op: u32, args: &[u8]) -> Result<Answer, String> {
+        let unique = self.next_unique;
+        self.next_unique += 2;
+        let bytes = request_bytes(op, unique, args);
+        let req = Request::parse(&bytes).map_err(|e| e.to_string())?;
+        self.requests += 1;
+        self.server.handle(node, &req, &mut self.sim);
+        let mut ours = None;
+        let answers: Vec<(usize, Answer)> = self.server.take_answers().collect();
+        for (n, a) in answers {
+            if a.unique() == Some(unique) {
+                ensure!(n == node && ours.is_none(), "{a:?} on node {n}, or twice");
+                ours = Some(a);
+            } else {
+                self.check_answer(n, a)?;
+            }
+        }
+        ours.ok_or_else(|| format!("opcode {op} on node {node} was not answered at once"))
+    }
+
+    /// /dev/sndstat says the output device is missing exactly while it is,
+    /// and counts the frames played to the stand-in.
+    fn check_sndstat(&mut self) -> Check {
+        let Answer::Open { fh, .. } =
+            self.request_now(SNDSTAT, opcode::FUSE_OPEN, &args::open(libc::O_RDONLY))?
+        else {
+            return Err("sndstat did not open".into());
+        };
+        let read = self.request_now(
+            SNDSTAT,
+            opcode::FUSE_READ,
+            &args::read(fh, 65536, libc::O_RDONLY),
+        )?;
+        let done = self.request_now(
+            SNDSTAT,
+            opcode::FUSE_RELEASE,
+            &args::release(fh, libc::O_RDONLY),
+        )?;
+        ensure!(matches!(done, Answer::Done(_)), "sndstat close: {done:?}");
+        let Answer::Data { data, .. } = read else {
+            return Err(format!("sndstat read: {read:?}"));
+        };
+        let text = String::from_utf8_lossy(&data);
+        let missing = text.contains("(missing: playing on a stand-in clock)");
+        ensure!(
+            missing == self.sim.output_missing,
+            "sndstat says missing: {missing}, the device is missing: {}:\n{text}",
+            self.sim.output_missing
+        );
+        let lost = self.sim.standin_frames;
+        ensure!(
+            lost == 0
+                || text.contains(&format!(
+                    "Lost while the device was missing: {lost} frames played to the stand-in clock"
+                )),
+            "sndstat does not count the {lost} lost frames:\n{text}"
+        );
+        Ok(())
+    }
+
     /// An ioctl answered at once; its output.
     fn ask(&mut self, c: usize, cmd: u32, arg: i32) -> Result<Option<Vec<u8>>, String> {
         let cl = &self.clients[c];
@@ -1152,7 +1409,12 @@ impl World {
     /// The position calls, checked against the device and each other.
     fn query(&mut self, c: usize) -> Check {
         let cl = &self.clients[c];
-        if cl.fh.is_none() || cl.closing || cl.opening || cl.node != DSP || cl.acc == libc::O_RDONLY
+        if cl.fh.is_none()
+            || cl.closing
+            || cl.opening
+            || cl.failed
+            || cl.node != DSP
+            || cl.acc == libc::O_RDONLY
         {
             return Ok(());
         }
@@ -1336,6 +1598,14 @@ impl World {
         let left: Vec<_> = self.pending.iter().collect();
         ensure!(left.is_empty(), "never answered: {left:?}");
         ensure!(self.server.open_files() == 0, "files left open");
+        // Nothing left in the engines either, panics or not.
+        let voices = self.sim.mixer.voices().count();
+        let monitors = self.sim.mixer.monitors.iter().count();
+        ensure!(
+            voices == 0 && monitors == 0 && self.sim.capture.is_none(),
+            "left in the engines with every file closed: {voices} voices, {monitors} monitor readers, capture open: {}",
+            self.sim.capture.is_some()
+        );
         Ok(())
     }
 
@@ -1346,19 +1616,37 @@ impl World {
         self.server.shutdown();
         self.collect()?;
         if let (Some(r), Some(out)) = (&self.reference, &self.sim.out) {
-            let heard: Vec<u8> = out
-                .chunks_exact(FRAME)
-                .filter(|f| f.iter().any(|&b| b != 0))
-                .flatten()
-                .copied()
-                .collect();
+            // What the device played: the reference, complete and in order
+            // outside the device's absences; each absence swallows a whole
+            // stretch of it (the stand-in takes it at the device's rate and
+            // the sound is lost, never played late).
+            let mut heard: Vec<u8> = Vec::new();
+            let mut skipped = Vec::new(); // (where in `heard`, frames lost)
+            let mut at = 0;
+            for &(pos, lost) in self.sim.absences.iter().chain([(out.len(), 0)].iter()) {
+                heard.extend(
+                    out[at..pos]
+                        .chunks_exact(FRAME)
+                        .filter(|f| f.iter().any(|&b| b != 0))
+                        .flatten(),
+                );
+                skipped.push((heard.len(), lost));
+                at = pos;
+            }
             let whole = r.acked / FRAME * FRAME;
-            let expect: Vec<u8> = (0..whole).map(reference_byte).collect();
-            if heard != expect {
+            let mut expect = Vec::with_capacity(whole);
+            let mut next = 0; // the reference byte expected next
+            for &(pos, lost) in &skipped {
+                let n = pos - expect.len();
+                expect.extend((next..next + n).map(reference_byte));
+                next += n + lost * FRAME;
+            }
+            if heard != expect || next != whole {
                 let at = heard.iter().zip(&expect).position(|(a, b)| a != b);
                 return Err(format!(
-                    "the reference stream reached the mix as {} bytes, {} were written; first difference at {at:?}",
+                    "the reference stream reached the device as {} bytes and {} were lost while it was away, {} were written; first difference at {at:?}",
                     heard.len(),
+                    skipped.iter().map(|&(_, lost)| lost * FRAME).sum::<usize>(),
                     whole
                 ));
             }

@@ -119,6 +119,37 @@ pub struct Request<'a> {
     pub op: Op<'a>,
 }
 
+impl Op<'_> {
+    /// The open file the operation is for (`None` for CUSE_INIT, OPEN and
+    /// INTERRUPT).
+    pub fn fh(&self) -> Option<u64> {
+        match *self {
+            Op::Read { fh, .. }
+            | Op::Write { fh, .. }
+            | Op::Release { fh, .. }
+            | Op::Ioctl { fh, .. }
+            | Op::Poll { fh, .. }
+            | Op::Flush { fh } => Some(fh),
+            Op::CuseInit { .. } | Op::Open { .. } | Op::Interrupt { .. } => None,
+        }
+    }
+
+    /// The operation's name as FUSE spells it, for log lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::CuseInit { .. } => "CUSE_INIT",
+            Op::Open { .. } => "OPEN",
+            Op::Read { .. } => "READ",
+            Op::Write { .. } => "WRITE",
+            Op::Release { .. } => "RELEASE",
+            Op::Interrupt { .. } => "INTERRUPT",
+            Op::Ioctl { .. } => "IOCTL",
+            Op::Poll { .. } => "POLL",
+            Op::Flush { .. } => "FLUSH",
+        }
+    }
+}
+
 /// Why a request could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {

@@ -15,17 +15,32 @@
 //! **Locks.** Two, each held only for copies: [`Shared`] (the engine's:
 //! the mixer, its voices and the device position) and the capture thread's
 //! `CaptureShared`. When both are held, the engine lock is taken first;
-//! only `RuntimePorts::engines` (the core's way in) takes both.
+//! only `RuntimePorts::engines` (the core's way in) takes both. Every lock
+//! is taken with [`lock`], which tolerates poison; and where the protocol
+//! thread runs code that may panic under a lock (the core's way into the
+//! engines, the capture opener), it lets the lock go before the panic
+//! travels on (as `with_lock` does), so it never poisons them.
+//!
+//! **A panic in request handling** (a bug) costs one file, not the daemon:
+//! the protocol thread runs [`Server::handle`] and [`Server::service`]
+//! under `guarded`, logs the panic once (the request's opcode, the
+//! client's pid and command, the message and where it was raised; the
+//! panic hook stays quiet for these), and calls [`Server::recover`], which
+//! answers the request with EIO, fails its file (its later requests get
+//! EIO; RELEASE closes it) and takes its streams out of the mix. The
+//! connection and every other client go on.
 
 pub mod capture;
 pub mod engine;
 
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::AsFd;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, PanicHookInfo};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -35,7 +50,7 @@ use nix::sys::signalfd::SignalFd;
 
 use crate::cuse::abi::READ_BUFFER_SIZE;
 use crate::cuse::channel::{Channel, Sent};
-use crate::cuse::wire::{Reply, Request};
+use crate::cuse::wire::{Op, Reply, Request};
 use crate::device::DeviceError;
 use crate::input::SourceOpener;
 use crate::mix::{Mixer, Quality};
@@ -43,9 +58,84 @@ use crate::oss::mixer::MixerState;
 use crate::output::{Position, Sink};
 use crate::pcm::DeviceConfig;
 pub use crate::server::NodeKind;
-use crate::server::{CaptureState, Engines, NodeDesc, OutputNow, Ports, Server, Settings};
+use crate::server::{
+    CaptureState, Engines, NodeDesc, OutputNow, Ports, Recovered, Server, Settings,
+};
 use capture::Capture;
 pub use engine::EngineOptions;
+
+/// Takes `m`, poisoned or not. A thread that panicked while holding it (a
+/// bug) may have left its state half-changed, but a sound daemon that
+/// stops for every client over one bug is worse: the state is taken as it
+/// is, and the bug's own request has failed already (see the module
+/// documentation). Every lock of the daemon is taken this way.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `f` on what `m` guards, and if `f` panics, lets the lock go before
+/// the panic travels on, so that the threads sharing it never find it
+/// poisoned by this one.
+fn with_lock<T, R>(m: &Mutex<T>, f: impl FnOnce(&mut T) -> R) -> R {
+    let mut g = lock(m);
+    let r = catch_unwind(AssertUnwindSafe(|| f(&mut g)));
+    drop(g);
+    r.unwrap_or_else(|p| resume_unwind(p))
+}
+
+thread_local! {
+    /// This thread runs under [`guarded`]: a panic is reported there.
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+    /// The last guarded panic's message and place, as the hook saw it.
+    static CAUGHT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once per process) a panic hook that stays quiet for panics
+/// raised under [`guarded`], which logs them itself, and hands every other
+/// panic to the hook that was there before.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
+            if GUARDED.with(Cell::get) {
+                let what = payload_text(info.payload());
+                let text = match info.location() {
+                    Some(at) => format!("{what} (at {at})"),
+                    None => what,
+                };
+                CAUGHT.with(|c| *c.borrow_mut() = Some(text));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn payload_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Runs `f`; a panic in it comes back as `Err` with its message and place
+/// (and is not printed by the panic hook).
+fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    let outer = GUARDED.with(|g| g.replace(true));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(outer));
+    r.map_err(|p| {
+        CAUGHT
+            .with(|c| c.borrow_mut().take())
+            .unwrap_or_else(|| payload_text(&*p))
+    })
+}
+
+/// For tests only (no client can reach it): says, for each request read,
+/// whether handling it should panic while it holds the engine lock, as a
+/// bug in the mixer would. See [`Daemon::inject_panics`].
+pub type FaultHook = Box<dyn FnMut(&Request<'_>) -> bool + Send>;
 
 /// What the protocol thread and the engine share, behind one mutex held only
 /// for copies.
@@ -175,6 +265,7 @@ macro_rules! ports {
             name: &$d.cfg.capture_name,
             names: &$d.cfg.capture_devices,
             tick: &$d.tick,
+            fault: false,
         }
     };
 }
@@ -189,34 +280,44 @@ struct RuntimePorts<'a> {
     /// The capture devices, most preferred first.
     names: &'a [String],
     tick: &'a Arc<EventFd>,
+    /// Panic in the next call to `engines`, with the locks held (tests).
+    fault: bool,
 }
 
 impl Ports for RuntimePorts<'_> {
     fn engines<R>(&mut self, f: impl FnOnce(&mut Engines<'_>) -> R) -> R {
         // The lock order: engine, then capture.
-        let mut s = self.shared.lock().expect("engine lock");
-        let mut c = self
-            .capture
-            .as_ref()
-            .map(|c| c.shared.lock().expect("capture lock"));
-        let s = &mut *s;
-        f(&mut Engines {
-            mixer: &mut s.mixer,
-            position: s.position,
-            device_xruns: s.device_xruns,
-            output_missing: s.output_missing,
-            standin_frames: s.standin_frames,
-            output: OutputNow {
-                device: s.output_device,
-                config: Some(s.output_config),
-                skipped_frames: s.skipped_frames,
-            },
-            capture: c.as_deref_mut().map(|c| CaptureState {
-                recorders: &mut c.recorders,
-                xruns: c.xruns,
-                missing: c.missing,
-            }),
-        })
+        let mut s = lock(self.shared);
+        let mut c = self.capture.as_ref().map(|c| lock(&c.shared));
+        let fault = std::mem::take(&mut self.fault);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            if fault {
+                panic!("fault injected for a test");
+            }
+            let s = &mut *s;
+            f(&mut Engines {
+                mixer: &mut s.mixer,
+                position: s.position,
+                device_xruns: s.device_xruns,
+                output_missing: s.output_missing,
+                standin_frames: s.standin_frames,
+                output: OutputNow {
+                    device: s.output_device,
+                    config: Some(s.output_config),
+                    skipped_frames: s.skipped_frames,
+                },
+                capture: c.as_deref_mut().map(|c| CaptureState {
+                    recorders: &mut c.recorders,
+                    xruns: c.xruns,
+                    missing: c.missing,
+                }),
+            })
+        }));
+        // A panic goes on only once the guards are let go: the engine and
+        // capture threads never find their locks poisoned by this one.
+        drop(c);
+        drop(s);
+        r.unwrap_or_else(|p| resume_unwind(p))
     }
 
     fn now(&mut self) -> Instant {
@@ -234,7 +335,8 @@ impl Ports for RuntimePorts<'_> {
         let mut first_error = None;
         let mut opened = None;
         for i in 0..names.len() {
-            match (opener.lock().expect("capture opener lock"))(i) {
+            // The capture thread uses the opener too (after the card went).
+            match with_lock(opener, |open| open(i)) {
                 Ok(s) => {
                     opened = Some((i, s));
                     break;
@@ -284,6 +386,8 @@ pub struct Daemon {
     reloader: Option<Reloader>,
     /// Nodes whose connection failed (side nodes only; see `serve`).
     node_gone: Vec<bool>,
+    /// Tests only: which requests panic (see [`Daemon::inject_panics`]).
+    fault: Option<FaultHook>,
 }
 
 impl Daemon {
@@ -363,6 +467,7 @@ impl Daemon {
             })
             .collect();
         let nodes_len = nodes.len();
+        install_panic_hook();
         Ok(Daemon {
             cfg,
             nodes,
@@ -379,6 +484,7 @@ impl Daemon {
             buf: vec![0; READ_BUFFER_SIZE],
             reloader: None,
             node_gone: vec![false; nodes_len],
+            fault: None,
         })
     }
 
@@ -403,6 +509,13 @@ impl Daemon {
             None => tracing::info!("SIGHUP: nothing to reload"),
         }
         crate::system::notify("READY=1");
+    }
+
+    /// For tests of the panic handling only: each request for which `hook`
+    /// answers true panics while it is handled, with the engine lock held.
+    #[doc(hidden)]
+    pub fn inject_panics(&mut self, hook: FaultHook) {
+        self.fault = Some(hook);
     }
 
     pub fn stopper(&self) -> Stopper {
@@ -496,8 +609,7 @@ impl Daemon {
             if !revents[n].is_empty() {
                 let _ = self.tick.read();
             }
-            let mut io = ports!(self);
-            self.server.service(&mut io);
+            self.service();
             let waiting = self.server.waiting();
             self.lock().want_tick = waiting;
             if let Err(e) = self.flush() {
@@ -507,7 +619,46 @@ impl Daemon {
     }
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
-        self.shared.lock().expect("engine lock")
+        lock(&self.shared)
+    }
+
+    /// [`Server::service`], guarded: a panic fails the file it was serving.
+    fn service(&mut self) {
+        let mut io = ports!(self);
+        if let Err(msg) = guarded(|| self.server.service(&mut io)) {
+            self.recover("serving parked requests", None, &msg);
+        }
+    }
+
+    /// After a panic in the core: one log line, and [`Server::recover`].
+    /// `pid` is the request's, when a request was being handled.
+    fn recover(&mut self, doing: &str, pid: Option<u32>, msg: &str) {
+        let mut io = ports!(self);
+        let r = match guarded(|| self.server.recover(&mut io)) {
+            Ok(r) => r,
+            Err(again) => {
+                tracing::error!("cleaning up after a panic panicked too: {again}");
+                Recovered {
+                    unique: None,
+                    fh: None,
+                    pid: None,
+                    closed: false,
+                }
+            }
+        };
+        let pid = pid.or(r.pid);
+        let command = pid
+            .and_then(crate::oss::sndstat::command_of)
+            .unwrap_or_else(|| "?".into());
+        let what = match r.fh {
+            Some(fh) if r.closed => format!("file {fh} is closed"),
+            Some(fh) => format!("file {fh} fails with EIO from now on (closing it works)"),
+            None => "no file was concerned".into(),
+        };
+        tracing::error!(
+            "bug: {doing} for pid {} ({command}) panicked: {msg}; {what}; every other client goes on",
+            pid.map_or_else(|| "?".into(), |p| p.to_string()),
+        );
     }
 
     fn read_requests(&mut self, node: usize) -> Result<(), DaemonError> {
@@ -520,7 +671,17 @@ impl Daemon {
             let buf = std::mem::take(&mut self.buf);
             let mut io = ports!(self);
             match Request::parse(&buf[..n]) {
-                Ok(req) => self.server.handle(node, &req, &mut io),
+                Ok(req) => {
+                    io.fault = self.fault.as_mut().is_some_and(|f| f(&req));
+                    let server = &mut self.server;
+                    if let Err(msg) = guarded(|| server.handle(node, &req, &mut io)) {
+                        let doing = match req.op {
+                            Op::Ioctl { cmd, .. } => format!("IOCTL {cmd:#010x}"),
+                            op => op.name().to_string(),
+                        };
+                        self.recover(&doing, Some(req.header.pid), &msg);
+                    }
+                }
                 Err(err) => self.server.malformed(node, &err),
             }
             self.buf = buf;
@@ -586,4 +747,43 @@ fn spawn_saver(path: PathBuf) -> Result<(mpsc::Sender<String>, JoinHandle<()>), 
         })
         .map_err(|e| DaemonError::Setup(format!("cannot start the state thread: {e}")))?;
     Ok((tx, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_lock_is_taken_as_it_is() {
+        let m = Arc::new(Mutex::new(1));
+        let m2 = m.clone();
+        let _ = std::thread::spawn(move || {
+            let mut g = m2.lock().unwrap();
+            *g = 2;
+            panic!("poisons it");
+        })
+        .join();
+        assert!(m.is_poisoned());
+        *lock(&m) += 1;
+        assert_eq!(*lock(&m), 3);
+    }
+
+    #[test]
+    fn a_panic_under_with_lock_does_not_poison_it() {
+        let m = Mutex::new(1);
+        let r = guarded(|| with_lock(&m, |v| -> u32 { panic!("{v}") }));
+        assert!(r.is_err());
+        assert!(!m.is_poisoned());
+        assert_eq!(with_lock(&m, |v| *v), 1);
+    }
+
+    #[test]
+    fn a_guarded_panic_comes_back_with_its_message_and_place() {
+        install_panic_hook();
+        let r = guarded(|| -> u32 { panic!("bad {}", 7) });
+        let msg = r.unwrap_err();
+        assert!(msg.starts_with("bad 7 (at src/daemon/mod.rs:"), "{msg}");
+        assert_eq!(guarded(|| 5), Ok(5));
+        assert!(!GUARDED.with(Cell::get), "the flag is reset");
+    }
 }

@@ -20,6 +20,11 @@
 //!   [`Server::shutdown`] answers everything. (A card that goes away is
 //!   hidden by the runtime: its stand-in keeps the position moving and
 //!   records silence, so parked requests keep being served.)
+//! - A panic in `handle` or `service` (a bug) is caught by the runtime,
+//!   which calls [`Server::recover`]: the request in hand gets EIO and its
+//!   file fails (its parked requests get EIO, its streams leave the mix,
+//!   its later requests get EIO until RELEASE). What was in hand is kept
+//!   for this in `in_hand`; the core itself catches nothing.
 //!
 //! So every request read is answered exactly once, by one of those paths;
 //! the simulation test (`tests/simulation.rs`) checks it after every step.
@@ -213,6 +218,16 @@ impl DspFile {
             || self.poll_kh.is_some()
     }
 
+    /// Drops the parked request `unique`, if it is here, unanswered.
+    fn forget(&mut self, unique: u64) {
+        self.writes.retain(|w| w.unique != unique);
+        self.reads.retain(|r| r.unique != unique);
+        self.syncs.retain(|&u| u != unique);
+        if self.release.as_ref().is_some_and(|r| r.unique == unique) {
+            self.release = None;
+        }
+    }
+
     /// Every parked request answered: a write or read with what it has
     /// moved, if anything, else with `fail`; a SYNC with `fail`; a close as
     /// done.
@@ -273,15 +288,47 @@ struct File {
     node: usize,
     pid: u32,
     kind: FileKind,
+    /// Handling one of its requests panicked: every later request but
+    /// RELEASE gets EIO, and its streams have left the engines (see
+    /// [`Server::recover`]).
+    failed: bool,
 }
 
 impl File {
+    /// Its dsp state, if it is a dsp file that has not failed.
     fn dsp(&self) -> Option<&DspFile> {
         match &self.kind {
-            FileKind::Dsp(d) => Some(d),
+            FileKind::Dsp(d) if !self.failed => Some(d),
             _ => None,
         }
     }
+}
+
+/// What the core was doing, kept for [`Server::recover`] in case it panics.
+#[derive(Debug, Clone, Copy)]
+struct InHand {
+    node: usize,
+    /// The request being handled; `None` while serving a file's parked
+    /// requests, or for an INTERRUPT (which is never answered).
+    unique: Option<u64>,
+    /// The file concerned, if any.
+    fh: Option<u64>,
+    /// The file is being closed: on a panic it goes, rather than staying
+    /// failed.
+    closing: bool,
+}
+
+/// What [`Server::recover`] did, for the runtime's log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recovered {
+    /// The request answered with EIO, if a request was being handled.
+    pub unique: Option<u64>,
+    /// The file that failed (or, if it was closing, was dropped).
+    pub fh: Option<u64>,
+    /// The process that opened that file.
+    pub pid: Option<u32>,
+    /// The file was closing, and is gone.
+    pub closed: bool,
 }
 
 /// The core. See the module documentation.
@@ -312,6 +359,11 @@ pub struct Server {
     dead_pipes: Vec<Box<Pipeline>>,
     #[allow(clippy::vec_box)]
     dead_convs: Vec<Box<RecConv>>,
+    /// What a panic would interrupt (see [`Server::recover`]).
+    in_hand: Option<InHand>,
+    /// Files whose close [`Server::service`] has answered and that it is
+    /// about to remove.
+    finished: Vec<u64>,
 }
 
 impl Server {
@@ -331,6 +383,8 @@ impl Server {
             answers: Vec::new(),
             dead_pipes: Vec::new(),
             dead_convs: Vec::new(),
+            in_hand: None,
+            finished: Vec::new(),
         }
     }
 
@@ -394,10 +448,27 @@ impl Server {
     }
 
     /// One request that arrived on `node`.
+    ///
+    /// Should it panic (a bug), the runtime catches the panic and calls
+    /// [`Server::recover`], which answers the request with EIO and fails its
+    /// file.
     pub fn handle(&mut self, node: usize, req: &Request<'_>, io: &mut impl Ports) {
+        let unique = req.header.unique;
+        self.in_hand = Some(InHand {
+            node,
+            unique: (!matches!(req.op, Op::Interrupt { .. })).then_some(unique),
+            fh: req.op.fh(),
+            closing: matches!(req.op, Op::Release { .. }),
+        });
+        self.dispatch(node, req, io);
+        self.in_hand = None;
+    }
+
+    fn dispatch(&mut self, node: usize, req: &Request<'_>, io: &mut impl Ports) {
         let unique = req.header.unique;
         let fh_known =
             |fh: u64, files: &BTreeMap<u64, File>| files.get(&fh).is_some_and(|f| f.node == node);
+        let failed = |fh: u64, files: &BTreeMap<u64, File>| files[&fh].failed;
         match req.op {
             Op::CuseInit { major, minor, .. } => {
                 tracing::debug!(major, minor, node = self.nodes[node].name, "CUSE_INIT");
@@ -414,6 +485,22 @@ impl Server {
                 if !fh_known(fh, &self.files) =>
             {
                 self.fail(node, unique, Fail::BadFile)
+            }
+            // A failed file: closed as usual (its streams are gone already),
+            // every other request refused.
+            Op::Release { fh, .. } if failed(fh, &self.files) => {
+                self.remove_file(fh, io);
+                self.answer(node, Answer::Done(unique));
+            }
+            Op::Write { fh, .. }
+            | Op::Read { fh, .. }
+            | Op::Ioctl { fh, .. }
+            | Op::Poll { fh, .. }
+            | Op::Flush { fh }
+                if failed(fh, &self.files) =>
+            {
+                tracing::debug!(fh, op = req.op.name(), "refused: the file failed");
+                self.fail(node, unique, Fail::Io)
             }
             Op::Write { fh, data, flags } => self.write(node, unique, fh, data, flags, io),
             Op::Read { fh, size, flags } => self.read(node, unique, fh, size as usize, flags, io),
@@ -551,7 +638,15 @@ impl Server {
         if matches!(kind, FileKind::Dsp(_)) {
             self.served += 1;
         }
-        self.files.insert(fh, File { node, pid, kind });
+        self.files.insert(
+            fh,
+            File {
+                node,
+                pid,
+                kind,
+                failed: false,
+            },
+        );
         tracing::debug!(fh, pid, flags, node = self.nodes[node].name, "open");
         self.answer(node, Answer::Open { unique, fh });
     }
@@ -988,7 +1083,9 @@ impl Server {
         let mut gone = Vec::new();
         f.answer_all(Fail::Interrupted, &mut gone);
         let nonblock = f.dsp.nonblock || flags as i32 & libc::O_NONBLOCK != 0;
-        let queued = match f.play {
+        let play = f.play;
+        self.answers.extend(gone.into_iter().map(|a| (node, a)));
+        let queued = match play {
             Some(id) if !nonblock => io.engines(|e| {
                 let dev = *e.mixer.device();
                 let v = e.mixer.voice_mut(id)?;
@@ -1012,21 +1109,17 @@ impl Server {
             // O_NONBLOCK (the manual: close does not wait), output gated off by
             // SETTRIGGER (it would never play), or nothing to play.
             None => {
-                gone.push(Answer::Done(unique));
                 self.remove_file(fh, io);
+                self.answer(node, Answer::Done(unique));
             }
         }
-        self.answers.extend(gone.into_iter().map(|a| (node, a)));
     }
 
     fn remove_file(&mut self, fh: u64, io: &mut impl Ports) {
         let Some(f) = self.files.remove(&fh) else {
             return;
         };
-        for members in self.groups.values_mut() {
-            members.retain(|&(m, _)| m != fh);
-        }
-        self.groups.retain(|_, members| !members.is_empty());
+        self.leave_groups(fh);
         tracing::debug!(fh, pid = f.pid, "closed");
         let FileKind::Dsp(d) = f.kind else { return };
         let (old, capture_idle) = io.engines(|e| {
@@ -1062,19 +1155,28 @@ impl Server {
         let now = timed.then(|| io.now());
         let (files, answers) = (&mut self.files, &mut self.answers);
         let (dead_pipes, dead_convs) = (&mut self.dead_pipes, &mut self.dead_convs);
-        let finished = io.engines(|e| {
+        let (in_hand, finished) = (&mut self.in_hand, &mut self.finished);
+        io.engines(|e| {
             let played = now.map_or(0, |now| e.position.played(now));
             e.mixer.take_dead(dead_pipes);
             e.mixer.monitors.take_dead(dead_convs);
             if let Some(c) = e.capture.as_mut() {
                 c.recorders.take_dead(dead_convs);
             }
-            let mut finished = Vec::new();
             for (&fh, f) in files.iter_mut() {
                 let node = f.node;
                 let FileKind::Dsp(d) = &mut f.kind else {
                     continue;
                 };
+                if f.failed {
+                    continue;
+                }
+                *in_hand = Some(InHand {
+                    node,
+                    unique: None,
+                    fh: Some(fh),
+                    closing: false,
+                });
                 if let Some(v) = d.play.and_then(|id| e.mixer.voice_mut(id)) {
                     while let Some(w) = d.writes.front_mut() {
                         w.done += v.push(&w.data[w.done..]);
@@ -1146,11 +1248,18 @@ impl Server {
                     answers.push((node, Answer::Notify(kh)));
                 }
             }
-            finished
         });
-        for fh in finished {
+        while let Some(&fh) = self.finished.last() {
+            self.in_hand = Some(InHand {
+                node: 0, // not used: the close is answered
+                unique: None,
+                fh: Some(fh),
+                closing: true,
+            });
             self.remove_file(fh, io);
+            self.finished.pop();
         }
+        self.in_hand = None;
         self.dead_pipes.clear();
         self.dead_convs.clear();
     }
@@ -1165,6 +1274,178 @@ impl Server {
                 d.answer_all(Fail::Io, &mut gone);
                 self.answers.extend(gone.drain(..).map(|a| (node, a)));
             }
+        }
+    }
+
+    /// After a panic in [`Server::handle`] or [`Server::service`] (a bug,
+    /// caught by the runtime): what was in hand is failed, so that every
+    /// request read is still answered exactly once and the other files go
+    /// on untouched.
+    /// - The request being handled is answered with EIO (whatever it had
+    ///   queued or parked is dropped; an INTERRUPT is never answered).
+    /// - Its file fails: what it has parked gets EIO (a parked close is
+    ///   answered as done and the file goes), an armed poller is woken (to
+    ///   find POLLERR), and its later requests get EIO, except RELEASE,
+    ///   which closes it as usual. A file that was closing is dropped.
+    /// - The streams of failed and dropped files leave the engines at once
+    ///   (so a failed file stops playing), and so does any stream the panic
+    ///   left without a file.
+    ///
+    /// The bookkeeping is done first and cannot reach the engines; their
+    /// part comes last, so that if it panics too, every request is still
+    /// answered (its streams then go at the file's RELEASE).
+    pub fn recover(&mut self, io: &mut impl Ports) -> Recovered {
+        let hand = self.in_hand.take();
+        let mut done = Recovered {
+            unique: None,
+            fh: None,
+            pid: None,
+            closed: false,
+        };
+        // Closes that service answered and had yet to remove.
+        for fh in std::mem::take(&mut self.finished) {
+            self.drop_file(fh);
+        }
+        if let Some(h) = hand {
+            if let Some(u) = h.unique {
+                self.answers.retain(|(_, a)| a.unique() != Some(u));
+                for f in self.files.values_mut() {
+                    if let FileKind::Dsp(d) = &mut f.kind {
+                        d.forget(u);
+                    }
+                }
+                self.fail(h.node, u, Fail::Io);
+                done.unique = Some(u);
+            }
+            if let Some(fh) = h.fh {
+                // (A closing file may be out of the table already.)
+                done.pid = self.files.get(&fh).map(|f| f.pid);
+                if h.closing {
+                    self.drop_file(fh);
+                    (done.fh, done.closed) = (Some(fh), true);
+                } else if self.files.contains_key(&fh) {
+                    self.fail_file(fh, false);
+                    done.fh = Some(fh);
+                }
+            }
+        }
+        self.sweep_streams(io);
+        done
+    }
+
+    /// Marks file `fh` failed and answers what it has parked with EIO (a
+    /// parked close as done, and the file goes); a poller of a file that
+    /// stays is woken, to find POLLERR (a closing file has none: the kernel
+    /// releases a file only when nothing, a poll included, holds it).
+    fn fail_file(&mut self, fh: u64, closing: bool) {
+        let Some(f) = self.files.get_mut(&fh) else {
+            return;
+        };
+        f.failed = true;
+        let node = f.node;
+        let mut closed = false;
+        if let FileKind::Dsp(d) = &mut f.kind {
+            let fail = |unique| Answer::Fail {
+                unique,
+                fail: Fail::Io,
+            };
+            let mut out: Vec<Answer> = d.writes.drain(..).map(|w| fail(w.unique)).collect();
+            out.extend(d.reads.drain(..).map(|r| fail(r.unique)));
+            out.extend(d.syncs.drain(..).map(fail));
+            if let Some(r) = d.release.take() {
+                out.push(Answer::Done(r.unique));
+                closed = true;
+            }
+            let kh = d.poll_kh.take();
+            if !closing && !closed {
+                out.extend(kh.map(Answer::Notify));
+            }
+            self.answers.extend(out.into_iter().map(|a| (node, a)));
+        }
+        self.leave_groups(fh);
+        if closed {
+            self.files.remove(&fh);
+        }
+    }
+
+    /// File `fh` goes without touching the engines (its parked requests
+    /// answered as [`Server::fail_file`] does); its streams are left for
+    /// [`Server::sweep_streams`].
+    fn drop_file(&mut self, fh: u64) {
+        self.fail_file(fh, true);
+        self.files.remove(&fh);
+    }
+
+    fn leave_groups(&mut self, fh: u64) {
+        for members in self.groups.values_mut() {
+            members.retain(|&(m, _)| m != fh);
+        }
+        self.groups.retain(|_, members| !members.is_empty());
+    }
+
+    /// Removes from the engines every stream that no live file owns: those
+    /// of failed files and any a panic left behind. Releases the capture
+    /// device when no reader is left.
+    fn sweep_streams(&mut self, io: &mut impl Ports) {
+        let mut voices = Vec::new();
+        let mut monitors = Vec::new();
+        let mut readers = Vec::new();
+        for d in self.files.values().filter_map(File::dsp) {
+            voices.extend(d.play);
+            match d.rec {
+                Some(RecSlot::Monitor(id)) => monitors.push(id),
+                Some(RecSlot::Capture(id)) => readers.push(id),
+                None => {}
+            }
+        }
+        let (old, capture_idle) = io.engines(|e| {
+            let mut old_voices = Vec::new();
+            let mut old_recs = Vec::new();
+            let stray: Vec<VoiceId> = e
+                .mixer
+                .voices()
+                .map(|(id, _)| id)
+                .filter(|id| !voices.contains(id))
+                .collect();
+            old_voices.extend(stray.into_iter().filter_map(|id| e.mixer.remove(id)));
+            let stray: Vec<usize> = e
+                .mixer
+                .monitors
+                .iter()
+                .map(|(id, _)| id)
+                .filter(|id| !monitors.contains(id))
+                .collect();
+            old_recs.extend(
+                stray
+                    .into_iter()
+                    .filter_map(|id| e.mixer.monitors.remove(id)),
+            );
+            let idle = match e.capture.as_mut() {
+                Some(c) => {
+                    let stray: Vec<usize> = c
+                        .recorders
+                        .iter()
+                        .map(|(id, _)| id)
+                        .filter(|id| !readers.contains(id))
+                        .collect();
+                    old_recs.extend(stray.into_iter().filter_map(|id| c.recorders.remove(id)));
+                    c.recorders.is_empty()
+                }
+                None => false,
+            };
+            ((old_voices, old_recs), idle)
+        });
+        drop(old);
+        for f in self.files.values_mut() {
+            if let (true, FileKind::Dsp(d)) = (f.failed, &mut f.kind) {
+                d.play = None;
+                d.rec = None;
+            }
+        }
+        if capture_idle && readers.is_empty() {
+            io.close_capture();
+            self.capture_dev = None;
+            tracing::debug!("capture closed");
         }
     }
 
@@ -1203,7 +1484,7 @@ impl Server {
                 }
                 let mut clients = Vec::new();
                 for f in files.values() {
-                    let FileKind::Dsp(d) = &f.kind else { continue };
+                    let Some(d) = f.dsp() else { continue };
                     let (size, count) = d.dsp.geometry();
                     let underruns = d
                         .play
@@ -1322,10 +1603,15 @@ mod tests {
     struct Bench {
         mixer: Mixer,
         now: Instant,
+        /// The next call to `engines` panics (as a bug under the lock would).
+        panic_next: bool,
     }
 
     impl Ports for Bench {
         fn engines<R>(&mut self, f: impl FnOnce(&mut Engines<'_>) -> R) -> R {
+            if std::mem::take(&mut self.panic_next) {
+                panic!("injected");
+            }
             let written = self.mixer.frames_mixed();
             f(&mut Engines {
                 mixer: &mut self.mixer,
@@ -1381,6 +1667,7 @@ mod tests {
                 io: Bench {
                     mixer: Mixer::new(dev()),
                     now: Instant::now(),
+                    panic_next: false,
                 },
                 unique: 0,
             }
@@ -1405,6 +1692,18 @@ mod tests {
             let req = Request::parse(&bytes).expect("well formed");
             self.server.handle(0, &req, &mut self.io);
             self.unique
+        }
+
+        /// Sends one request whose handling panics, caught and recovered
+        /// from as the runtime does.
+        fn send_panicking(&mut self, op: u32, args: &[u8]) -> (u64, Recovered) {
+            self.io.panic_next = true;
+            let mut unique = 0;
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                unique = self.send(op, args);
+            }));
+            assert!(caught.is_err(), "it panicked");
+            (self.unique, self.server.recover(&mut self.io))
         }
 
         fn answers(&mut self) -> Vec<Answer> {
@@ -1505,6 +1804,103 @@ mod tests {
         assert_eq!(t.answers(), vec![Answer::Done(r)]);
         assert_eq!(t.server.open_files(), 0);
         assert_eq!(t.io.mixer.voices().count(), 0);
+    }
+
+    fn sync_args(fh: u64) -> Vec<u8> {
+        ioctl_args(fh, crate::oss::soundcard::SNDCTL_DSP_SYNC, 0, 0)
+    }
+
+    fn release_args(fh: u64) -> Vec<u8> {
+        let mut a = vec![0u8; crate::cuse::abi::RELEASE_IN_SIZE];
+        a[0..8].copy_from_slice(&fh.to_ne_bytes());
+        a
+    }
+
+    fn eio(unique: u64) -> Answer {
+        Answer::Fail {
+            unique,
+            fail: Fail::Io,
+        }
+    }
+
+    #[test]
+    fn a_request_that_panics_fails_its_file_and_only_its_file() {
+        let mut t = T::new();
+        let a = t.open_native();
+        let b = t.open_native();
+        let wa = t.write(a, 4096);
+        let wb = t.write(b, 4096);
+        let sb = t.send(opcode::FUSE_IOCTL, &sync_args(b));
+        assert!(t.answers().is_empty(), "parked");
+        let (u, r) = t.send_panicking(opcode::FUSE_IOCTL, &sync_args(b));
+        assert_eq!(
+            r,
+            Recovered {
+                unique: Some(u),
+                fh: Some(b),
+                pid: Some(1),
+                closed: false
+            }
+        );
+        // The request and what its file had parked: EIO, once each.
+        let mut got = t.answers();
+        got.sort_by_key(|a| a.unique());
+        assert_eq!(got, vec![eio(wb), eio(sb), eio(u)]);
+        // B's stream has left the mix; A's plays on.
+        assert_eq!(t.io.mixer.voices().count(), 1);
+        assert!(t.server.waiting(), "A's write is still parked");
+        // B's later requests: EIO; its close works.
+        let w = t.write(b, 4);
+        assert_eq!(t.answers(), vec![eio(w)]);
+        let r = t.send(opcode::FUSE_RELEASE, &release_args(b));
+        assert_eq!(t.answers(), vec![Answer::Done(r)]);
+        assert_eq!(t.server.open_files(), 1);
+        // A is served as before.
+        t.play(1000);
+        assert_eq!(
+            t.answers(),
+            vec![Answer::Written {
+                unique: wa,
+                n: 4096
+            }]
+        );
+    }
+
+    #[test]
+    fn a_close_that_panics_is_answered_and_its_file_is_gone() {
+        let mut t = T::new();
+        let a = t.open_native();
+        let w = t.write(a, 4096);
+        let (u, r) = t.send_panicking(opcode::FUSE_RELEASE, &release_args(a));
+        assert!(r.closed);
+        // The parked write went before the panic (EINTR, by the close).
+        let got = t.answers();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got.contains(&eio(u)), "{got:?}");
+        assert!(
+            got.iter().any(|a| a.unique() == Some(w)),
+            "the parked write is answered: {got:?}"
+        );
+        assert_eq!(t.server.open_files(), 0);
+        assert_eq!(t.io.mixer.voices().count(), 0);
+        assert!(!t.server.waiting());
+    }
+
+    #[test]
+    fn a_panic_while_serving_with_no_file_in_hand_fails_nothing() {
+        let mut t = T::new();
+        let a = t.open_native();
+        let w = t.write(a, 4096);
+        t.io.panic_next = true;
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.server.service(&mut t.io)));
+        assert!(caught.is_err());
+        let r = t.server.recover(&mut t.io);
+        assert_eq!((r.unique, r.fh), (None, None));
+        assert!(t.answers().is_empty());
+        t.play(1000);
+        assert_eq!(t.answers(), vec![Answer::Written { unique: w, n: 4096 }]);
+        assert_eq!(t.io.mixer.voices().count(), 1, "a's voice stays");
     }
 
     #[test]

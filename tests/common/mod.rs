@@ -21,7 +21,9 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use ossd::cuse::abi::{self, opcode};
 use ossd::cuse::channel::Channel;
 use ossd::cuse::wire::Header;
-use ossd::daemon::{Config, Daemon, DaemonError, Devices, EngineOptions, Node, NodeKind, Stopper};
+use ossd::daemon::{
+    Config, Daemon, DaemonError, Devices, EngineOptions, FaultHook, Node, NodeKind, Stopper,
+};
 use ossd::input::clock::ClockSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::oss::soundcard;
@@ -253,7 +255,26 @@ impl Kernel {
             engine,
             capture: opener,
         };
-        Kernel::start_devices(dev, kinds, devices, capture, ours, nodes)
+        Kernel::start_devices(dev, kinds, devices, capture, ours, nodes, None)
+    }
+
+    /// As [`Kernel::start`], with the requests `fault` picks panicking
+    /// while they are handled (see `Daemon::inject_panics`).
+    pub fn start_faulty(dev: DeviceConfig, fault: FaultHook) -> Kernel {
+        let (ours, nodes) = Kernel::connections(&[NodeKind::Dsp]);
+        let capture = Arc::new(Mutex::new(Vec::new()));
+        let mut sink = ClockSink::new(dev);
+        sink.capture = Some(capture.clone());
+        let devices = Devices::output(Box::new(sink));
+        Kernel::start_devices(
+            dev,
+            &[NodeKind::Dsp],
+            devices,
+            capture,
+            ours,
+            nodes,
+            Some(fault),
+        )
     }
 
     /// Starts a daemon serving `kinds` on `devices` as given; `capture` is
@@ -265,7 +286,7 @@ impl Kernel {
         capture: Arc<Mutex<Vec<u8>>>,
     ) -> Kernel {
         let (ours, nodes) = Kernel::connections(kinds);
-        Kernel::start_devices(dev, kinds, devices, capture, ours, nodes)
+        Kernel::start_devices(dev, kinds, devices, capture, ours, nodes, None)
     }
 
     fn start_devices(
@@ -275,8 +296,12 @@ impl Kernel {
         capture: Arc<Mutex<Vec<u8>>>,
         ours: Vec<OwnedFd>,
         nodes: Vec<Node>,
+        fault: Option<FaultHook>,
     ) -> Kernel {
-        let daemon = Daemon::new(Config::default(), nodes, devices).unwrap();
+        let mut daemon = Daemon::new(Config::default(), nodes, devices).unwrap();
+        if let Some(f) = fault {
+            daemon.inject_panics(f);
+        }
         let stopper = daemon.stopper();
         let handle = std::thread::spawn(move || daemon.run(None));
         let mut k = Kernel {
