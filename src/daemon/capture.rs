@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use nix::sys::eventfd::EventFd;
 
+use super::lock;
 use crate::device::DeviceError;
 use crate::input::clock::ClockSource;
 use crate::input::{Source, SourceOpener};
@@ -119,7 +120,7 @@ impl Input {
         let was = self.presence.on();
         let mut found = false;
         for i in range {
-            let result = (reopen.lock().expect("capture opener lock"))(i);
+            let result = (lock(reopen))(i);
             let now = Instant::now();
             match result {
                 Ok(s) => {
@@ -244,14 +245,10 @@ fn run(
             continue;
         }
         format::decode(sample, &bytes, &mut frames);
-        shared
-            .lock()
-            .expect("capture lock")
-            .recorders
-            .begin(&mut work);
+        lock(&shared).recorders.begin(&mut work);
         work.convert(&frames);
         {
-            let mut s = shared.lock().expect("capture lock");
+            let mut s = lock(&shared);
             s.recorders.end(&mut work, &frames);
             s.frames += dev.period_frames as u64;
             s.xruns = input.xruns();

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::eventfd::EventFd;
 
-use super::Shared;
+use super::{lock, Shared};
 use crate::mix::Bus;
 use crate::output::adapt::{Adapt, Change};
 use crate::output::clock::ClockSink;
@@ -143,7 +143,7 @@ impl Output<'_> {
         self.xruns_before += self.sink.take().map_or(0, |s| s.xruns());
         self.sink = next;
         self.swapped = true;
-        let mut s = self.shared.lock().expect("engine lock");
+        let mut s = lock(self.shared);
         s.output_missing = self.presence.is_missing();
         s.output_device = self.presence.on().unwrap_or(0);
         if let Some(sink) = &self.sink {
@@ -332,7 +332,7 @@ fn block(
     xruns: u64,
 ) -> Block {
     let playing = {
-        let mut s = shared.lock().expect("engine lock");
+        let mut s = lock(shared);
         s.mixer.begin_period(bus);
         bus.playing()
     };
@@ -344,7 +344,7 @@ fn block(
         }
         None => (Ok(()), None),
     };
-    let mut s = shared.lock().expect("engine lock");
+    let mut s = lock(shared);
     s.mixer.end_period(bus);
     let block = mix.period_frames as u64;
     s.position = Position {
@@ -408,12 +408,7 @@ pub fn run(
     } else {
         std::mem::take(&mut opts.devices)
     };
-    let mix = shared
-        .lock()
-        .expect("engine lock")
-        .mixer
-        .device()
-        .to_owned();
+    let mix = *lock(&shared).mixer.device();
     let now = Instant::now();
     let on = (!opts.absent).then_some(opts.device.min(names.len() - 1));
     let periods = (mix.buffer_frames / mix.period_frames.max(1)).max(2);
@@ -437,11 +432,11 @@ pub fn run(
     // Whether any client had a stream, as of the last period begun.
     let mut active = true;
     let mut playing = false;
-    let mut last = shared.lock().expect("engine lock").position;
+    let mut last = lock(&shared).position;
     while !stop.load(Ordering::Acquire) {
         if let (Some(idle), Some(reopen)) = (opts.idle_release, opts.reopen.as_mut()) {
             if out.sink.is_none() {
-                active = shared.lock().expect("engine lock").mixer.is_active();
+                active = lock(&shared).mixer.is_active();
             }
             idle_since = if active {
                 None
@@ -450,7 +445,7 @@ pub fn run(
             };
             if out.sink.is_some() && idle_since.is_some_and(|t| t.elapsed() >= idle) {
                 out.swap(None);
-                shared.lock().expect("engine lock").position.delay = 0;
+                lock(&shared).position.delay = 0;
                 tracing::info!("no clients: output device released");
             }
             if out.sink.is_none() {
@@ -519,7 +514,7 @@ pub fn run(
         last = b.position;
         let failed = b.written.err();
         let xruns = out.xruns();
-        let wanted = shared.lock().expect("engine lock").want_tick;
+        let wanted = lock(&shared).want_tick;
         // Wake the protocol thread only when it has something parked: an
         // idle daemon then costs one wake-up per block, not two.
         if wanted {
@@ -540,7 +535,7 @@ pub fn run(
                 }
             }
         }
-        active = shared.lock().expect("engine lock").mixer.is_active();
+        active = lock(&shared).mixer.is_active();
         if xruns != xruns_logged && last_log.elapsed() >= XRUN_LOG_INTERVAL {
             tracing::warn!(total = xruns, "output device underran; recovered");
             xruns_logged = xruns;
