@@ -291,10 +291,9 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
     let capture_names = args.capture(&devices);
     let capture: Option<SourceOpener> = (!capture_names.is_empty()).then(|| {
         let req = req.clone();
-        let names = capture_names.clone();
-        Box::new(move |i: usize| {
+        Box::new(move |name: &str| {
             let req = AlsaRequest {
-                device: names[i].clone(),
+                device: name.to_owned(),
                 ..req.clone()
             };
             ossd::device::quietly(|| AlsaSource::open(&req)).map(|s| Box::new(s) as Box<dyn Source>)
@@ -317,16 +316,15 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
     // to move between devices or to change the period) at the rate and
     // channels the mix runs at; in its sample format if it takes it.
     let reopen_req = req.clone();
-    let names = devices.clone();
     let user_format = args.format;
     let devices = Devices {
         sink,
         engine: EngineOptions {
             realtime: args.rt.then_some(args.rt_priority),
             idle_release: args.idle_release(),
-            reopen: Some(Box::new(move |i, want| {
+            reopen: Some(Box::new(move |name, want| {
                 let pinned = AlsaRequest {
-                    device: names[i].clone(),
+                    device: name.to_owned(),
                     period_frames: want.period_frames,
                     periods: (want.buffer_frames / want.period_frames.max(1)).max(2),
                     ..reopen_req.pinned_to(want)

@@ -186,7 +186,7 @@ fn a_parked_read_gets_silence_when_the_capture_card_goes_and_sound_when_it_retur
     let opens = Arc::new(AtomicUsize::new(0));
     let opener: SourceOpener = {
         let (gone, back, opens) = (gone.clone(), back.clone(), opens.clone());
-        Box::new(move |_| {
+        Box::new(move |_: &str| {
             let n = opens.fetch_add(1, Ordering::Relaxed);
             if n > 0 && !back.load(Ordering::Acquire) {
                 return Err(unplugged());
@@ -264,7 +264,8 @@ fn the_mix_moves_to_the_fallback_device_and_back_to_the_preferred_one() {
             fallback.clone(),
             asked.clone(),
         );
-        Box::new(move |i, want| {
+        Box::new(move |name: &str, want: &ossd::pcm::DeviceConfig| {
+            let i = usize::from(name == "hw:Speakers");
             asked.lock().unwrap().push(i);
             if i == 0 && gone.load(Ordering::Acquire) {
                 return Err(unplugged());

@@ -120,7 +120,7 @@ impl Input {
         let was = self.presence.on();
         let mut found = false;
         for i in range {
-            let result = (lock(reopen))(i);
+            let result = (lock(reopen))(&self.names[i]);
             let now = Instant::now();
             match result {
                 Ok(s) => {

@@ -93,7 +93,7 @@ const MAX_CATCH_UP: Duration = Duration::from_secs(1);
 
 /// The output device, or its stand-in, and what is known of them.
 struct Output<'a> {
-    names: &'a [String],
+    names: Vec<String>,
     /// The mix: its format, rate, channels and block (`period_frames`).
     mix: DeviceConfig,
     presence: Presence,
@@ -163,7 +163,7 @@ impl Output<'_> {
                 self.swap(None);
             }
             let t = Instant::now();
-            let result = reopen(i, &want);
+            let result = reopen(&self.names[i], &want);
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             let now = Instant::now();
             match result {
@@ -271,7 +271,7 @@ impl Output<'_> {
         };
         self.swap(None);
         let want = self.want();
-        match reopen(i, &want) {
+        match reopen(&self.names[i], &want) {
             Ok(s) => {
                 let got = s.config();
                 let ms = got.buffer_frames as f64 * 1000.0 / got.pcm.rate as f64;
@@ -411,11 +411,12 @@ pub fn run(
     let mix = *lock(&shared).mixer.device();
     let now = Instant::now();
     let on = (!opts.absent).then_some(opts.device.min(names.len() - 1));
+    let n = names.len();
     let periods = (mix.buffer_frames / mix.period_frames.max(1)).max(2);
     let mut out = Output {
-        names: &names,
+        names,
         mix,
-        presence: Presence::new(names.len(), on, now),
+        presence: Presence::new(n, on, now),
         adapt: Adapt::new(mix.period_frames, periods, mix.pcm.rate, now),
         sink: None,
         xruns_before: 0,
@@ -454,7 +455,7 @@ pub fn run(
                     continue;
                 }
                 let was = out.presence.on();
-                if out.round(0..names.len(), reopen) {
+                if out.round(0..n, reopen) {
                     tracing::info!("output device reopened");
                 } else {
                     out.presence.failed(Instant::now());

@@ -336,7 +336,7 @@ impl Ports for RuntimePorts<'_> {
         let mut opened = None;
         for i in 0..names.len() {
             // The capture thread uses the opener too (after the card went).
-            match with_lock(opener, |open| open(i)) {
+            match with_lock(opener, |open| open(&names[i])) {
                 Ok(s) => {
                     opened = Some((i, s));
                     break;

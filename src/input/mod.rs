@@ -20,6 +20,6 @@ pub trait Source: Send {
     fn xruns(&self) -> u64;
 }
 
-/// Opens capture device `i` of the configured list (most preferred first):
-/// for the first reader, and again after one went away.
-pub type SourceOpener = Box<dyn FnMut(usize) -> Result<Box<dyn Source>, DeviceError> + Send>;
+/// Opens the capture device named (one of the configured list, most
+/// preferred first): for the first reader, and again after one went away.
+pub type SourceOpener = Box<dyn FnMut(&str) -> Result<Box<dyn Source>, DeviceError> + Send>;

@@ -12,14 +12,14 @@ use std::time::Instant;
 use crate::device::DeviceError;
 use crate::pcm::DeviceConfig;
 
-/// Opens output device `i` of the configured list (most preferred first)
-/// again: after an idle release, while devices are missing, to move the
-/// mix between them, and to change the period. It asks for the rate,
+/// Opens the output device named (one of the configured list, most
+/// preferred first) again: after an idle release, while devices are
+/// missing, to move the mix between them, and to change the period. It asks for the rate,
 /// channels, period and buffer of `want`, and for its sample format where
 /// the device takes it (another is fine: the mix is encoded for the
 /// device).
 pub type SinkOpener =
-    Box<dyn FnMut(usize, &DeviceConfig) -> Result<Box<dyn Sink>, DeviceError> + Send>;
+    Box<dyn FnMut(&str, &DeviceConfig) -> Result<Box<dyn Sink>, DeviceError> + Send>;
 
 /// The device end of the engine.
 pub trait Sink: Send {

@@ -236,8 +236,9 @@ impl Kernel {
         let (ours, nodes) = Kernel::connections(kinds);
         let capture_dev = dev;
         let opener: Option<SourceOpener> = capture.map(|freq| {
-            Box::new(move |_| Ok(Box::new(ClockSource::new(capture_dev, freq)) as Box<dyn Source>))
-                as SourceOpener
+            Box::new(move |_: &str| {
+                Ok(Box::new(ClockSource::new(capture_dev, freq)) as Box<dyn Source>)
+            }) as SourceOpener
         });
         let capture = Arc::new(Mutex::new(Vec::new()));
         let mut sink = ClockSink::new(dev);
