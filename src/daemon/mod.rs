@@ -334,9 +334,9 @@ impl Ports for RuntimePorts<'_> {
         // The first of the list that opens; else the first one's error.
         let mut first_error = None;
         let mut opened = None;
-        for i in 0..names.len() {
+        for (i, name) in names.iter().enumerate() {
             // The capture thread uses the opener too (after the card went).
-            match with_lock(opener, |open| open(&names[i])) {
+            match with_lock(opener, |open| open(name)) {
                 Ok(s) => {
                     opened = Some((i, s));
                     break;
