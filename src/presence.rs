@@ -122,6 +122,86 @@ impl Presence {
     }
 }
 
+/// How a thread's device list speaks in the log: one line when the device
+/// used fails (and what is used meanwhile), one when a device comes back.
+#[derive(Debug, Clone, Copy)]
+pub struct Role {
+    /// "output", "capture".
+    pub role: &'static str,
+    /// What is done on a device: "playing on", "recording from".
+    pub using: &'static str,
+    /// What is done with no device: "playing on a stand-in clock".
+    pub standin: &'static str,
+}
+
+pub const OUTPUT: Role = Role {
+    role: "output",
+    using: "playing on",
+    standin: "playing on a stand-in clock",
+};
+
+pub const CAPTURE: Role = Role {
+    role: "capture",
+    using: "recording from",
+    standin: "recording silence",
+};
+
+impl Role {
+    /// Device `failed` of `names` failed (`why`); `on` is used now.
+    pub fn log_failed(
+        &self,
+        names: &[String],
+        failed: usize,
+        on: Option<usize>,
+        why: &dyn std::fmt::Display,
+    ) {
+        let (role, name) = (self.role, &names[failed]);
+        match on {
+            Some(i) if i != failed => tracing::warn!(
+                "{role} device {name} failed ({why}); {} {} until it returns",
+                self.using,
+                names[i]
+            ),
+            Some(_) => tracing::info!("{role} device {name} failed ({why}) and opened again"),
+            None => tracing::warn!(
+                "{role} device {name} failed ({why}); {} until {}",
+                self.standin,
+                if names.len() > 1 {
+                    "a device returns"
+                } else {
+                    "it returns"
+                }
+            ),
+        }
+    }
+
+    /// Device `i` of `names` is used now, instead of `was`; it had been
+    /// missing for `away`.
+    pub fn log_back(&self, names: &[String], i: usize, was: Option<usize>, away: Option<Duration>) {
+        let (role, name) = (self.role, &names[i]);
+        match (away, was) {
+            (Some(away), Some(from)) if from != i => tracing::info!(
+                "{role} device {name} is back after {:.1} s; {} it instead of {}",
+                away.as_secs_f64(),
+                self.using,
+                names[from]
+            ),
+            (Some(away), _) => tracing::info!(
+                "{role} device {name} is back after {:.1} s",
+                away.as_secs_f64()
+            ),
+            (None, Some(from)) if from != i => {
+                tracing::info!(
+                    "{} {role} device {name} instead of {}",
+                    self.using,
+                    names[from]
+                )
+            }
+            (None, _) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

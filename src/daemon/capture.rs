@@ -23,7 +23,7 @@ use crate::input::{Source, SourceOpener};
 use crate::mix::record::{RecWork, Recorders};
 use crate::pcm::format;
 use crate::pcm::DeviceConfig;
-use crate::presence::{Presence, Use};
+use crate::presence::{Presence, Use, CAPTURE};
 
 /// What the capture thread shares with the protocol thread.
 #[derive(Debug, Default)]
@@ -130,20 +130,7 @@ impl Input {
                         && got.period_frames == self.dev.period_frames;
                     match self.presence.opened(i, fits, now) {
                         Use::Yes { away } => {
-                            let name = &self.names[i];
-                            match (away, was) {
-                                (Some(away), Some(from)) if from != i => tracing::info!(
-                                    "capture device {name} is back after {:.1} s; recording \
-                                     from it instead of {}",
-                                    away.as_secs_f64(),
-                                    self.names[from]
-                                ),
-                                (Some(away), _) => tracing::info!(
-                                    "capture device {name} is back after {:.1} s",
-                                    away.as_secs_f64()
-                                ),
-                                (None, _) => tracing::info!("recording from {name}"),
-                            }
+                            CAPTURE.log_back(&self.names, i, was, away);
                             self.swap(s);
                             found = true;
                             break;
@@ -175,22 +162,8 @@ impl Input {
             let silence = self.silence();
             self.swap(silence);
         }
-        let Some(failed) = failed else { return };
-        let name = &self.names[failed];
-        match self.presence.on() {
-            Some(i) if i != failed => tracing::warn!(
-                "capture device {name} failed ({why}); recording from {} until it returns",
-                self.names[i]
-            ),
-            Some(_) => tracing::info!("capture device {name} failed ({why}) and opened again"),
-            None => tracing::warn!(
-                "capture device {name} failed ({why}); recording silence until {}",
-                if self.names.len() > 1 {
-                    "a device returns"
-                } else {
-                    "it returns"
-                }
-            ),
+        if let Some(failed) = failed {
+            CAPTURE.log_failed(&self.names, failed, self.presence.on(), why);
         }
     }
 

@@ -45,7 +45,7 @@ use crate::output::adapt::{Adapt, Change};
 use crate::output::clock::ClockSink;
 use crate::output::{Position, Sink, SinkOpener};
 use crate::pcm::DeviceConfig;
-use crate::presence::{Presence, Use};
+use crate::presence::{Presence, Use, OUTPUT};
 
 /// How the engine thread runs.
 #[derive(Default)]
@@ -174,7 +174,7 @@ impl Output<'_> {
                     tracing::debug!(ms, device = self.name(i), "output device opened");
                     match self.presence.opened(i, fits, now) {
                         Use::Yes { away } => {
-                            self.log_moved(i, was, away, &got);
+                            OUTPUT.log_back(&self.names, i, was, away);
                             self.swap(Some(s));
                             found = true;
                             break;
@@ -201,31 +201,6 @@ impl Output<'_> {
         found
     }
 
-    fn log_moved(&self, i: usize, was: Option<usize>, away: Option<Duration>, got: &DeviceConfig) {
-        let name = self.name(i);
-        match (away, was) {
-            (Some(away), Some(from)) if from != i => tracing::info!(
-                "output device {name} is back after {:.1} s; the mix moves to it from {}",
-                away.as_secs_f64(),
-                self.name(from)
-            ),
-            (Some(away), _) => tracing::info!(
-                "output device {name} is back after {:.1} s",
-                away.as_secs_f64()
-            ),
-            (None, Some(from)) if from != i => tracing::info!(
-                "the mix moves to output device {name} ({}) from {}",
-                Describe(*got),
-                self.name(from)
-            ),
-            (None, None) if self.presence.is_missing() => {}
-            (None, None) => {
-                tracing::info!("playing on output device {name} ({})", Describe(*got))
-            }
-            (None, Some(_)) => {}
-        }
-    }
-
     fn stand_in(&mut self) {
         let cfg = self.want();
         self.swap(Some(Box::new(ClockSink::stand_in(cfg))));
@@ -242,24 +217,8 @@ impl Output<'_> {
         if self.sink.is_none() {
             self.stand_in();
         }
-        let Some(failed) = failed else {
-            return; // the stand-in itself: a fresh one runs
-        };
-        let name = self.name(failed);
-        match self.presence.on() {
-            Some(i) if i != failed => tracing::warn!(
-                "output device {name} failed ({why}); playing on {} until it returns",
-                self.name(i)
-            ),
-            Some(_) => tracing::info!("output device {name} failed ({why}) and opened again"),
-            None => tracing::warn!(
-                "output device {name} failed ({why}); playing on a stand-in clock until {}",
-                if self.names.len() > 1 {
-                    "a device returns"
-                } else {
-                    "it returns"
-                }
-            ),
+        if let Some(failed) = failed {
+            OUTPUT.log_failed(&self.names, failed, self.presence.on(), why);
         }
     }
 
