@@ -908,6 +908,23 @@ mod tests {
     }
 
     #[test]
+    fn fallback_devices_are_checked_and_an_absent_one_is_a_note() {
+        let mut f = Fake::healthy("fallbacks");
+        f.pcms.insert("hw:Dummy,0".into(), libc::ENODEV);
+        let s = Settings {
+            device: vec!["hw:0,0".into(), "hw:Dummy,0".into()],
+            capture_device: vec!["none".into()],
+            ..Settings::default()
+        };
+        let r = run_checks_with(&f, &s);
+        assert_eq!(*f.opened.borrow(), ["hw:0,0", "hw:Dummy,0"]);
+        assert_eq!(status(&r, "playback device"), Status::Ok);
+        assert_eq!(status(&r, "fallback playback device"), Status::Note);
+        assert!(fix(&r, "fallback playback device").contains("nothing to do"));
+        assert!(r.is_ok(), "{r}");
+    }
+
+    #[test]
     fn an_absent_card_is_a_problem_that_ossd_waits_for() {
         let mut f = Fake::healthy("absent");
         f.pcms.insert("hw:Loopback,0,0".into(), libc::ENODEV);
