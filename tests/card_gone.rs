@@ -373,9 +373,9 @@ impl Sink for Stalling {
 
 /// Plays 2 s (at 8 kHz, written as fast as it is taken, then SYNC) on a
 /// device of 256-frame periods that stalls while its periods are that
-/// short; returns how long it took, sndstat after, and the periods asked
-/// of the opener.
-fn play_two_seconds_on_a_stalling_device(adapt: bool) -> (Duration, String, Vec<u32>) {
+/// short; returns how long it took, sndstat after, the periods asked of the
+/// opener and the client's GETERROR underruns.
+fn play_two_seconds_on_a_stalling_device(adapt: bool) -> (Duration, String, Vec<u32>, i32) {
     const SMALL: ossd::pcm::DeviceConfig = device(256, 3);
     let stalling = |cfg| Stalling {
         inner: ClockSink::new(cfg),
@@ -409,27 +409,31 @@ fn play_two_seconds_on_a_stalling_device(adapt: bool) -> (Duration, String, Vec<
     }
     assert_eq!(k.ioctl(fh, SNDCTL_DSP_SYNC, &[]).error, 0);
     let took = t.elapsed();
+    let e = k.ioctl(fh, SNDCTL_DSP_GETERROR, &[]);
+    let underruns = i32::from_ne_bytes(e.ioctl_out()[..4].try_into().unwrap());
     assert_eq!(k.release(fh, WRONLY).error, 0);
     let text = sndstat(&mut k);
     k.stop();
     let asked = asked.lock().unwrap().clone();
-    (took, text, asked)
+    (took, text, asked, underruns)
 }
 
 #[test]
 fn a_device_that_stands_still_does_not_slow_its_clients_down() {
     // Every tenth period (53 ms) the device stands still 30 ms: without
     // catching up, the 2 s would take about 2.6 s.
-    let (took, text, asked) = play_two_seconds_on_a_stalling_device(false);
+    let (took, text, asked, underruns) = play_two_seconds_on_a_stalling_device(false);
     assert!(took < Duration::from_millis(2250), "paced: {took:?}");
     assert!(took >= Duration::from_millis(1900), "paced: {took:?}");
     assert!(text.contains("frames (clients kept real time)"), "{text}");
     assert!(asked.is_empty(), "{asked:?}");
+    // About one stall in every 53 ms of the 2 s: the client is told.
+    assert!(underruns >= 10, "GETERROR play_underruns {underruns}");
 }
 
 #[test]
 fn repeated_underruns_raise_the_period() {
-    let (took, text, asked) = play_two_seconds_on_a_stalling_device(true);
+    let (took, text, asked, _) = play_two_seconds_on_a_stalling_device(true);
     assert!(took < Duration::from_millis(2250), "paced: {took:?}");
     // Raised to periods of two blocks, at which it copes: once.
     assert_eq!(asked, [512], "{text}");

@@ -487,7 +487,9 @@ pub fn run(
         let new = xruns - xruns_at_start;
         if new > 0 {
             // The device stood still: the blocks that fell due meanwhile
-            // are mixed and dropped, so the clients keep real time.
+            // are mixed and dropped, so the clients keep real time; each
+            // playing client counts an underrun (GETERROR).
+            lock(&shared).mixer.count_device_underrun();
             last = catch_up(&shared, &mut bus, &out.mix, before, ready, xruns);
             if adapt {
                 if let Some(change) = out.adapt.on_underruns(new, Instant::now()) {

@@ -233,6 +233,14 @@ impl Mixer {
         (v, r)
     }
 
+    /// The device stood still (an underrun): every voice that was playing
+    /// counts one (its sound meanwhile is skipped to keep real time).
+    pub fn count_device_underrun(&mut self) {
+        for (_, v) in self.voices.iter_mut() {
+            v.count_device_underrun();
+        }
+    }
+
     pub fn voices(&self) -> impl Iterator<Item = (VoiceId, &Voice)> {
         self.voices.iter()
     }

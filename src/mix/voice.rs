@@ -198,6 +198,14 @@ impl Voice {
     }
 
     /// Periods in which the stream ran dry while playing.
+    /// The device stood still while this voice was running: what it
+    /// played meanwhile was skipped, which counts as an underrun (GETERROR).
+    pub fn count_device_underrun(&mut self) {
+        if self.state == VoiceState::Running && self.was_flowing {
+            self.underruns = self.underruns.saturating_add(1);
+        }
+    }
+
     pub fn underruns(&self) -> u32 {
         self.underruns
     }
