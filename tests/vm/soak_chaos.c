@@ -127,6 +127,7 @@ struct slot {
 struct shared {
 	struct slot slot[MAXJ];
 	long long errors[NOP][NERR];
+	long long ioctl_errors[2][256][NERR]; /* by type ('P' or 'M') and number */
 	long long playvol_fail;
 };
 static struct shared *sh;
@@ -216,6 +217,8 @@ static int cioctl(struct client *c, unsigned long req, void *arg, int phase)
 	me->ioctls++;
 	if (r < 0) {
 		err(phase == PH_SYNC ? OP_SYNC : OP_IOCTL, e);
+		if (e > 0 && e < NERR)
+			__atomic_fetch_add(&sh->ioctl_errors[_IOC_TYPE(req) == 'P' ? 0 : 1][_IOC_NR(req)][e], 1, __ATOMIC_RELAXED);
 		return e;
 	}
 	return 0;
@@ -847,6 +850,36 @@ int main(int argc, char **argv)
 				printf("%s %s %s=%lld", any++ ? "," : "", op_name[o], name ? name : "?", sh->errors[o][e]);
 				if (e != EAGAIN && e != EINVAL && e != ENOTTY)
 					unexpected += sh->errors[o][e];
+			}
+	printf("%s\n", any ? "" : " none");
+	/* which ioctls failed, by number (SNDCTL_DSP_* are 'P') */
+	static const struct { unsigned long req; const char *name; } names[] = {
+		{SNDCTL_DSP_RESET, "RESET"}, {SNDCTL_DSP_SYNC, "SYNC"}, {SNDCTL_DSP_SPEED, "SPEED"},
+		{SNDCTL_DSP_GETBLKSIZE, "GETBLKSIZE"}, {SNDCTL_DSP_SETFMT, "SETFMT"}, {SNDCTL_DSP_CHANNELS, "CHANNELS"},
+		{SNDCTL_DSP_POST, "POST"}, {SNDCTL_DSP_SETFRAGMENT, "SETFRAGMENT"}, {SNDCTL_DSP_GETFMTS, "GETFMTS"},
+		{SNDCTL_DSP_GETOSPACE, "GETOSPACE"}, {SNDCTL_DSP_GETISPACE, "GETISPACE"}, {SNDCTL_DSP_NONBLOCK, "NONBLOCK"},
+		{SNDCTL_DSP_GETCAPS, "GETCAPS"}, {SNDCTL_DSP_SETTRIGGER, "SET/GETTRIGGER"}, {SNDCTL_DSP_GETIPTR, "GETIPTR"},
+		{SNDCTL_DSP_GETOPTR, "GETOPTR"}, {SNDCTL_DSP_GETODELAY, "GETODELAY"}, {OSS4_SETPLAYVOL, "SET/GETPLAYVOL"},
+		{OSS4_GETERROR, "GETERROR"}, {OSS4_SILENCE, "SILENCE"}, {OSS4_SKIP, "SKIP"}, {OSS4_HALT_INPUT, "HALT_INPUT"},
+		{OSS4_HALT_OUTPUT, "HALT_OUTPUT"}, {OSS4_CURRENT_IPTR, "CURRENT_IPTR"}, {OSS4_CURRENT_OPTR, "CURRENT_OPTR"},
+	};
+	printf("soak_chaos: ioctl_errors:");
+	any = 0;
+	for (int t = 0; t < 2; t++)
+		for (int nr = 0; nr < 256; nr++)
+			for (int e = 1; e < NERR; e++) {
+				if (!sh->ioctl_errors[t][nr][e])
+					continue;
+				const char *name = NULL;
+				for (int i = 0; i < N(names); i++)
+					if (t == 0 && _IOC_NR(names[i].req) == (unsigned)nr && _IOC_TYPE(names[i].req) == 'P')
+						name = names[i].name;
+				const char *en = strerrorname_np(e);
+				if (name)
+					printf("%s %s %s=%lld", any++ ? "," : "", name, en ? en : "?", sh->ioctl_errors[t][nr][e]);
+				else
+					printf("%s %c/%d %s=%lld", any++ ? "," : "", t ? '?' : 'P', nr, en ? en : "?",
+					       sh->ioctl_errors[t][nr][e]);
 			}
 	printf("%s\n", any ? "" : " none");
 	printf("soak_chaos: unexpected_errors=%lld\n", unexpected);

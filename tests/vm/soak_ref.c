@@ -43,6 +43,7 @@
 
 #define RATE 48000
 #define FRAME 4 /* S16_LE stereo */
+#define STALE 16384 /* frames back an inserted frame is looked for */
 #define SNDCTL_DSP_GETERROR_ _IOR('P', 25, struct errinfo)
 
 /* audio_errinfo (SNDCTL_DSP_GETERROR), 4Front's layout. */
@@ -168,7 +169,8 @@ static int cmd_check(uint64_t seed)
 	 * still open at the end of the capture is the tail after the stream. */
 	enum { LEAD, STREAM, BREAK } st = LEAD;
 	uint64_t captured = 0, lead = 0, matched = 0, breaks = 0, ins_zero = 0, ins_other = 0;
-	uint64_t cur_zero = 0, cur_other = 0, cur_at = 0; /* the open break */
+	uint64_t cur_zero = 0, cur_other = 0, cur_at = 0, cur_stale = 0; /* the open break */
+	uint64_t stale = 0;
 	uint32_t cur_got = 0;
 	uint64_t first_at = 0, first_frame = 0, first_len = 0;
 	uint32_t first_got = 0, first_want = 0;
@@ -199,7 +201,13 @@ static int cmd_check(uint64_t seed)
 						first_at = cur_at, first_frame = matched, first_len = cur_zero + cur_other;
 						first_got = cur_got, first_want = frame_at(seed, matched);
 					}
-					ins_zero += cur_zero, ins_other += cur_other;
+					ins_zero += cur_zero, ins_other += cur_other, stale += cur_stale;
+					if (breaks <= 50)
+						fprintf(stderr, "soak_ref check: break %llu at capture frame %llu (%.3f s), stream frame %llu: "
+							"%llu frames inserted (%llu zero, %llu others, %llu of them earlier frames of the stream)\n",
+							(unsigned long long)breaks, (unsigned long long)cur_at, cur_at / (double)RATE,
+							(unsigned long long)matched, (unsigned long long)(cur_zero + cur_other),
+							(unsigned long long)cur_zero, (unsigned long long)cur_other, (unsigned long long)cur_stale);
 					st = STREAM;
 				}
 				matched++;
@@ -207,21 +215,29 @@ static int cmd_check(uint64_t seed)
 			}
 			if (st == STREAM) {
 				st = BREAK;
-				cur_zero = cur_other = 0, cur_at = captured, cur_got = f;
+				cur_zero = cur_other = cur_stale = 0, cur_at = captured, cur_got = f;
 			}
-			if (f == 0)
+			if (f == 0) {
 				cur_zero++;
-			else
+			} else {
 				cur_other++;
+				/* one of the last STALE frames of the stream again (aloop
+				 * plays its buffer once more after an underrun)? */
+				for (uint64_t j = 1; j <= STALE && j <= matched; j++)
+					if (frame_at(seed, matched - j) == f) {
+						cur_stale++;
+						break;
+					}
+			}
 		}
 		memmove(buf, buf + n * FRAME, have - n * FRAME);
 		have -= n * FRAME;
 	}
 	uint64_t tail_zero = st == BREAK ? cur_zero : 0, tail_other = st == BREAK ? cur_other : 0;
 	printf("soak_ref check: captured=%llu lead_zero=%llu matched=%llu breaks=%llu inserted_zero=%llu "
-	       "inserted_other=%llu tail_zero=%llu tail_other=%llu",
+	       "inserted_other=%llu inserted_stale=%llu tail_zero=%llu tail_other=%llu",
 	       (unsigned long long)captured, (unsigned long long)lead, (unsigned long long)matched,
-	       (unsigned long long)breaks, (unsigned long long)ins_zero, (unsigned long long)ins_other,
+	       (unsigned long long)breaks, (unsigned long long)ins_zero, (unsigned long long)ins_other, (unsigned long long)stale,
 	       (unsigned long long)tail_zero, (unsigned long long)tail_other);
 	if (breaks)
 		printf(" first_break_capture_frame=%llu first_break_stream_frame=%llu first_break_frames=%llu "
