@@ -28,11 +28,15 @@
  *   (its next expected frame seen again) are counted as inserted (zero or
  *   not), and nothing of the stream may be missing. After the stream's last
  *   frame (the first of an all-zero run that lasts to the end of the capture
- *   marks the end) only zero frames may follow. Prints key=value figures:
- *   captured, lead_zero, matched (frames of the stream that arrived, in
- *   order, bit-exact), breaks, inserted_zero, inserted_other, and where the
+ *   marks the end) only zero frames may follow. Prints one line per break
+ *   (up to 50, on stderr: where in the capture, in seconds too, and what was
+ *   inserted: zero frames, others, and how many of those repeat one of the
+ *   stream's last 16384 frames, as aloop does after an underrun), then
+ *   key=value figures: captured, lead_zero, matched (frames of the stream
+ *   that arrived, in order, bit-exact), breaks, inserted_zero,
+ *   inserted_other, inserted_stale, tail_zero, tail_other, and where the
  *   first break was. Exit status 0 always (the caller compares `matched`
- *   with what `play` wrote and requires breaks=0).
+ *   with what `play` wrote and judges the breaks).
  */
 #define _GNU_SOURCE
 #define PROG "soak_ref"
