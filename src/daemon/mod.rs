@@ -364,6 +364,10 @@ impl Ports for RuntimePorts<'_> {
     fn command_of(&mut self, pid: u32) -> Option<String> {
         crate::oss::sndstat::command_of(pid)
     }
+
+    fn exiting(&mut self, pid: u32) -> bool {
+        crate::oss::sndstat::exiting(pid)
+    }
 }
 
 pub struct Daemon {

@@ -266,6 +266,24 @@ pub fn command_of(pid: u32) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// Whether process `pid` is exiting: PF_EXITING in the flags of
+/// /proc/PID/stat (set from the start of its exit, while the kernel closes
+/// its files). Unknown (no such process, /proc not readable): not.
+pub fn exiting(pid: u32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    stat_flags(&stat).is_some_and(|f| f & PF_EXITING != 0)
+}
+
+/// The flags field (the 9th) of a /proc/PID/stat line; the command (2nd)
+/// is in parentheses and may hold spaces and parentheses itself.
+fn stat_flags(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(6)?.parse().ok()
+}
+
 /// `s` with every character that is not printable ASCII (control characters,
 /// DEL, anything non-ASCII) replaced by `?`.
 pub fn sanitize(s: &str) -> String {
@@ -347,6 +365,21 @@ fn table(out: &mut String, indent: &str, rows: &[Vec<Cell>]) {
             })
             .collect();
         line(out, &format!("{indent}{}", cells.join(" ")));
+    }
+}
+
+#[cfg(test)]
+mod exiting_tests {
+    use super::*;
+
+    #[test]
+    fn the_flags_are_read_past_an_odd_command_name() {
+        let line = "4242 (a) b (c)) D 1 4242 4242 0 -1 4194564 12 0 0 0";
+        assert_eq!(stat_flags(line), Some(4194564));
+        assert!(stat_flags(line).unwrap() & 0x4 != 0);
+        assert_eq!(stat_flags("garbage"), None);
+        // This process is running, not exiting.
+        assert!(!exiting(std::process::id()));
     }
 }
 

@@ -147,6 +147,11 @@ pub trait Ports {
     fn close_capture(&mut self);
     /// The command name of process `pid` (for /dev/sndstat).
     fn command_of(&mut self, pid: u32) -> Option<String>;
+    /// Process `pid` is exiting (killed, or returning from main): its files
+    /// are being closed for it, and a close must not keep it waiting.
+    fn exiting(&mut self, _pid: u32) -> bool {
+        false
+    }
 }
 
 /// A write waiting for room in its file's buffer.
@@ -517,7 +522,7 @@ impl Server {
                 flags,
                 events,
             } => self.poll(node, unique, fh, kh, flags, events, io),
-            Op::Release { fh, flags } => self.release(node, unique, fh, flags, io),
+            Op::Release { fh, flags } => self.release(node, unique, fh, flags, req.header.pid, io),
             Op::Flush { .. } => self.answer(node, Answer::Done(unique)),
         }
     }
@@ -1073,8 +1078,21 @@ impl Server {
         }
     }
 
-    fn release(&mut self, node: usize, unique: u64, fh: u64, flags: u32, io: &mut impl Ports) {
+    fn release(
+        &mut self,
+        node: usize,
+        unique: u64,
+        fh: u64,
+        flags: u32,
+        pid: u32,
+        io: &mut impl Ports,
+    ) {
         let grace = self.settings.drain_grace;
+        // A process that is exiting (SIGKILL, say) closes its files as it
+        // dies, and the kernel keeps it waiting for the answer, unkillable:
+        // its close does not drain, as a driver's close does not wait once
+        // a fatal signal is pending. Its unplayed sound is dropped.
+        let dying = pid != 0 && self.dsp_file(fh).is_some() && io.exiting(pid);
         let Some(f) = self.dsp_file(fh) else {
             self.remove_file(fh, io);
             return self.answer(node, Answer::Done(unique));
@@ -1082,7 +1100,7 @@ impl Server {
         // Anything still parked belongs to a process that is gone.
         let mut gone = Vec::new();
         f.answer_all(Fail::Interrupted, &mut gone);
-        let nonblock = f.dsp.nonblock || flags as i32 & libc::O_NONBLOCK != 0;
+        let nonblock = dying || f.dsp.nonblock || flags as i32 & libc::O_NONBLOCK != 0;
         let play = f.play;
         self.answers.extend(gone.into_iter().map(|a| (node, a)));
         let queued = match play {
@@ -1605,6 +1623,8 @@ mod tests {
         now: Instant,
         /// The next call to `engines` panics (as a bug under the lock would).
         panic_next: bool,
+        /// Processes that are exiting.
+        dying: Vec<u32>,
     }
 
     impl Ports for Bench {
@@ -1639,6 +1659,9 @@ mod tests {
         fn command_of(&mut self, _pid: u32) -> Option<String> {
             None
         }
+        fn exiting(&mut self, pid: u32) -> bool {
+            self.dying.contains(&pid)
+        }
     }
 
     struct T {
@@ -1668,6 +1691,7 @@ mod tests {
                     mixer: Mixer::new(dev()),
                     now: Instant::now(),
                     panic_next: false,
+                    dying: Vec::new(),
                 },
                 unique: 0,
             }
@@ -1802,6 +1826,23 @@ mod tests {
         assert!(t.server.next_deadline().is_some());
         t.play(1000);
         assert_eq!(t.answers(), vec![Answer::Done(r)]);
+        assert_eq!(t.server.open_files(), 0);
+        assert_eq!(t.io.mixer.voices().count(), 0);
+    }
+
+    #[test]
+    fn a_dying_process_is_not_kept_waiting_by_its_close() {
+        let mut t = T::new();
+        let fh = t.open_native();
+        let w = t.write(fh, 4096);
+        // Killed: the kernel closes its files as it exits (the requests
+        // come with its pid, 1 here).
+        t.io.dying.push(1);
+        let r = t.send(opcode::FUSE_RELEASE, &release_args(fh));
+        let got = t.answers();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(matches!(got[0], Answer::Written { unique, .. } if unique == w));
+        assert_eq!(got[1], Answer::Done(r), "answered at once, no drain");
         assert_eq!(t.server.open_files(), 0);
         assert_eq!(t.io.mixer.voices().count(), 0);
     }
