@@ -365,8 +365,8 @@ impl Ports for RuntimePorts<'_> {
         crate::oss::sndstat::command_of(pid)
     }
 
-    fn exiting(&mut self, pid: u32) -> bool {
-        crate::oss::sndstat::exiting(pid)
+    fn killed(&mut self, pid: u32) -> bool {
+        crate::oss::sndstat::killed(pid)
     }
 }
 

@@ -266,22 +266,32 @@ pub fn command_of(pid: u32) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-/// Whether process `pid` is exiting: PF_EXITING in the flags of
-/// /proc/PID/stat (set from the start of its exit, while the kernel closes
-/// its files). Unknown (no such process, /proc not readable): not.
-pub fn exiting(pid: u32) -> bool {
-    const PF_EXITING: u64 = 0x4;
+/// Whether process `pid` is being killed by a signal: PF_EXITING in the
+/// flags of /proc/PID/stat (set from the start of its exit, while the
+/// kernel closes its files) and a signal in its exit code (field 52, set
+/// before the files are closed; a normal exit has none there, and ossd
+/// running as another user sees 0). Unknown (no such process, /proc not
+/// readable): not.
+pub fn killed(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
-    stat_flags(&stat).is_some_and(|f| f & PF_EXITING != 0)
+    killed_by_stat(&stat)
 }
 
-/// The flags field (the 9th) of a /proc/PID/stat line; the command (2nd)
-/// is in parentheses and may hold spaces and parentheses itself.
-fn stat_flags(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(6)?.parse().ok()
+fn killed_by_stat(stat: &str) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    // The command (field 2) is in parentheses and may hold spaces and
+    // parentheses itself: count the fields after its last ')'.
+    let Some(end) = stat.rfind(')') else {
+        return false;
+    };
+    let fields: Vec<&str> = stat[end + 1..].split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+    match (field(9), field(52)) {
+        (Some(flags), Some(code)) => flags & PF_EXITING != 0 && code & 0x7f != 0,
+        _ => false,
+    }
 }
 
 /// `s` with every character that is not printable ASCII (control characters,
@@ -369,17 +379,29 @@ fn table(out: &mut String, indent: &str, rows: &[Vec<Cell>]) {
 }
 
 #[cfg(test)]
-mod exiting_tests {
+mod killed_tests {
     use super::*;
 
+    /// A /proc/PID/stat line with `flags` and `exit_code`, and an odd
+    /// command name.
+    fn stat(flags: u64, exit_code: u64) -> String {
+        let mut f: Vec<String> = (3..=52).map(|_| "0".to_string()).collect();
+        f[0] = "D".into();
+        f[9 - 3] = flags.to_string();
+        f[52 - 3] = exit_code.to_string();
+        format!("4242 (a) b (c)) {}", f.join(" "))
+    }
+
     #[test]
-    fn the_flags_are_read_past_an_odd_command_name() {
-        let line = "4242 (a) b (c)) D 1 4242 4242 0 -1 4194564 12 0 0 0";
-        assert_eq!(stat_flags(line), Some(4194564));
-        assert!(stat_flags(line).unwrap() & 0x4 != 0);
-        assert_eq!(stat_flags("garbage"), None);
-        // This process is running, not exiting.
-        assert!(!exiting(std::process::id()));
+    fn killed_means_exiting_with_a_signal_in_the_exit_code() {
+        assert!(killed_by_stat(&stat(0x4 | 0x40_0000, 9)));
+        // Returning from main (exit status 0 or 1): its close drains.
+        assert!(!killed_by_stat(&stat(0x4, 0)));
+        assert!(!killed_by_stat(&stat(0x4, 1 << 8)));
+        // Alive; garbage.
+        assert!(!killed_by_stat(&stat(0x40_0000, 0)));
+        assert!(!killed_by_stat("garbage"));
+        assert!(!killed(std::process::id()));
     }
 }
 

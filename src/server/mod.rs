@@ -147,9 +147,9 @@ pub trait Ports {
     fn close_capture(&mut self);
     /// The command name of process `pid` (for /dev/sndstat).
     fn command_of(&mut self, pid: u32) -> Option<String>;
-    /// Process `pid` is exiting (killed, or returning from main): its files
-    /// are being closed for it, and a close must not keep it waiting.
-    fn exiting(&mut self, _pid: u32) -> bool {
+    /// Process `pid` is being killed by a signal: its files are being
+    /// closed as it dies, and a close must not keep it waiting.
+    fn killed(&mut self, _pid: u32) -> bool {
         false
     }
 }
@@ -1088,11 +1088,12 @@ impl Server {
         io: &mut impl Ports,
     ) {
         let grace = self.settings.drain_grace;
-        // A process that is exiting (SIGKILL, say) closes its files as it
+        // A process killed by a signal (SIGKILL, say) closes its files as it
         // dies, and the kernel keeps it waiting for the answer, unkillable:
-        // its close does not drain, as a driver's close does not wait once
-        // a fatal signal is pending. Its unplayed sound is dropped.
-        let dying = pid != 0 && self.dsp_file(fh).is_some() && io.exiting(pid);
+        // its close does not drain (as the OSS manual has it for a process
+        // killed by a signal), and its unplayed sound is dropped. A process
+        // that returns from main with the file open drains as any close.
+        let dying = pid != 0 && self.dsp_file(fh).is_some() && io.killed(pid);
         let Some(f) = self.dsp_file(fh) else {
             self.remove_file(fh, io);
             return self.answer(node, Answer::Done(unique));
@@ -1623,7 +1624,7 @@ mod tests {
         now: Instant,
         /// The next call to `engines` panics (as a bug under the lock would).
         panic_next: bool,
-        /// Processes that are exiting.
+        /// Processes being killed.
         dying: Vec<u32>,
     }
 
@@ -1659,7 +1660,7 @@ mod tests {
         fn command_of(&mut self, _pid: u32) -> Option<String> {
             None
         }
-        fn exiting(&mut self, pid: u32) -> bool {
+        fn killed(&mut self, pid: u32) -> bool {
             self.dying.contains(&pid)
         }
     }
