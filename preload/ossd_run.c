@@ -351,6 +351,20 @@ static void *copier(void *arg)
 	uint64_t bytes = __atomic_load_n(&d->ctl->bytes, __ATOMIC_ACQUIRE);
 	if (!d->input)
 		prime(d, tmp);
+	/* ossd's fragment: poll says ready once one is free (recorded), so
+	 * moving exactly one per wake-up costs a poll and a write (read) and
+	 * never blocks. Only an ossd buffer larger than half the ring needs
+	 * GETOSPACE each time, to keep the rest of the ring the program's. */
+	audio_buf_info geo;
+	size_t chunk = 0;
+	if (real_ioctl_call(d->io_fd, d->input ? SNDCTL_DSP_GETISPACE : SNDCTL_DSP_GETOSPACE, &geo) == 0 &&
+	    geo.fragsize > 0 && (d->input || (size_t)geo.fragstotal * (size_t)geo.fragsize <= half)) {
+		chunk = (size_t)geo.fragsize - (size_t)geo.fragsize % d->frame;
+		if (chunk > half)
+			chunk = 0;
+	}
+	DBG("%s copier: %zu bytes per wake-up%s\n", d->input ? "input" : "output", chunk,
+	    chunk ? "" : " (as GETOSPACE says)");
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
 		int w = copier_wait(d, d->input ? POLLIN : POLLOUT);
 		if (w <= 0) {
@@ -359,10 +373,15 @@ static void *copier(void *arg)
 			break;
 		}
 		audio_buf_info bi;
-		if (real_ioctl_call(d->io_fd, d->input ? SNDCTL_DSP_GETISPACE : SNDCTL_DSP_GETOSPACE, &bi) < 0)
+		if (chunk) {
+			bi.bytes = (int)chunk;
+			bi.fragstotal = bi.fragsize = 0;
+		} else if (real_ioctl_call(d->io_fd, d->input ? SNDCTL_DSP_GETISPACE : SNDCTL_DSP_GETOSPACE,
+					   &bi) < 0) {
 			break;
+		}
 		size_t n = bi.bytes > 0 ? (size_t)bi.bytes : 0;
-		if (!d->input) {
+		if (!d->input && !chunk) {
 			/* Never more than half the ring in ossd: the rest is the program's. */
 			size_t queued = (size_t)bi.fragstotal * bi.fragsize - n;
 			n = queued >= half ? 0 : (n < half - queued ? n : half - queued);
