@@ -22,13 +22,14 @@
  *     (a memfd, so a forked child shares it). Offset not 0, a size beyond the
  *     buffer, or MAP_PRIVATE: EINVAL, as a driver answers.
  *   - SETTRIGGER with the direction's bit starts a copier thread (all signals
- *     blocked) at ptr 0. Output: each time ossd has room for a fragment (poll),
- *     it takes what fits (GETOSPACE, at most half the ring) from the ring at
- *     the pointer and writes it to ossd; the pointer GETOPTR reports is where
- *     the copier has taken the ring to, so what the program paints ahead of it
- *     is heard, one ossd buffer later (GETODELAY), exactly as if written
- *     there. Input: each time ossd has recorded a fragment, the copier reads
- *     it into the ring and moves the pointer (GETIPTR).
+ *     blocked) at ptr 0. Output: after priming ossd with one ossd buffer of
+ *     silence, it takes one ossd fragment at a time from the ring at the
+ *     pointer, moves the pointer past it and writes it to ossd (a blocking
+ *     write, which ossd parks until it has room); the pointer GETOPTR reports
+ *     is where the copier has taken the ring to, so what the program paints
+ *     ahead of it is heard one ossd buffer (GETODELAY) plus at most the
+ *     fragment in flight later, as if written there. Input: blocking reads of
+ *     one ossd fragment into the ring, and the pointer (GETIPTR) moves.
  *   - GETOPTR/GETIPTR: ptr = the frame-aligned offset in the ring, blocks =
  *     fragments passed since the last call, bytes = the running total (kept in
  *     the shared memory, so a forked child reads the live pointer).
@@ -351,10 +352,12 @@ static void *copier(void *arg)
 	uint64_t bytes = __atomic_load_n(&d->ctl->bytes, __ATOMIC_ACQUIRE);
 	if (!d->input)
 		prime(d, tmp);
-	/* ossd's fragment: poll says ready once one is free (recorded), so
-	 * moving exactly one per wake-up costs a poll and a write (read) and
-	 * never blocks. Only an ossd buffer larger than half the ring needs
-	 * GETOSPACE each time, to keep the rest of the ring the program's. */
+	/* One ossd fragment per blocking write (read): ossd parks it until it
+	 * has room (data), so the copier is paced by ossd at one request per
+	 * fragment, the cost of a program that write()s. The pointer is ahead
+	 * of what ossd took by the fragment in flight. Only an ossd buffer
+	 * larger than half the ring is fed by poll and GETOSPACE instead, to
+	 * keep the rest of the ring the program's. */
 	audio_buf_info geo;
 	size_t chunk = 0;
 	if (real_ioctl_call(d->io_fd, d->input ? SNDCTL_DSP_GETISPACE : SNDCTL_DSP_GETOSPACE, &geo) == 0 &&
@@ -366,19 +369,19 @@ static void *copier(void *arg)
 	DBG("%s copier: %zu bytes per wake-up%s\n", d->input ? "input" : "output", chunk,
 	    chunk ? "" : " (as GETOSPACE says)");
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
-		int w = copier_wait(d, d->input ? POLLIN : POLLOUT);
-		if (w <= 0) {
-			if (w < 0)
-				DBG("copier: ossd's file failed (%s); stopping\n", strerror(errno));
-			break;
-		}
 		audio_buf_info bi;
 		if (chunk) {
 			bi.bytes = (int)chunk;
 			bi.fragstotal = bi.fragsize = 0;
-		} else if (real_ioctl_call(d->io_fd, d->input ? SNDCTL_DSP_GETISPACE : SNDCTL_DSP_GETOSPACE,
-					   &bi) < 0) {
-			break;
+		} else {
+			int w = copier_wait(d, d->input ? POLLIN : POLLOUT);
+			if (w <= 0) {
+				if (w < 0)
+					DBG("copier: ossd's file failed (%s); stopping\n", strerror(errno));
+				break;
+			}
+			if (real_ioctl_call(d->io_fd, d->input ? SNDCTL_DSP_GETISPACE : SNDCTL_DSP_GETOSPACE, &bi) < 0)
+				break;
 		}
 		size_t n = bi.bytes > 0 ? (size_t)bi.bytes : 0;
 		if (!d->input && !chunk) {
@@ -407,6 +410,8 @@ static void *copier(void *arg)
 				if (r <= 0)
 					goto out;
 				got += (size_t)r;
+				if (__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE))
+					goto out;
 			}
 			memcpy(d->buf + pos, tmp, first);
 			memcpy(d->buf, tmp + first, n - first);
