@@ -3,7 +3,7 @@
  * drivers are (Quake's snd_linux.c and its descendants), for ossd-run's
  * preload library (preload/ossd_run.c).
  *
- *   oss_mmap [-d DSP] [-r RATE] [-f HZ] [-s SECONDS] [-a AHEAD_MS] [-w] [-o FILE] MODE
+ *   oss_mmap [-d DSP] [-r RATE] [-f HZ] [-s SECONDS] [-a AHEAD_MS] [-w] [-t N] [-p] [-o FILE] MODE
  *
  * play    open O_RDWR, RESET, GETCAPS (no DSP_CAP_MMAP: say so, exit 0, as a
  *         game falls back to no sound), GETOSPACE before the format (a power
@@ -17,6 +17,10 @@
  *         munmap, close. Checks every GETOPTR: ptr frame-aligned and inside
  *         the buffer, bytes = the running total, blocks = fragments since the
  *         last call; wrong mappings (twice the size, offset 4096) refused.
+ *         -t N: N more threads call GETOPTR, GETODELAY, GETOSPACE and GETCAPS
+ *         on the fd meanwhile. -p: wait for the next fragment with poll()
+ *         (first half of the tone) and select() (second half), POLLOUT /
+ *         writable, instead of sleeping 10 ms; none may time out (1 s).
  * dup     play, with the pointer read through dup(), fcntl(F_DUPFD) and dup2()
  *         copies of the fd, the original and two copies closed after the
  *         trigger.
@@ -40,11 +44,14 @@
 #include <signal.h>
 #include <stdint.h>
 #include <dirent.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/select.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
 static const char *dsp = "/dev/dsp", *out_path;
-static int rate = 11025, prot_rw, ahead_ms = 100;
+static int rate = 11025, prot_rw, ahead_ms = 100, nthreads, wait_poll;
 static double freq = 500, seconds = 3;
 
 static void ioctl_or_die(int fd, unsigned long req, void *arg, const char *name)
@@ -205,9 +212,56 @@ static void trigger(int fd, int bits)
 	ioctl_or_die(fd, SNDCTL_DSP_SETTRIGGER, &v, "SNDCTL_DSP_SETTRIGGER");
 }
 
+/* -t: threads that call the position and space ioctls on the fd while the
+ * main thread paints (the library's state is shared between them). */
+static volatile int stop_threads;
+static int hammer_fd;
+static long hammer_calls;
+static void *hammer(void *arg)
+{
+	(void)arg;
+	while (!stop_threads) {
+		count_info ci;
+		audio_buf_info bi;
+		int v;
+		if (ioctl(hammer_fd, SNDCTL_DSP_GETOPTR, &ci) < 0 || ioctl(hammer_fd, SNDCTL_DSP_GETODELAY, &v) < 0 ||
+		    ioctl(hammer_fd, SNDCTL_DSP_GETOSPACE, &bi) < 0 || ioctl(hammer_fd, SNDCTL_DSP_GETCAPS, &v) < 0)
+			die("an ioctl in a second thread", strerror(errno));
+		__atomic_add_fetch(&hammer_calls, 4, __ATOMIC_RELAXED);
+		sleep_ms(3);
+	}
+	return NULL;
+}
+
+/* -p: wait for the next fragment with poll() (first half) or select() (second
+ * half) instead of sleeping; 0 if the 1 s timeout passed (never ready). */
+static int wait_ready(int fd, int second_half)
+{
+	if (!second_half) {
+		struct pollfd p = {fd, POLLOUT, 0};
+		int r = poll(&p, 1, 1000);
+		if (r < 0)
+			die("poll", strerror(errno));
+		return r == 1 && (p.revents & POLLOUT);
+	}
+	fd_set w;
+	FD_ZERO(&w);
+	FD_SET(fd, &w);
+	struct timeval tv = {1, 0};
+	int r = select(fd + 1, NULL, &w, NULL, &tv);
+	if (r < 0)
+		die("select", strerror(errno));
+	return r == 1 && FD_ISSET(fd, &w);
+}
+
 /* The game's S_Update: GETOPTR every 10 ms, paint ahead of the pointer. */
 static void paint_loop(const struct setup *g, int fd)
 {
+	pthread_t th[8];
+	int polls = 0, timeouts = 0;
+	hammer_fd = fd;
+	for (int i = 0; i < nthreads && i < 8; i++)
+		pthread_create(&th[i], NULL, hammer, NULL);
 	const int fb = 4;
 	const long frames = (long)(g->size / fb);
 	int16_t *ring = (int16_t *)g->buf;
@@ -233,8 +287,10 @@ static void paint_loop(const struct setup *g, int fd)
 		long long soundtime = laps * frames + ci.ptr / fb;
 		if ((uint32_t)ci.bytes != (uint32_t)(soundtime * fb))
 			die("SNDCTL_DSP_GETOPTR", "bytes is not the running total of the pointer");
-		if (ci.blocks < 0 || (uint32_t)ci.bytes / (uint32_t)g->fragsize - bytes_last / (uint32_t)g->fragsize !=
-					     (uint32_t)ci.blocks)
+		/* blocks counts from the file's last GETOPTR: with -t, the other
+		 * threads' calls reset it too, so only its range is checked. */
+		uint32_t passed = (uint32_t)ci.bytes / (uint32_t)g->fragsize - bytes_last / (uint32_t)g->fragsize;
+		if (ci.blocks < 0 || (nthreads ? (uint32_t)ci.blocks > passed : (uint32_t)ci.blocks != passed))
 			die("SNDCTL_DSP_GETOPTR", "blocks is not the fragments passed since the last call");
 		bytes_last = (uint32_t)ci.bytes;
 		blocks_sum += ci.blocks;
@@ -257,11 +313,27 @@ static void paint_loop(const struct setup *g, int fd)
 		}
 		if (tone_start >= 0 && soundtime > tone_start + tone_len + rate / 4)
 			break;
-		sleep_ms(10);
+		if (wait_poll) {
+			polls++;
+			timeouts += !wait_ready(fd, soundtime > tone_start + tone_len / 2);
+		} else {
+			sleep_ms(10);
+		}
+	}
+	stop_threads = 1;
+	for (int i = 0; i < nthreads && i < 8; i++)
+		pthread_join(th[i], NULL);
+	if (nthreads)
+		printf("# %d more threads made %ld ioctl calls on the fd meanwhile\n", nthreads, hammer_calls);
+	if (wait_poll) {
+		printf("# waited for the next fragment %d times with poll, then select: %d timed out (1 s)\n", polls,
+		       timeouts);
+		if (timeouts)
+			die("poll/select", "a mapped fd was never ready within 1 s");
 	}
 	printf("# %d GETOPTR calls, %lld frames painted (tone from frame %lld), longest gap between calls %.1f ms, "
-	       "painter behind the pointer %d times; blocks summed %lld = bytes / fragsize\n",
-	       calls, painted, tone_start, worst_gap, late, blocks_sum);
+	       "painter behind the pointer %d times; blocks summed %lld %s bytes / fragsize\n",
+	       calls, painted, tone_start, worst_gap, late, blocks_sum, nthreads ? "<=" : "=");
 	long long ns = thread_cpu_ns("ossd-run-out");
 	double audio = (double)(laps * frames + oldptr / fb) / rate;
 	if (ns >= 0)
@@ -428,7 +500,7 @@ int main(int argc, char **argv)
 {
 	int opt;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "d:r:f:s:a:wo:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:r:f:s:a:wo:t:p")) != -1) {
 		switch (opt) {
 		case 'd': dsp = optarg; break;
 		case 'r': rate = atoi(optarg); break;
@@ -437,6 +509,8 @@ int main(int argc, char **argv)
 		case 'a': ahead_ms = atoi(optarg); break;
 		case 'w': prot_rw = 1; break;
 		case 'o': out_path = optarg; break;
+		case 't': nthreads = atoi(optarg); break;
+		case 'p': wait_poll = 1; break;
 		default: goto usage;
 		}
 	}
@@ -454,7 +528,7 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "record") == 0 && out_path)
 		return record();
 usage:
-	fprintf(stderr, "usage: oss_mmap [-d DSP] [-r RATE] [-f HZ] [-s SECONDS] [-a AHEAD_MS] [-w] [-o FILE] "
+	fprintf(stderr, "usage: oss_mmap [-d DSP] [-r RATE] [-f HZ] [-s SECONDS] [-a AHEAD_MS] [-w] [-t N] [-p] [-o FILE] "
 			"play|dup|fork|close|record\n");
 	return 1;
 }
