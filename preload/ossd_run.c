@@ -207,6 +207,22 @@ static int recognise(int fd, struct stat *st)
 	return r == 0 && id.magic == OSSD_IDENT_MAGIC && id.version >= 1;
 }
 
+/* Frees a stream nothing refers to any more, and its fds. */
+static void stream_free(struct stream *s)
+{
+	int fds[5] = {s->io_fd, s->out.ready, s->out.wake, s->in.ready, s->in.wake};
+	for (int i = 0; i < 5; i++)
+		if (fds[i] >= 0)
+			REAL(close)(fds[i]);
+	free(s);
+}
+
+static void stream_put(struct stream *s)
+{
+	if (s->fds == 0 && !s->out.mapped && !s->in.mapped)
+		stream_free(s);
+}
+
 /* The stream of fd, recognising it if need be (lock held). NULL: not ossd's. */
 static struct stream *stream_of(int fd, int probe)
 {
@@ -221,8 +237,8 @@ static struct stream *stream_of(int fd, int probe)
 		if (fstat(fd, &st) == 0 && st.st_rdev == s->rdev && st.st_ino == s->ino)
 			return s;
 		tab[fd] = NULL;
-		if (--s->fds == 0 && s->io_fd < 0)
-			free(s);
+		s->fds--;
+		stream_put(s);
 		s = NULL;
 	}
 	if (!probe || !recognise(fd, &st))
@@ -240,15 +256,6 @@ static struct stream *stream_of(int fd, int probe)
 	tab[fd] = s;
 	DBG("fd %d is ossd's /dev/dsp\n", fd);
 	return s;
-}
-
-static void stream_put(struct stream *s)
-{
-	if (s->fds == 0 && !s->out.mapped && !s->in.mapped) {
-		if (s->io_fd >= 0)
-			REAL(close)(s->io_fd);
-		free(s);
-	}
 }
 
 /* Forgets fd (it was closed, or reused by open/dup2). Lock held. */
