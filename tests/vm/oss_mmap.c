@@ -67,9 +67,30 @@ static void sleep_ms(int ms)
 	}
 }
 
-/* ossd's client of this process gone from /dev/sndstat (pid column)? */
+/* Open fds of this process (the library must leave none behind). */
+static int fds_at_start = -1;
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* ossd's client of this process gone from /dev/sndstat (pid column)? And no
+ * fd left open. */
 static void client_gone(const char *when)
 {
+	int fds = count_fds();
+	if (fds != fds_at_start) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "%d fds open %s, %d at the start", fds, when, fds_at_start);
+		die("fds", msg);
+	}
 	char want[32];
 	snprintf(want, sizeof want, "pid %d ", (int)getpid());
 	double t0 = now_ms(CLOCK_MONOTONIC);
@@ -517,6 +538,7 @@ int main(int argc, char **argv)
 	if (optind + 1 != argc)
 		goto usage;
 	const char *mode = argv[optind];
+	fds_at_start = count_fds();
 	if (strcmp(mode, "play") == 0)
 		return play(0);
 	if (strcmp(mode, "dup") == 0)
