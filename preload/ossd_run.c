@@ -375,8 +375,16 @@ static void *copier(void *arg)
 	}
 	DBG("%s copier: %zu bytes per wake-up%s\n", d->input ? "input" : "output", chunk,
 	    chunk ? "" : " (as GETOSPACE says)");
+	/* The first fragment of the ring is taken once ossd has played some of
+	 * the priming (a blocking write would take it at once). */
+	int first = !d->input;
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
 		audio_buf_info bi;
+		if (chunk && first) {
+			first = 0;
+			if (copier_wait(d, POLLOUT) <= 0)
+				break;
+		}
 		if (chunk) {
 			bi.bytes = (int)chunk;
 			bi.fragstotal = bi.fragsize = 0;
