@@ -713,6 +713,13 @@ impl Dsp {
             }
             // No mmap over CUSE (the kernel refuses it), so no buffer to map.
             SNDCTL_DSP_MAPINBUF | SNDCTL_DSP_MAPOUTBUF => Outcome::Error(libc::EINVAL),
+            // "This is ossd's /dev/dsp": how ossd-run's library recognises
+            // the files it may emulate mmap on (nothing changes here).
+            SNDCTL_DSP_OSSD_IDENT => {
+                let mut out = OSSD_IDENT_MAGIC.to_ne_bytes().to_vec();
+                out.extend_from_slice(&OSSD_IDENT_VERSION.to_ne_bytes());
+                Outcome::bytes(out)
+            }
             _ => Outcome::Error(libc::EINVAL),
         }
     }
@@ -1350,6 +1357,30 @@ mod tests {
         );
         assert_eq!(
             t.call(SNDCTL_DSP_GETISPACE, &[]),
+            Outcome::Error(libc::EINVAL)
+        );
+    }
+
+    #[test]
+    fn ident_call_answers_magic_and_version_and_changes_nothing() {
+        let mut t = T::new();
+        // The number: _IOR('P', 0xf0, 8 bytes), as preload/ossd_run.c has it.
+        assert_eq!(SNDCTL_DSP_OSSD_IDENT, 0x8008_50f0);
+        assert_eq!(ioc_size(SNDCTL_DSP_OSSD_IDENT), OSSD_IDENT_SIZE);
+        let before = t.ints(SNDCTL_DSP_GETOSPACE);
+        let caps = t.int(SNDCTL_DSP_GETCAPS, 0);
+        assert_eq!(
+            t.ints(SNDCTL_DSP_OSSD_IDENT),
+            vec![OSSD_IDENT_MAGIC as i32, OSSD_IDENT_VERSION as i32]
+        );
+        assert_eq!(&OSSD_IDENT_MAGIC.to_be_bytes(), b"ossd");
+        // Asking is free: no geometry change, no MMAP claimed by ossd itself.
+        assert_eq!(t.ints(SNDCTL_DSP_GETOSPACE), before);
+        assert_eq!(t.int(SNDCTL_DSP_GETCAPS, 0), caps);
+        assert_eq!(caps as u32 & DSP_CAP_MMAP, 0);
+        // A neighbouring unknown number is still EINVAL.
+        assert_eq!(
+            t.call(ior(OSS_IOCTYPE_DSP, 0xf1, 8), &[]),
             Outcome::Error(libc::EINVAL)
         );
     }

@@ -245,6 +245,20 @@ pub const SNDCTL_DSP_GETOPTR: u32 = ior(P, 18, CountInfo::SIZE);
 pub const SNDCTL_DSP_MAPINBUF: u32 = ior(P, 19, BuffmemDesc::SIZE);
 /// Map the playback buffer ([`BuffmemDesc`]); obsolete, never implemented by Linux.
 pub const SNDCTL_DSP_MAPOUTBUF: u32 = ior(P, 20, BuffmemDesc::SIZE);
+
+/// ossd's own call, answered on its /dev/dsp files only: `ossd-run`'s preload
+/// library (`preload/ossd_run.c`) asks it to tell ossd's files from any other
+/// driver's, since only on ossd's does it emulate mmap. `_IOR('P', 0xf0,
+/// struct { uint32_t magic, version; })` ([`OSSD_IDENT_MAGIC`],
+/// [`OSSD_IDENT_VERSION`]); every other driver answers a number it does not
+/// know with an error (ENOTTY, EINVAL), and ossd's /dev/mixer with EINVAL.
+pub const SNDCTL_DSP_OSSD_IDENT: u32 = ior(P, 0xf0, OSSD_IDENT_SIZE);
+/// `magic` of [`SNDCTL_DSP_OSSD_IDENT`]'s answer: "ossd" read as a big-endian word.
+pub const OSSD_IDENT_MAGIC: u32 = 0x6f73_7364;
+/// `version` of [`SNDCTL_DSP_OSSD_IDENT`]'s answer: what the library may rely on.
+pub const OSSD_IDENT_VERSION: u32 = 1;
+/// Bytes of [`SNDCTL_DSP_OSSD_IDENT`]'s answer.
+pub const OSSD_IDENT_SIZE: usize = 8;
 /// Prepare for synchronised start of several devices (no argument).
 pub const SNDCTL_DSP_SETSYNCRO: u32 = io(P, 21);
 /// Switch to full duplex (no argument).

@@ -7,7 +7,7 @@
  * program records with alsa-lib in a second thread.
  *
  *   gcc -O2 -Wall -Wextra -pthread -o target/vm-bench/latency tests/vm/latency.c -lasound
- *   latency [-d /dev/dsp] [-c hw:Loopback,1,0] [-s /dev/sndstat] [-n CLICKS] [-i MS]
+ *   latency [-d /dev/dsp] [-c hw:Loopback,1,0] [-s /dev/sndstat] [-n CLICKS] [-i MS] [-m [-a MS]]
  *
  * Playback (the OSS side): /dev/dsp is set to S16_LE, 2 ch, 48000 Hz and fed
  * silence in blocking writes of one fragment (GETOSPACE fragsize), so the ring
@@ -46,6 +46,19 @@
  * program counts the pairs that are (anything else is a lost or inserted
  * stretch: an underrun).
  *
+ * -m (run it under ossd-run): the same clicks through a mapped buffer, as a
+ * game plays: open O_RDWR, GETCAPS (DSP_CAP_MMAP), the format, GETOSPACE, mmap
+ * PROT_WRITE, SETTRIGGER 0 then PCM_ENABLE_OUTPUT; then GETOPTR every 2 ms,
+ * painting silence up to -a MS (default 100) ahead of the pointer, and the
+ * clicks at fixed stream frames. For a click: T0 = CLOCK_MONOTONIC when the
+ * GETOPTR returned whose pointer the click was painted ahead of, ahead = its
+ * distance from that pointer, predicted = ahead + GETODELAY (taken right
+ * after). measured - ahead is the latency of a sample painted at GETOPTR's
+ * pointer (RESULT pointer_latency_*), the counterpart of a write()'s measured.
+ * Before munmap it reads the CPU time of ossd-run's copier thread
+ * (/proc/self/task/TID/schedstat of the thread named ossd-run-out): RESULT
+ * copier_cpu_ms_per_s, CPU ms per second of audio.
+ *
  * Output: one line per click, then "RESULT key=value" lines (parsed by
  * scripts/vm-bench). Exit status 0 if >= 20 clicks (or -n) were matched,
  * 1 otherwise, 2 on setup errors.
@@ -62,7 +75,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/soundcard.h>
 #include <time.h>
 #include <unistd.h>
@@ -236,6 +251,7 @@ static void open_capture(const char *name)
 
 struct click {
     double t0, t_after_ioctl;
+    double ahead;       /* s from the pointer to the click (mmap), else 0 */
     int odelay;         /* bytes */
     double predicted;   /* s after t0 */
     int onset;          /* index in onsets[], -1 if none */
@@ -299,20 +315,123 @@ static double pct(const double *v, int n, double p)
     return v[k];
 }
 
+/* CPU ns of this process's thread named `comm`, or -1. */
+static long long thread_cpu_ns(const char *comm)
+{
+    DIR *d = opendir("/proc/self/task");
+    long long ns = -1;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[300], name[64] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(name, sizeof name, f))
+            name[strcspn(name, "\n")] = 0;
+        fclose(f);
+        if (strcmp(name, comm) != 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+        if ((f = fopen(path, "r"))) {
+            if (fscanf(f, "%lld", &ns) != 1)
+                ns = -1;
+            fclose(f);
+        }
+    }
+    if (d)
+        closedir(d);
+    return ns;
+}
+
+/* -m: the clicks through a mapped buffer (see the top). Returns the copier's
+ * CPU ms per second of audio (-1 if unknown). */
+static double play_mmap(int fd, const audio_buf_info *bi, struct click *clicks, int nclicks, int spacing,
+                        int ahead_ms, long configured)
+{
+    size_t size = (size_t)bi->fragstotal * bi->fragsize;
+    int16_t *ring = mmap(NULL, size, PROT_WRITE, MAP_SHARED, fd, 0);
+    if (ring == MAP_FAILED)
+        die("mmap", strerror(errno));
+    memset(ring, 0, size);
+    uint64_t rf = size / FRAME_BYTES;
+    int v = 0;
+    if (ioctl(fd, SNDCTL_DSP_SETTRIGGER, &v) < 0)
+        die("SNDCTL_DSP_SETTRIGGER 0", strerror(errno));
+    v = PCM_ENABLE_OUTPUT;
+    if (ioctl(fd, SNDCTL_DSP_SETTRIGGER, &v) < 0)
+        die("SNDCTL_DSP_SETTRIGGER", strerror(errno));
+    uint64_t total = 0, painted = 0, first = 0, ahead = (uint64_t)ahead_ms * RATE / 1000;
+    uint64_t tail = (uint64_t)(0.5 * RATE + 2.0 * configured);
+    uint32_t last = 0;
+    int late = 0;
+    double t_start = now_s();
+    for (;;) {
+        count_info ci;
+        if (ioctl(fd, SNDCTL_DSP_GETOPTR, &ci) < 0)
+            die("SNDCTL_DSP_GETOPTR", strerror(errno));
+        double t = now_s();
+        total += (uint32_t)ci.bytes - last;
+        last = (uint32_t)ci.bytes;
+        uint64_t st = total / FRAME_BYTES;
+        if (painted < st) {
+            late += painted > 0;
+            painted = st;
+        }
+        if (first == 0 && t - t_start > 1.0)
+            first = painted > st + ahead ? painted : st + ahead;
+        for (; painted < st + ahead; painted++) {
+            int16_t s = 0;
+            if (first && painted >= first) {
+                uint64_t rel = painted - first, k = rel / (uint64_t)spacing, off = rel % (uint64_t)spacing;
+                if (k < (uint64_t)nclicks && off < CLICK_FRAMES) {
+                    s = off < CLICK_FRAMES / 2 ? 32767 : -32767;
+                    if (off == 0) {
+                        struct click *c = &clicks[k];
+                        int od = -1;
+                        c->t0 = t;
+                        c->ahead = (double)(painted - st) / RATE;
+                        if (ioctl(fd, SNDCTL_DSP_GETODELAY, &od) < 0)
+                            die("SNDCTL_DSP_GETODELAY", strerror(errno));
+                        c->t_after_ioctl = now_s();
+                        c->odelay = od;
+                        c->predicted = c->ahead + od / FRAME_BYTES / (double)RATE;
+                        c->onset = -1;
+                    }
+                }
+            }
+            ring[(painted % rf) * CHANNELS] = s;
+            ring[(painted % rf) * CHANNELS + 1] = s;
+        }
+        if (first && st > first + (uint64_t)nclicks * spacing + tail)
+            break;
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    long long ns = thread_cpu_ns("ossd-run-out");
+    double secs = (double)total / FRAME_BYTES / RATE;
+    printf("# mmap: %.2f s of audio; the painter fell behind the pointer %d times; ossd-run's copier "
+           "thread used %.1f ms of CPU\n", secs, late, ns >= 0 ? ns / 1e6 : -1.0);
+    munmap(ring, size);
+    return ns >= 0 && secs > 0 ? ns / 1e6 / secs : -1;
+}
+
 int main(int argc, char **argv)
 {
     const char *dsp = "/dev/dsp", *capname = "hw:Loopback,1,0", *sndstat = "/dev/sndstat";
-    int nclicks = 30, interval_ms = 300, opt;
-    while ((opt = getopt(argc, argv, "d:c:s:n:i:")) != -1) {
+    int nclicks = 30, interval_ms = 300, opt, mmap_mode = 0, ahead_ms = 100;
+    while ((opt = getopt(argc, argv, "d:c:s:n:i:ma:")) != -1) {
         switch (opt) {
         case 'd': dsp = optarg; break;
         case 'c': capname = optarg; break;
         case 's': sndstat = optarg; break;
         case 'n': nclicks = atoi(optarg); break;
         case 'i': interval_ms = atoi(optarg); break;
+        case 'm': mmap_mode = 1; break;
+        case 'a': ahead_ms = atoi(optarg); break;
         default:
             fprintf(stderr, "usage: latency [-d /dev/dsp] [-c CAPTURE_PCM] [-s /dev/sndstat] "
-                            "[-n CLICKS] [-i MS]\n");
+                            "[-n CLICKS] [-i MS] [-m [-a AHEAD_MS]]\n");
             return 2;
         }
     }
@@ -328,10 +447,17 @@ int main(int argc, char **argv)
     pthread_create(&th, NULL, capture_thread, NULL);
 
     /* 2. /dev/dsp: S16_LE stereo 48 kHz */
-    int fd = open(dsp, O_WRONLY);
+    int fd = open(dsp, mmap_mode ? O_RDWR : O_WRONLY);
     if (fd < 0)
         die(dsp, strerror(errno));
-    int v = AFMT_S16_LE;
+    int v = 0;
+    if (mmap_mode) {
+        if (ioctl(fd, SNDCTL_DSP_GETCAPS, &v) < 0)
+            die("SNDCTL_DSP_GETCAPS", strerror(errno));
+        if (!(v & DSP_CAP_MMAP) || !(v & DSP_CAP_TRIGGER))
+            die("SNDCTL_DSP_GETCAPS", "no DSP_CAP_MMAP|DSP_CAP_TRIGGER (run -m under ossd-run)");
+    }
+    v = AFMT_S16_LE;
     if (ioctl(fd, SNDCTL_DSP_SETFMT, &v) < 0 || v != AFMT_S16_LE)
         die("SNDCTL_DSP_SETFMT", "S16_LE refused");
     v = CHANNELS;
@@ -368,6 +494,15 @@ int main(int argc, char **argv)
            K * frag_frames * 1e3 / RATE, click_pos, frag_frames);
     fflush(stdout);
 
+    static struct click clicks[MAX_CLICKS];
+    int spacing_frames = K * frag_frames;
+    double copier_ms_per_s = -1;
+    if (mmap_mode) {
+        printf("# mmap: painting %d ms ahead of GETOPTR's pointer, a click every %d frames\n", ahead_ms,
+               spacing_frames);
+        copier_ms_per_s = play_mmap(fd, &bi, clicks, nclicks, spacing_frames, ahead_ms, configured);
+        goto played;
+    }
     char *silence = calloc(1, bi.fragsize);
     char *clickblk = calloc(1, bi.fragsize);
     int16_t *s = (int16_t *)clickblk;
@@ -380,7 +515,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < warm; i++)
         write_all(fd, silence, bi.fragsize);
 
-    static struct click clicks[MAX_CLICKS];
     for (int k = 0; k < nclicks; k++) {
         for (int i = 0; i < K - 1; i++)
             write_all(fd, silence, bi.fragsize);
@@ -398,6 +532,7 @@ int main(int argc, char **argv)
     int tail = (int)ceil((0.5 * RATE + 2.0 * configured) / frag_frames);
     for (int i = 0; i < tail; i++)
         write_all(fd, silence, bi.fragsize);
+played:
     atomic_store(&cap_stop, true);
     pthread_join(th, NULL);
     read_sndstat(sndstat, stline, sizeof stline, &dev_period, &dev_buffer, &underruns1);
@@ -409,7 +544,7 @@ int main(int argc, char **argv)
     /* 3. match: click k's onset is the first one in [t0 - 20 ms, t0 + spacing - 20 ms) */
     double spacing = K * frag_frames / (double)RATE;
     int next = 0, matched = 0, spacing_ok = 0, spacing_pairs = 0, prev_onset = -1;
-    double meas[MAX_CLICKS], pred[MAX_CLICKS], diff[MAX_CLICKS], ioc[MAX_CLICKS];
+    double meas[MAX_CLICKS], pred[MAX_CLICKS], diff[MAX_CLICKS], ioc[MAX_CLICKS], ptrlat[MAX_CLICKS];
     double sum_diff = 0, sum_simple = 0, sum_ioctl = 0;
     printf("# click  measured_ms  predicted_ms  meas-pred_ms  odelay_bytes  getodelay_us  capture_frame\n");
     for (int k = 0; k < nclicks; k++) {
@@ -422,6 +557,7 @@ int main(int argc, char **argv)
             c->onset = next++;
             double m = o->t - c->t0;
             meas[matched] = m * 1e3;
+            ptrlat[matched] = (m - c->ahead) * 1e3;
             pred[matched] = c->predicted * 1e3;
             diff[matched] = (m - c->predicted) * 1e3;
             ioc[matched] = ioctl_us;
@@ -430,7 +566,7 @@ int main(int argc, char **argv)
             sum_ioctl += ioctl_us;
             if (prev_onset >= 0) {
                 spacing_pairs++;
-                if (o->frame - onsets[prev_onset].frame == (uint64_t)K * frag_frames)
+                if (o->frame - onsets[prev_onset].frame == (uint64_t)spacing_frames)
                     spacing_ok++;
             }
             prev_onset = c->onset;
@@ -447,7 +583,9 @@ int main(int argc, char **argv)
     printf("# onsets detected in the capture: %d (clicks written: %d); capture overruns: %d; "
            "htstamp missing: %d\n", n_onsets, nclicks, cap_xruns, htstamp_missing);
 
-    printf("RESULT clicks=%d matched=%d\n", nclicks, matched);
+    printf("RESULT mode=%s clicks=%d matched=%d\n", mmap_mode ? "mmap" : "write", nclicks, matched);
+    if (mmap_mode)
+        printf("RESULT ahead_ms=%d copier_cpu_ms_per_s=%.3f\n", ahead_ms, copier_ms_per_s);
     printf("RESULT capture_format=%s capture_period_frames=%lu capture_overruns=%d\n",
            snd_pcm_format_name(cap_fmt), (unsigned long)cap_period, cap_xruns);
     printf("RESULT frag_bytes=%d frags=%d ring_frames=%ld ring_ms=%.3f\n", bi.fragsize, bi.fragstotal,
@@ -469,6 +607,10 @@ int main(int argc, char **argv)
         qsort(pred, matched, sizeof *pred, cmp_double);
         qsort(diff, matched, sizeof *diff, cmp_double);
         qsort(ioc, matched, sizeof *ioc, cmp_double);
+        qsort(ptrlat, matched, sizeof *ptrlat, cmp_double);
+        printf("RESULT pointer_latency_min_ms=%.2f pointer_latency_median_ms=%.2f pointer_latency_p90_ms=%.2f "
+               "pointer_latency_max_ms=%.2f\n",
+               ptrlat[0], pct(ptrlat, matched, 50), pct(ptrlat, matched, 90), ptrlat[matched - 1]);
         printf("RESULT measured_min_ms=%.2f measured_median_ms=%.2f measured_p90_ms=%.2f "
                "measured_max_ms=%.2f measured_mean_ms=%.2f\n",
                meas[0], pct(meas, matched, 50), pct(meas, matched, 90), meas[matched - 1], mean_meas);
