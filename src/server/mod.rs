@@ -1093,7 +1093,13 @@ impl Server {
         // its close does not drain (as the OSS manual has it for a process
         // killed by a signal), and its unplayed sound is dropped. A process
         // that returns from main with the file open drains as any close.
-        let dying = pid != 0 && self.dsp_file(fh).is_some() && io.killed(pid);
+        // The kernel sends RELEASE without the closer's credentials (pid 0):
+        // the process that opened the file stands for it then.
+        let closer = match (pid, self.files.get(&fh)) {
+            (0, Some(f)) => f.pid,
+            (pid, _) => pid,
+        };
+        let dying = closer != 0 && self.dsp_file(fh).is_some() && io.killed(closer);
         let Some(f) = self.dsp_file(fh) else {
             self.remove_file(fh, io);
             return self.answer(node, Answer::Done(unique));
@@ -1669,6 +1675,8 @@ mod tests {
         server: Server,
         io: Bench,
         unique: u64,
+        /// The pid in the requests' header (the kernel sends RELEASE with 0).
+        pid: u32,
     }
 
     impl T {
@@ -1695,6 +1703,7 @@ mod tests {
                     dying: Vec::new(),
                 },
                 unique: 0,
+                pid: 1,
             }
         }
 
@@ -1709,7 +1718,7 @@ mod tests {
                 nodeid: 0,
                 uid: 0,
                 gid: 0,
-                pid: 1,
+                pid: self.pid,
                 total_extlen: 0,
             }
             .emit(&mut bytes);
@@ -1836,9 +1845,10 @@ mod tests {
         let mut t = T::new();
         let fh = t.open_native();
         let w = t.write(fh, 4096);
-        // Killed: the kernel closes its files as it exits (the requests
-        // come with its pid, 1 here).
+        // Killed: the kernel closes its files as it exits, and sends the
+        // RELEASE without credentials (pid 0): the opener (pid 1) is asked.
         t.io.dying.push(1);
+        t.pid = 0;
         let r = t.send(opcode::FUSE_RELEASE, &release_args(fh));
         let got = t.answers();
         assert_eq!(got.len(), 2, "{got:?}");
