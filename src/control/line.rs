@@ -129,7 +129,9 @@ mod tests {
     #[test]
     fn many_lines_in_one_push_are_all_kept() {
         let mut b = LineBuf::new(8);
-        let data: Vec<u8> = (0..50).flat_map(|i| format!("l{i}\n").into_bytes()).collect();
+        let data: Vec<u8> = (0..50)
+            .flat_map(|i| format!("l{i}\n").into_bytes())
+            .collect();
         b.push(&data);
         assert_eq!(lines(&mut b).len(), 50);
     }

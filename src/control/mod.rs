@@ -37,7 +37,8 @@ pub const VERSION: u64 = 1;
 /// answered with an error and skipped up to its newline.
 pub const MAX_LINE: usize = 4096;
 
-/// The most control connections served at once; more are closed at once.
+/// The most control connections served at once; more wait in the
+/// listener's backlog until one closes.
 pub const MAX_CONNECTIONS: usize = 16;
 
 /// Which open file a change is for.
@@ -183,10 +184,7 @@ pub fn ok_line(extra: Value) -> String {
 
 /// An error answer line (with its newline).
 pub fn error_line(msg: &str) -> String {
-    format!(
-        "{}\n",
-        json!({"v": VERSION, "ok": false, "error": msg})
-    )
+    format!("{}\n", json!({"v": VERSION, "ok": false, "error": msg}))
 }
 
 /// The answer to a status request.
@@ -352,7 +350,11 @@ mod tests {
             },
         ];
         for r in all {
-            assert_eq!(parse_request(r.to_line().as_bytes()), Ok(r.clone()), "{r:?}");
+            assert_eq!(
+                parse_request(r.to_line().as_bytes()),
+                Ok(r.clone()),
+                "{r:?}"
+            );
         }
         assert_eq!(
             parse_request(br#"{"v":1,"cmd":"status"}"#),

@@ -250,8 +250,14 @@ mod tests {
     #[test]
     fn status_text_says_everything() {
         let t = render(&example());
-        assert!(t.contains("playback hw:Loopback,0,0 S16_LE 48000 Hz 2 ch"), "{t}");
-        assert!(t.contains("fh 1 pid 1234 (mpg123) dsp play: S16_LE 44100 Hz 2 ch"), "{t}");
+        assert!(
+            t.contains("playback hw:Loopback,0,0 S16_LE 48000 Hz 2 ch"),
+            "{t}"
+        );
+        assert!(
+            t.contains("fh 1 pid 1234 (mpg123) dsp play: S16_LE 44100 Hz 2 ch"),
+            "{t}"
+        );
         assert!(t.contains("volume 80:80, peak -6.0 dBFS"), "{t}");
         assert!(t.contains("1764000 B written"), "{t}");
         assert!(t.is_ascii());
@@ -270,7 +276,10 @@ mod tests {
         let lines = screen(&s, 80, 24);
         assert_eq!(lines.len(), 24);
         for l in &lines {
-            assert!(l.chars().count() <= 80 && l.is_ascii() && !l.contains('\u{1b}'), "{l}");
+            assert!(
+                l.chars().count() <= 80 && l.is_ascii() && !l.contains('\u{1b}'),
+                "{l}"
+            );
         }
         assert!(lines[5].contains("mpg123"), "{}", lines[5]);
         assert!(lines[5].contains("###"), "{}", lines[5]);
