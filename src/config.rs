@@ -906,7 +906,7 @@ control_socket = "/run/ossd1/control"
             e.starts_with("/etc/ossd.toml:3: unknown key `perod_frames` (known: device, "),
             "{e}"
         );
-        assert!(e.ends_with("log_level, cuse)"), "{e}");
+        assert!(e.ends_with("log_level, cuse, control_socket)"), "{e}");
     }
 
     #[test]
