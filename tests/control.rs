@@ -378,6 +378,11 @@ fn meters_run_only_while_watched_and_measure_each_client() {
     let v = top.ask(r#"{"v":1,"cmd":"status","meters":true}"#);
     assert_eq!(v["status"]["meters"], true);
     assert_eq!(client(&v["status"], fh)["peak"], 0.5, "{v}");
+    // The screen `ossd top` draws from it (printed: the README shows one).
+    let st: ossd::control::Status = serde_json::from_value(v["status"].clone()).unwrap();
+    let screen = ossd::control::text::screen(&st, 80, 24);
+    assert!(screen[5].contains("#####"), "{screen:?}");
+    println!("{}", screen.join("\n"));
     drop(top);
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(plain.status()["meters"], false, "off once nobody watches");

@@ -156,27 +156,32 @@ pub fn screen(s: &Status, width: usize, height: usize) -> Vec<String> {
         ),
         String::new(),
         format!(
-            "{:>4} {:>7} {:<12} {:<5} {:<14} {:>6} {:>7} {:>5}  PEAK",
+            "{:>3} {:>7} {:<10} {:<4} {:<13} {:>5} {:>7} {:>4} PEAK",
             "FH", "PID", "COMMAND", "DIR", "FORMAT", "QUEUE", "VOL", "XRUN"
         ),
     ];
     // What is left of the line after the fixed columns is the meter.
-    let fixed = 4 + 1 + 7 + 1 + 12 + 1 + 5 + 1 + 14 + 1 + 6 + 1 + 7 + 1 + 5 + 2;
-    let mw = width.saturating_sub(fixed + 7).max(4);
+    let fixed = 3 + 1 + 7 + 1 + 10 + 1 + 4 + 1 + 13 + 1 + 5 + 1 + 7 + 1 + 4 + 1;
+    let mw = width.saturating_sub(fixed + 6).max(4);
     for c in &s.clients {
         let vol = if c.muted {
             "muted".to_string()
         } else {
             level(c.volume)
         };
+        let dir = match c.direction.as_str() {
+            "record" => "rec",
+            "duplex" => "both",
+            d => d,
+        };
         let fmt = format!("{}/{}/{}", c.format, c.rate / 1000, c.channels);
         lines.push(format!(
-            "{:>4} {:>7} {:<12} {:<5} {:<14} {:>6.0} {:>7} {:>5}  {} {:>5}",
+            "{:>3} {:>7} {:<10} {:<4} {:<13} {:>5.0} {:>7} {:>4} {} {:>5}",
             c.fh,
             c.pid,
-            cut(&who(c), 12),
-            cut(&c.direction, 5),
-            cut(&fmt, 14),
+            cut(&who(c), 10),
+            cut(dir, 4),
+            cut(&fmt, 13),
             c.queued_ms,
             vol,
             c.underruns + c.overruns,
