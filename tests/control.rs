@@ -351,7 +351,11 @@ fn a_hundred_status_requests_at_once_while_32_clients_play_cost_no_underrun() {
         assert_eq!((r.error, r.u32_at(0) as usize), (0, tone.len()));
     }
     let s = Conn::new(&path).status();
-    assert_eq!(s["output"]["xruns"], 0, "the sink underran: {}", s["output"]);
+    assert_eq!(
+        s["output"]["xruns"], 0,
+        "the sink underran: {}",
+        s["output"]
+    );
     assert_eq!(s["totals"]["device_underruns"], 0);
     for fh in fhs {
         assert_eq!(client(&s, fh)["bytes_written"], tone.len() as u64);
