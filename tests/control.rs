@@ -481,3 +481,22 @@ fn a_user_outside_the_group_may_look_but_not_change() {
     );
     k.stop();
 }
+
+#[test]
+fn the_output_moves_while_the_device_is_released_for_want_of_clients() {
+    let engine = EngineOptions {
+        devices: vec!["first".into()],
+        idle_release: Some(Duration::from_millis(20)),
+        reopen: Some(Box::new(|_, want| {
+            Ok(Box::new(ClockSink::new(*want)) as Box<dyn ossd::output::Sink>)
+        })),
+        ..EngineOptions::default()
+    };
+    let (k, path) = start(ROBUST, "idle", engine);
+    std::thread::sleep(Duration::from_millis(200)); // released by now
+    let mut c = Conn::new(&path);
+    let v = c.ask(r#"{"v":1,"cmd":"device","name":"second"}"#);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(c.status()["output"]["name"], "second");
+    k.stop();
+}

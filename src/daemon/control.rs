@@ -61,6 +61,8 @@ pub struct ControlSocket {
     group: String,
     conns: Vec<Conn>,
     next_id: u64,
+    /// The mixer's meters flag as last set.
+    meters: bool,
 }
 
 /// A request a connection may make, to be carried out by the daemon.
@@ -119,6 +121,7 @@ impl ControlSocket {
             group,
             conns: Vec::new(),
             next_id: 1,
+            meters: false,
         })
     }
 
@@ -145,6 +148,11 @@ impl ControlSocket {
     /// Someone watches the meters.
     pub fn watching(&self) -> bool {
         self.conns.iter().any(|c| c.watching)
+    }
+
+    /// Notes that the meters are to be `on`: whether that is a change.
+    pub fn meters_set(&mut self, on: bool) -> bool {
+        std::mem::replace(&mut self.meters, on) != on
     }
 
     /// A connection's `device` request waits for the engine.

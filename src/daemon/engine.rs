@@ -432,6 +432,22 @@ fn catch_up(
     position
 }
 
+/// `ossd ctl device NAME`, between two blocks: the mix moves (or not), and
+/// the protocol thread is told.
+fn switch_output(
+    out: &mut Output<'_>,
+    name: &str,
+    reopen: Option<&mut SinkOpener>,
+    tick: &EventFd,
+) {
+    let r = match reopen {
+        Some(reopen) => out.switch_to(name, reopen),
+        None => Err("this ossd cannot open other devices".into()),
+    };
+    lock(out.shared).switch_result = Some(r);
+    let _ = tick.write(1);
+}
+
 pub fn run(
     shared: Arc<Mutex<Shared>>,
     sink: Box<dyn Sink>,
@@ -495,6 +511,10 @@ pub fn run(
             if out.sink.is_none() {
                 if !active {
                     std::thread::sleep(Duration::from_millis(10));
+                    let switch = lock(&shared).switch_output.take();
+                    if let Some(name) = switch {
+                        switch_output(&mut out, &name, Some(reopen), &tick);
+                    }
                     continue;
                 }
                 let was = out.presence.on();
@@ -585,12 +605,7 @@ pub fn run(
             (s.mixer.is_active(), s.switch_output.take())
         };
         if let Some(name) = switch {
-            let r = match opts.reopen.as_mut() {
-                Some(reopen) => out.switch_to(&name, reopen),
-                None => Err("this ossd cannot open other devices".into()),
-            };
-            lock(&shared).switch_result = Some(r);
-            let _ = tick.write(1);
+            switch_output(&mut out, &name, opts.reopen.as_mut(), &tick);
         }
         if xruns != xruns_logged && last_log.elapsed() >= XRUN_LOG_INTERVAL {
             tracing::warn!(total = xruns, "output device underran; recovered");

@@ -692,10 +692,10 @@ impl Daemon {
         }
         ctl.flush();
         let watching = ctl.watching();
+        let changed = ctl.meters_set(watching);
         self.control = Some(ctl);
-        let mut s = self.lock();
-        if s.mixer.meters != watching {
-            s.mixer.meters = watching;
+        if changed {
+            self.lock().mixer.meters = watching;
         }
     }
 
