@@ -131,21 +131,23 @@ pub fn screen(s: &Status, width: usize, height: usize) -> Vec<String> {
             sanitize(&s.version),
             s.clients.len()
         ),
+        // The device's name first and its xruns next: a long name cuts
+        // the rest, not those.
         format!(
-            "out {} {} {}Hz {}ch  period {} buf {}  latency {:.1} ms  xruns {}{}",
+            "out {}{}  xruns {}  {} {}Hz {}ch  period {}/{}  latency {:.1} ms",
             sanitize(&s.output.name),
+            if s.output.missing.is_some() {
+                " (MISSING)"
+            } else {
+                ""
+            },
+            s.output.xruns,
             s.output.format,
             s.output.rate,
             s.output.channels,
             s.output.period_frames,
             s.output.buffer_frames,
             s.output.latency_ms,
-            s.output.xruns,
-            if s.output.missing.is_some() {
-                " MISSING"
-            } else {
-                ""
-            }
         ),
         format!(
             "master {}  pcm {}  served {}  skipped {} frames",
@@ -288,6 +290,11 @@ mod tests {
         }
         assert!(lines[5].contains("mpg123"), "{}", lines[5]);
         assert!(lines[5].contains("###"), "{}", lines[5]);
+        assert!(
+            lines[1].starts_with("out hw:Loopback,0,0  xruns 0  S16_LE 48000Hz 2ch"),
+            "{}",
+            lines[1]
+        );
     }
 
     #[test]
