@@ -514,6 +514,7 @@ pub fn run(
                     let switch = lock(&shared).switch_output.take();
                     if let Some(name) = switch {
                         switch_output(&mut out, &name, Some(reopen), &tick);
+                        out.swapped = false; // nothing played: nothing to catch up
                     }
                     continue;
                 }
