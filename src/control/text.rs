@@ -298,6 +298,19 @@ mod tests {
     }
 
     #[test]
+    fn a_status_request_line_and_its_answer_line_round_trip() {
+        use super::super::{parse_answer, parse_request, status_line, Request};
+        let req = parse_request(br#"{"v":1,"cmd":"status","meters":true}"#).unwrap();
+        assert_eq!(req, Request::Status { meters: true });
+        let line = status_line(&example());
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        let v = parse_answer(&line).unwrap();
+        assert_eq!(v["v"], 1);
+        let back: Status = serde_json::from_value(v["status"].clone()).unwrap();
+        assert_eq!(back, example());
+    }
+
+    #[test]
     fn meters_scale_over_60_db() {
         assert_eq!(meter(None, 10), "..........");
         assert_eq!(meter(Some(0.0), 10), "..........");
