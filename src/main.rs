@@ -130,6 +130,7 @@ enum Command {
     },
     /// Live view of the clients, with peak meters (q or Ctrl-C quits).
     Top {
+        /// The control socket (default: the config's control_socket).
         #[arg(long)]
         socket: Option<PathBuf>,
         /// Refreshes per second.
@@ -143,6 +144,7 @@ enum Command {
     /// Change the running daemon: volumes, the master level, the device,
     /// reload (root or the socket's group only).
     Ctl {
+        /// The control socket (default: the config's control_socket).
         #[arg(long)]
         socket: Option<PathBuf>,
         #[command(subcommand)]
