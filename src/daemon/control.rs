@@ -13,7 +13,7 @@
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
@@ -86,7 +86,12 @@ impl ControlSocket {
                 let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
             }
         }
-        if path.exists() {
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            if !meta.file_type().is_socket() {
+                return Err(format!(
+                    "{shown} exists and is not a socket; not touching it"
+                ));
+            }
             if UnixStream::connect(path).is_ok() {
                 return Err(format!(
                     "{shown} is in use by another ossd (give this one another control_socket)"
@@ -407,5 +412,43 @@ impl Client {
                 Err(e) => return Err(format!("no answer from ossd: {e}")),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ossd-bind-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn bind_makes_its_directory_replaces_a_stale_socket_and_spares_the_rest() {
+        let d = dir("stale");
+        let path = d.join("sub/control");
+        let s = ControlSocket::bind(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o660);
+        // A second daemon on the same path is refused while the first runs.
+        let e = ControlSocket::bind(&path).unwrap_err();
+        assert!(e.contains("in use by another ossd"), "{e}");
+        drop(s);
+        assert!(!path.exists(), "removed on the way out");
+        // A socket left behind (as by a crash) is replaced.
+        drop(UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        let s = ControlSocket::bind(&path);
+        assert!(s.is_ok(), "{s:?}");
+        drop(s);
+        assert!(!path.exists(), "removed on the way out");
+        // A file that is not a socket is not touched.
+        std::fs::write(&path, "mine").unwrap();
+        let e = ControlSocket::bind(&path).unwrap_err();
+        assert!(e.contains("not a socket"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
+        let _ = std::fs::remove_dir_all(&d);
     }
 }
