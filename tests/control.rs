@@ -448,10 +448,14 @@ fn a_user_outside_the_group_may_look_but_not_change() {
     }
     // Let anyone connect: the refusal must come from the daemon.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let ossd = env!("CARGO_BIN_EXE_ossd");
+    // A copy of the binary beside the socket: the build tree may be in a
+    // directory the other user cannot enter.
+    let ossd = path.with_file_name("ossd");
+    std::fs::copy(env!("CARGO_BIN_EXE_ossd"), &ossd).unwrap();
+    std::fs::set_permissions(&ossd, std::fs::Permissions::from_mode(0o755)).unwrap();
     let run = |args: &[&str]| {
         use std::os::unix::process::CommandExt;
-        std::process::Command::new(ossd)
+        std::process::Command::new(&ossd)
             .args(args)
             .uid(65534)
             .gid(65534)
@@ -470,7 +474,7 @@ fn a_user_outside_the_group_may_look_but_not_change() {
         "{err}"
     );
     // Root may.
-    let out = std::process::Command::new(ossd)
+    let out = std::process::Command::new(&ossd)
         .args(["ctl", "--socket", sock, "master", "10"])
         .output()
         .unwrap();
