@@ -65,6 +65,14 @@ fn start(dev: DeviceConfig, name: &str, engine: EngineOptions) -> (Kernel, PathB
     (k, path)
 }
 
+/// Stops the daemon and removes the test's directory.
+fn finish(k: Kernel, path: &Path) {
+    k.stop();
+    if let Some(d) = path.parent() {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
 /// One connection to the socket.
 struct Conn {
     r: BufReader<UnixStream>,
@@ -184,7 +192,7 @@ fn the_status_says_what_the_clients_did_while_they_play() {
     k.release(a, WRONLY);
     k.release(b, WRONLY);
     assert_eq!(c.status()["clients"].as_array().unwrap().len(), 0);
-    k.stop();
+    finish(k, &path);
 }
 
 /// What the mixer makes of a full-scale-ish constant at volume `level`.
@@ -267,7 +275,7 @@ fn a_volume_set_over_the_socket_is_heard_exactly_and_read_back() {
     assert_eq!(v["master"], serde_json::json!([40, 40]), "{v}");
     assert_eq!(c.status()["mixer"]["volume"], serde_json::json!([40, 40]));
     k.release(fh, WRONLY);
-    k.stop();
+    finish(k, &path);
 }
 
 #[test]
@@ -312,7 +320,7 @@ fn bad_and_oversized_requests_get_error_lines_and_playback_goes_on_bit_exact() {
     assert!(cap[first..first + data.len()] == data[..], "not bit-exact");
     assert_eq!(c.status()["output"]["xruns"], 0);
     k.release(fh, WRONLY);
-    k.stop();
+    finish(k, &path);
 }
 
 #[test]
@@ -362,7 +370,7 @@ fn a_hundred_status_requests_at_once_while_32_clients_play_cost_no_underrun() {
         k.release(fh, WRONLY);
     }
     eprintln!("100 status requests answered in {asked:?}");
-    k.stop();
+    finish(k, &path);
 }
 
 #[test]
@@ -392,7 +400,7 @@ fn meters_run_only_while_watched_and_measure_each_client() {
     assert_eq!(plain.status()["meters"], false, "off once nobody watches");
     k.wait(u);
     k.release(fh, WRONLY);
-    k.stop();
+    finish(k, &path);
 }
 
 #[test]
@@ -435,7 +443,7 @@ fn the_output_moves_to_another_device_live_and_stays_put_when_it_cannot() {
     assert_eq!(r.u32_at(0) as usize, data.len());
     assert_eq!(k.release(fh, WRONLY).error, 0);
     assert_eq!(*played.lock().unwrap(), vec!["second".to_string()]);
-    k.stop();
+    finish(k, &path);
 }
 
 #[test]
@@ -443,7 +451,7 @@ fn a_user_outside_the_group_may_look_but_not_change() {
     let (k, path) = start(ROBUST, "perm", EngineOptions::default());
     if !nix::unistd::geteuid().is_root() {
         eprintln!("not root: cannot connect as another user; skipped");
-        k.stop();
+        finish(k, &path);
         return;
     }
     // Let anyone connect: the refusal must come from the daemon.
@@ -483,7 +491,7 @@ fn a_user_outside_the_group_may_look_but_not_change() {
         Conn::new(&path).status()["mixer"]["volume"],
         serde_json::json!([10, 10])
     );
-    k.stop();
+    finish(k, &path);
 }
 
 #[test]
@@ -502,5 +510,5 @@ fn the_output_moves_while_the_device_is_released_for_want_of_clients() {
     let v = c.ask(r#"{"v":1,"cmd":"device","name":"second"}"#);
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(c.status()["output"]["name"], "second");
-    k.stop();
+    finish(k, &path);
 }
