@@ -39,6 +39,8 @@ pub const DEFAULT_RT_PRIORITY: i32 = 20;
 /// The state file's name in systemd's StateDirectory= ($STATE_DIRECTORY).
 pub const STATE_FILE_NAME: &str = "mixer.state";
 pub const DEFAULT_CUSE: &str = "/dev/cuse";
+/// Where `ossd status`, `top` and `ctl` reach the daemon.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/ossd/control";
 
 /// What the file (or the command line) says; `None` is "not said".
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -84,6 +86,8 @@ pub struct FileConfig {
     pub log_level: Option<LogLevel>,
     /// The CUSE control device.
     pub cuse: Option<PathBuf>,
+    /// The control socket (`ossd status`, `top`, `ctl`); "" for none.
+    pub control_socket: Option<PathBuf>,
 }
 
 /// The value type of a key, for "expected an integer, found a string".
@@ -151,6 +155,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("state_file", Kind::Str),
     ("log_level", Kind::Str),
     ("cuse", Kind::Str),
+    ("control_socket", Kind::Str),
 ];
 
 fn kind_of(key: &str) -> Option<Kind> {
@@ -213,6 +218,9 @@ fn check_str(key: &str, s: &str) -> Result<(), String> {
             Err(format!("must be an absolute path, not {s:?}"))
         }
         "cuse" if !s.starts_with('/') => Err(format!("must be an absolute path, not {s:?}")),
+        "control_socket" if !s.is_empty() && !s.starts_with('/') => {
+            Err(format!("must be an absolute path, not {s:?}"))
+        }
         _ => Ok(()),
     }
 }
@@ -508,7 +516,7 @@ impl FileConfig {
             ("device", self.device.as_deref()),
             ("capture_device", self.capture_device.as_deref()),
         ];
-        let strs: [(&'static str, Option<&str>); 7] = [
+        let strs: [(&'static str, Option<&str>); 8] = [
             ("dsp", self.dsp.as_deref()),
             ("mixer", self.mixer.as_deref()),
             ("sndstat", self.sndstat.as_deref()),
@@ -519,6 +527,10 @@ impl FileConfig {
                 self.state_file.as_deref().and_then(Path::to_str),
             ),
             ("cuse", self.cuse.as_deref().and_then(Path::to_str)),
+            (
+                "control_socket",
+                self.control_socket.as_deref().and_then(Path::to_str),
+            ),
         ];
         let ints: [(&'static str, Option<i64>); 6] = [
             ("rate", self.rate.map(i64::from)),
@@ -573,6 +585,7 @@ impl FileConfig {
             state_file: self.state_file.or(lower.state_file),
             log_level: self.log_level.or(lower.log_level),
             cuse: self.cuse.or(lower.cuse),
+            control_socket: self.control_socket.or(lower.control_socket),
         }
     }
 }
@@ -619,6 +632,8 @@ pub struct Settings {
     pub state_file: Option<PathBuf>,
     pub log_level: LogLevel,
     pub cuse: PathBuf,
+    /// The control socket; `None`: none.
+    pub control_socket: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -647,6 +662,7 @@ impl Default for Settings {
             state_file: None,
             log_level: LogLevel::Info,
             cuse: DEFAULT_CUSE.into(),
+            control_socket: Some(DEFAULT_CONTROL_SOCKET.into()),
         }
     }
 }
@@ -722,6 +738,11 @@ impl Settings {
             },
             log_level: c.log_level.unwrap_or(d.log_level),
             cuse: c.cuse.unwrap_or(d.cuse),
+            control_socket: match c.control_socket {
+                Some(p) if p.as_os_str().is_empty() => None,
+                Some(p) => Some(p),
+                None => d.control_socket,
+            },
         };
         let nodes = s.nodes();
         for (i, (ka, a)) in nodes.iter().enumerate() {
@@ -819,6 +840,7 @@ user = "ossd"
 state_file = "/var/lib/ossd/x"
 log_level = "debug"
 cuse = "/dev/cuse"
+control_socket = "/run/ossd1/control"
 "#;
         let c = parse(text, Path::new(P)).unwrap();
         assert_eq!(
@@ -845,6 +867,7 @@ cuse = "/dev/cuse"
                 state_file: Some("/var/lib/ossd/x".into()),
                 log_level: Some(LogLevel::Debug),
                 cuse: Some("/dev/cuse".into()),
+                control_socket: Some("/run/ossd1/control".into()),
             }
         );
         // Every key in the table is a serde field, and the other way round.
@@ -883,7 +906,7 @@ cuse = "/dev/cuse"
             e.starts_with("/etc/ossd.toml:3: unknown key `perod_frames` (known: device, "),
             "{e}"
         );
-        assert!(e.ends_with("log_level, cuse)"), "{e}");
+        assert!(e.ends_with("log_level, cuse, control_socket)"), "{e}");
     }
 
     #[test]
@@ -908,7 +931,7 @@ cuse = "/dev/cuse"
             "/etc/ossd.toml:1: unknown key `x` (known: device, capture_device, dsp, mixer, \
              sndstat, monitor, format, rate, channels, period_frames, periods, resampler, \
              limiter, adapt_latency, idle_release_ms, rt, rt_priority, user, state_file, \
-             log_level, cuse)\n\
+             log_level, cuse, control_socket)\n\
              /etc/ossd.toml:2: key `device`: expected a string or an array of strings, found \
              an integer"
         );

@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod config;
+pub mod control;
 pub mod cuse;
 pub mod daemon;
 pub mod device;

@@ -104,9 +104,69 @@ struct Args {
     /// The CUSE control device (default /dev/cuse).
     #[arg(long)]
     cuse: Option<PathBuf>,
+    /// The control socket for `ossd status`, `top` and `ctl` ("" for none;
+    /// default /run/ossd/control).
+    #[arg(long)]
+    control_socket: Option<PathBuf>,
     /// Log more (repeat for even more); same as --log-level debug / trace.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Without a command, ossd runs the daemon.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Commands that talk to a running ossd through its control socket.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print the running daemon's status: the device, every client, totals.
+    Status {
+        /// The socket's JSON answer, as it is (docs/control.md).
+        #[arg(long)]
+        json: bool,
+        /// The control socket (default: the config's control_socket).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+    /// Live view of the clients, with peak meters (q or Ctrl-C quits).
+    Top {
+        /// The control socket (default: the config's control_socket).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Refreshes per second.
+        #[arg(long, default_value_t = 5)]
+        hz: u32,
+        /// Print this many screens as plain text, one after the other, and
+        /// quit (for scripts and tests; no terminal needed).
+        #[arg(long)]
+        frames: Option<u32>,
+    },
+    /// Change the running daemon: volumes, the master level, the device,
+    /// reload (root or the socket's group only).
+    Ctl {
+        /// The control socket (default: the config's control_socket).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        #[command(subcommand)]
+        action: CtlAction,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum CtlAction {
+    /// A client's volume (SETPLAYVOL), 0 to 100: CLIENT is a pid, or
+    /// fh:N for one open file (`ossd status` lists them).
+    Volume { client: String, level: u8 },
+    /// Mute a client (its level is kept for unmute).
+    Mute { client: String },
+    /// Unmute a client: back to the level it had.
+    Unmute { client: String },
+    /// The master volume (what /dev/mixer's VOLUME sets), 0 to 100.
+    Master { level: u8 },
+    /// Play to another ALSA device from now on (clients notice nothing).
+    Device { name: String },
+    /// Read the configuration again (as SIGHUP).
+    Reload,
 }
 
 impl Args {
@@ -134,12 +194,16 @@ impl Args {
             state_file: self.state_file.clone(),
             log_level: self.log_level.or(LogLevel::from_verbose(self.verbose)),
             cuse: self.cuse.clone(),
+            control_socket: self.control_socket.clone(),
         }
     }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(cmd) = &args.command {
+        return client::run(cmd, &args);
+    }
     if args.check {
         let report = check::check(args.config.as_deref(), args.as_config());
         print!("{report}");
@@ -310,6 +374,7 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
         quality: args.resampler,
         state_file: args.state_file.clone(),
         limiter: args.limiter,
+        control_socket: args.control_socket.clone(),
         ..Config::default()
     };
     // A device is opened again (after an idle release, when it went away,
@@ -399,3 +464,110 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
     tracing::info!("stopped");
     Ok(())
 }
+
+/// `ossd status`, `ossd top`, `ossd ctl`: clients of the control socket.
+mod client {
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+
+    use ossd::config::{self, Settings};
+    use ossd::control::{self, parse_answer, Request, Status, Target};
+    use ossd::daemon::control::Client;
+
+    use super::{Args, Command, CtlAction};
+
+    /// The socket: `--socket`, else the daemon's flag and config.
+    fn socket(given: &Option<PathBuf>, args: &Args) -> Result<PathBuf, String> {
+        if let Some(p) = given {
+            return Ok(p.clone());
+        }
+        let s = config::load_or_default(args.config.as_deref())
+            .and_then(|file| Settings::resolve(args.as_config(), file))
+            .map_err(|e| e.to_string())?;
+        s.control_socket
+            .ok_or_else(|| "this ossd is configured without a control socket".into())
+    }
+
+    fn target(client: &str) -> Result<Target, String> {
+        let bad = || format!("{client:?} is neither a pid nor fh:N");
+        match client.strip_prefix("fh:") {
+            Some(n) => n.parse().map(Target::Fh).map_err(|_| bad()),
+            None => client.parse().map(Target::Pid).map_err(|_| bad()),
+        }
+    }
+
+    pub fn run(cmd: &Command, args: &Args) -> ExitCode {
+        let r = match cmd {
+            Command::Status { json, socket: s } => socket(s, args).and_then(|p| status(&p, *json)),
+            Command::Top {
+                socket: s,
+                hz,
+                frames,
+            } => socket(s, args).and_then(|p| super::top::run(&p, *hz, *frames)),
+            Command::Ctl { socket: s, action } => socket(s, args).and_then(|p| ctl(&p, action)),
+        };
+        match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ossd: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// Asks for the status (with the meters: asked twice, 100 ms apart, so
+    /// that the peaks cover that time).
+    pub fn fetch(c: &mut Client, meters: bool) -> Result<(Status, String), String> {
+        let line = c.ask(&Request::Status { meters }.to_line())?;
+        let v = parse_answer(&line)?;
+        let s: Status = serde_json::from_value(v["status"].clone())
+            .map_err(|e| format!("the daemon's status is not understood: {e}"))?;
+        Ok((s, line))
+    }
+
+    fn status(path: &std::path::Path, json: bool) -> Result<(), String> {
+        let mut c = Client::connect(path)?;
+        let _ = fetch(&mut c, true)?;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let (s, line) = fetch(&mut c, true)?;
+        if json {
+            println!("{line}");
+        } else {
+            print!("{}", control::text::render(&s));
+        }
+        Ok(())
+    }
+
+    fn ctl(path: &std::path::Path, action: &CtlAction) -> Result<(), String> {
+        let req = match action {
+            CtlAction::Volume { client, level } => Request::Volume {
+                target: target(client)?,
+                level: (*level).min(100),
+            },
+            CtlAction::Mute { client } => Request::Mute {
+                target: target(client)?,
+                on: true,
+            },
+            CtlAction::Unmute { client } => Request::Mute {
+                target: target(client)?,
+                on: false,
+            },
+            CtlAction::Master { level } => Request::Master {
+                level: (*level).min(100),
+            },
+            CtlAction::Device { name } => Request::Device { name: name.clone() },
+            CtlAction::Reload => Request::Reload,
+        };
+        let mut c = Client::connect(path)?;
+        let v = parse_answer(&c.ask(&req.to_line())?)?;
+        let mut v = v;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("v");
+            o.remove("ok");
+        }
+        println!("ok {v}");
+        Ok(())
+    }
+}
+
+mod top;

@@ -222,6 +222,49 @@ impl Output<'_> {
         }
     }
 
+    /// `ossd ctl device NAME`: opens NAME and moves the mix to it, NAME
+    /// first in the list from now on (the others after it, as fallbacks).
+    /// If it does not open, or not at the mix's rate and channels, the mix
+    /// stays where it was. Returns the new list, or why not.
+    fn switch_to(&mut self, name: &str, reopen: &mut SinkOpener) -> Result<Vec<String>, String> {
+        let current = match self.presence.on() {
+            Some(i) => self.names[i].clone(),
+            None => "the stand-in clock".to_owned(),
+        };
+        let mut names = vec![name.to_owned()];
+        names.extend(self.names.iter().filter(|n| *n != name).cloned());
+        if current != name {
+            let got = reopen(name, &self.want())
+                .map_err(|e| format!("{name} did not open ({e}); the mix stays on {current}"))?;
+            let cfg = got.config();
+            if cfg.pcm.rate != self.mix.pcm.rate || cfg.pcm.channels != self.mix.pcm.channels {
+                return Err(format!(
+                    "{name} opened as {}, not at the mix's rate and channels; the mix stays \
+                     on {current}",
+                    Describe(cfg)
+                ));
+            }
+            tracing::info!(
+                "the mix moves to output device {name} ({}) from {current}, as asked",
+                Describe(cfg)
+            );
+            self.names = names;
+            self.presence = Presence::new(self.names.len(), Some(0), Instant::now());
+            self.swap(Some(got));
+        } else {
+            self.names = names;
+            self.presence = Presence::new(self.names.len(), Some(0), Instant::now());
+            self.swap_publish();
+        }
+        Ok(self.names.clone())
+    }
+
+    /// Publishes which device plays (its index moved).
+    fn swap_publish(&mut self) {
+        let mut s = lock(self.shared);
+        s.output_device = self.presence.on().unwrap_or(0);
+    }
+
     /// Reopens the device used with periods of `mult` blocks, as [`Adapt`]
     /// asked; logs the new latency.
     fn change_period(&mut self, change: Change, reopen: &mut SinkOpener) {
@@ -348,6 +391,22 @@ fn catch_up(
     position
 }
 
+/// `ossd ctl device NAME`, between two blocks: the mix moves (or not), and
+/// the protocol thread is told.
+fn switch_output(
+    out: &mut Output<'_>,
+    name: &str,
+    reopen: Option<&mut SinkOpener>,
+    tick: &EventFd,
+) {
+    let r = match reopen {
+        Some(reopen) => out.switch_to(name, reopen),
+        None => Err("this ossd cannot open other devices".into()),
+    };
+    lock(out.shared).switch_result = Some(r);
+    let _ = tick.write(1);
+}
+
 pub fn run(
     shared: Arc<Mutex<Shared>>,
     sink: Box<dyn Sink>,
@@ -411,6 +470,11 @@ pub fn run(
             if out.sink.is_none() {
                 if !active {
                     std::thread::sleep(Duration::from_millis(10));
+                    let switch = lock(&shared).switch_output.take();
+                    if let Some(name) = switch {
+                        switch_output(&mut out, &name, Some(reopen), &tick);
+                        out.swapped = false; // nothing played: nothing to catch up
+                    }
                     continue;
                 }
                 let was = out.presence.on();
@@ -497,7 +561,14 @@ pub fn run(
                 }
             }
         }
-        active = lock(&shared).mixer.is_active();
+        let switch;
+        (active, switch) = {
+            let mut s = lock(&shared);
+            (s.mixer.is_active(), s.switch_output.take())
+        };
+        if let Some(name) = switch {
+            switch_output(&mut out, &name, opts.reopen.as_mut(), &tick);
+        }
         if xruns != xruns_logged && last_log.elapsed() >= XRUN_LOG_INTERVAL {
             tracing::warn!(total = xruns, "output device underran; recovered");
             xruns_logged = xruns;

@@ -31,6 +31,7 @@
 //! connection and every other client go on.
 
 pub mod capture;
+pub mod control;
 pub mod engine;
 
 use std::cell::{Cell, RefCell};
@@ -62,6 +63,7 @@ use crate::server::{
     CaptureState, Engines, NodeDesc, OutputNow, Ports, Recovered, Server, Settings,
 };
 use capture::Capture;
+use control::ControlSocket;
 pub use engine::EngineOptions;
 
 /// Takes `m`, poisoned or not. A thread that panicked while holding it (a
@@ -158,6 +160,11 @@ pub struct Shared {
     /// The core has parked requests (or armed polls) and wants a tick after
     /// every period; when idle it is left to sleep.
     pub want_tick: bool,
+    /// `ossd ctl device NAME`: the engine moves the mix to NAME between
+    /// two blocks, and answers in `switch_result` (the new device list,
+    /// NAME first, or why not; the mix stays where it was then).
+    pub switch_output: Option<String>,
+    pub switch_result: Option<Result<Vec<String>, String>>,
 }
 
 /// One CUSE connection and the node it makes.
@@ -189,6 +196,8 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Soft-limit the mix instead of clipping it.
     pub limiter: bool,
+    /// Where the control socket listens (`None`: no socket).
+    pub control_socket: Option<PathBuf>,
 }
 
 /// What a reload (SIGHUP) can change while clients play.
@@ -232,6 +241,7 @@ impl Default for Config {
             drain_grace: Duration::from_secs(2),
             state_file: None,
             limiter: false,
+            control_socket: None,
         }
     }
 }
@@ -392,6 +402,8 @@ pub struct Daemon {
     node_gone: Vec<bool>,
     /// Tests only: which requests panic (see [`Daemon::inject_panics`]).
     fault: Option<FaultHook>,
+    /// The control socket and its connections.
+    control: Option<ControlSocket>,
 }
 
 impl Daemon {
@@ -432,6 +444,8 @@ impl Daemon {
             output_device: engine_opts.device,
             output_config: dev,
             want_tick: false,
+            switch_output: None,
+            switch_result: None,
         }));
         let efd = || {
             EventFd::from_flags(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC)
@@ -471,6 +485,12 @@ impl Daemon {
             })
             .collect();
         let nodes_len = nodes.len();
+        // Without the socket the sound goes on: say so, and serve.
+        let control = cfg.control_socket.as_deref().and_then(|p| {
+            ControlSocket::bind(p)
+                .map_err(|e| tracing::warn!("no control socket: {e}"))
+                .ok()
+        });
         install_panic_hook();
         Ok(Daemon {
             cfg,
@@ -489,6 +509,7 @@ impl Daemon {
             reloader: None,
             node_gone: vec![false; nodes_len],
             fault: None,
+            control,
         })
     }
 
@@ -498,21 +519,29 @@ impl Daemon {
         self.reloader = Some(reloader);
     }
 
-    fn reload(&mut self) {
+    fn reload(&mut self) -> Result<(), String> {
         crate::system::notify_reloading();
-        match self.reloader.as_mut().map(|r| r()) {
+        let r = match self.reloader.as_mut().map(|r| r()) {
             Some(Ok(r)) => {
                 self.cfg.quality = r.quality;
                 self.server.set_quality(r.quality);
                 self.lock().mixer.limiter = r.limiter;
                 tracing::info!(resampler = ?r.quality, limiter = r.limiter, "configuration reloaded");
+                Ok(())
             }
             Some(Err(e)) => {
-                tracing::error!("reload failed, keeping the running configuration: {e}")
+                tracing::error!("reload failed, keeping the running configuration: {e}");
+                Err(format!(
+                    "reload failed, keeping the running configuration: {e}"
+                ))
             }
-            None => tracing::info!("SIGHUP: nothing to reload"),
-        }
+            None => {
+                tracing::info!("reload: nothing to reload");
+                Err("this ossd has no configuration to reload".into())
+            }
+        };
         crate::system::notify("READY=1");
+        r
     }
 
     /// For tests of the panic handling only: each request for which `hook`
@@ -553,6 +582,12 @@ impl Daemon {
             if let Some(s) = signals {
                 fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
             }
+            let ctl_at = fds.len();
+            if let Some(c) = &self.control {
+                for (fd, ev) in c.poll_fds() {
+                    fds.push(PollFd::new(fd, ev));
+                }
+            }
             // Sleep until something happens: requests, a tick, a signal.
             // Only a close waiting to drain has a deadline of its own
             // (checked on every tick too); an idle daemon sets no timer.
@@ -577,7 +612,9 @@ impl Daemon {
             }
             if revents.len() > n + 2 && !revents[n + 2].is_empty() {
                 match signals.and_then(|s| s.read_signal().ok().flatten()) {
-                    Some(info) if info.ssi_signo == libc::SIGHUP as u32 => self.reload(),
+                    Some(info) if info.ssi_signo == libc::SIGHUP as u32 => {
+                        let _ = self.reload();
+                    }
                     Some(info) => {
                         tracing::info!(signal = info.ssi_signo, "stopping on signal");
                         return Ok(());
@@ -613,6 +650,10 @@ impl Daemon {
             if !revents[n].is_empty() {
                 let _ = self.tick.read();
             }
+            if self.control.is_some() {
+                let ready: Vec<bool> = revents[ctl_at..].iter().map(|r| !r.is_empty()).collect();
+                self.serve_control(&ready);
+            }
             self.service();
             let waiting = self.server.waiting();
             self.lock().want_tick = waiting;
@@ -624,6 +665,91 @@ impl Daemon {
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
         lock(&self.shared)
+    }
+
+    /// The control socket's turn: new connections, requests (each carried
+    /// out and answered, a change logged), a device switch the engine has
+    /// finished, the meters on while someone watches.
+    fn serve_control(&mut self, ready: &[bool]) {
+        let Some(mut ctl) = self.control.take() else {
+            return;
+        };
+        for a in ctl.on_ready(ready) {
+            let (line, watch) = self.control_request(&a, &mut ctl);
+            if let Some(line) = line {
+                ctl.answer(a.conn, &line, watch);
+            }
+        }
+        if ctl.switching() {
+            let done = self.lock().switch_result.take();
+            if let Some(r) = done {
+                let line = match r {
+                    Ok(names) => {
+                        let name = names[0].clone();
+                        self.server.set_device_names(names);
+                        crate::control::ok_line(serde_json::json!({ "device": name }))
+                    }
+                    Err(e) => crate::control::error_line(&e),
+                };
+                ctl.switched(&line);
+            }
+        }
+        ctl.flush();
+        let watching = ctl.watching();
+        let changed = ctl.meters_set(watching);
+        self.control = Some(ctl);
+        if changed {
+            self.lock().mixer.meters = watching;
+        }
+    }
+
+    /// Carries out one allowed request: its answer line (none yet for a
+    /// device switch) and whether the connection now watches the meters.
+    fn control_request(
+        &mut self,
+        a: &control::Asked,
+        ctl: &mut ControlSocket,
+    ) -> (Option<String>, bool) {
+        use crate::control::{error_line, ok_line, status_line, Request};
+        let who = format!(
+            "uid {} pid {} ({})",
+            a.peer.uid,
+            a.peer.pid,
+            crate::oss::sndstat::command_of(a.peer.pid).unwrap_or_else(|| "?".into())
+        );
+        let mut io = ports!(self);
+        let result = match &a.request {
+            Request::Status { meters } => {
+                let s = self.server.status(&mut io, *meters);
+                return (Some(status_line(&s)), *meters);
+            }
+            Request::Volume { target, level } => {
+                self.server.control_volume(*target, *level, &mut io)
+            }
+            Request::Mute { target, on } => self.server.control_mute(*target, *on, &mut io),
+            Request::Master { level } => self.server.control_master(*level, &mut io),
+            Request::Reload => self.reload().map(|()| serde_json::Value::Null),
+            Request::Device { name } => {
+                if ctl.switching() {
+                    Err("a device switch is in progress; try again".into())
+                } else {
+                    self.lock().switch_output = Some(name.clone());
+                    ctl.wait_switch(a.conn);
+                    tracing::info!("control: {who} moves the output to {name}");
+                    return (None, false);
+                }
+            }
+        };
+        match result {
+            Ok(v) => {
+                tracing::info!("control: {who}: {} {}", a.request.name(), v);
+                (Some(ok_line(v)), false)
+            }
+            Err(e) => {
+                tracing::info!("control: {who}: {} refused: {e}", a.request.name());
+                (Some(error_line(&e)), false)
+            }
+        }
     }
 
     /// [`Server::service`], guarded: a panic fails the file it was serving.

@@ -51,7 +51,13 @@ pub struct Bus {
     /// The mix as floats, for the limiter and the monitors.
     float: Vec<f64>,
     out: Vec<u8>,
-    work: Vec<(VoiceId, Box<Pipeline>)>,
+    /// The pipelines lent, each with its voice's peak in this period
+    /// (measured while `meters`).
+    work: Vec<(VoiceId, Box<Pipeline>, i64)>,
+    /// One voice's contribution, apart, for its peak (meters on).
+    scratch: Vec<i64>,
+    /// Measure each voice's peak (someone watches the meters).
+    meters: bool,
     /// The monitor readers' conversions lent for this period.
     rec: RecWork,
     /// Master gain per device channel, Q24, as of `begin_period`.
@@ -73,6 +79,8 @@ impl Bus {
         Bus {
             sample: dev.pcm.sample,
             acc: vec![0; samples],
+            scratch: vec![0; samples],
+            meters: false,
             float: vec![0.0; samples],
             out,
             work: Vec::with_capacity(WORK_CAPACITY),
@@ -106,8 +114,23 @@ impl Bus {
     /// [`Mixer::begin_period`], applies the master volume (and the limiter)
     /// and encodes the period in the device's format. Allocates nothing.
     pub fn render(&mut self) -> &[u8] {
-        for (_, pipe) in &mut self.work {
-            pipe.render(&mut self.acc);
+        if self.meters {
+            // Each voice apart, then summed: its peak costs one pass over
+            // a period. Only while someone watches.
+            for (_, pipe, peak) in &mut self.work {
+                self.scratch.fill(0);
+                pipe.render(&mut self.scratch);
+                let mut p = 0;
+                for (a, &x) in self.acc.iter_mut().zip(&self.scratch) {
+                    *a += x;
+                    p = p.max(x.abs());
+                }
+                *peak = p;
+            }
+        } else {
+            for (_, pipe, _) in &mut self.work {
+                pipe.render(&mut self.acc);
+            }
         }
         let playing = self.inline || !self.work.is_empty();
         if playing && !self.unity {
@@ -168,6 +191,9 @@ pub struct Mixer {
     pub monitors: Recorders,
     /// Bend peaks above -1 dBFS softly instead of clipping them hard.
     pub limiter: bool,
+    /// Measure each voice's peak ([`Voice::take_peak`]): set while someone
+    /// watches (the control socket); off, it costs nothing.
+    pub meters: bool,
 }
 
 impl Mixer {
@@ -181,6 +207,7 @@ impl Mixer {
             master: vec![1.0; dev.pcm.channels as usize],
             monitors: Recorders::default(),
             limiter: false,
+            meters: false,
         }
     }
 
@@ -260,6 +287,7 @@ impl Mixer {
         }
         bus.unity = bus.master.iter().all(|&g| g == convert::UNITY);
         bus.limiter = self.limiter;
+        bus.meters = self.meters;
         bus.monitors = !self.monitors.is_empty();
         if bus.monitors {
             self.monitors.begin(&mut bus.rec);
@@ -270,7 +298,7 @@ impl Mixer {
                 continue;
             };
             if bus.work.len() < bus.work.capacity() {
-                bus.work.push((id, pipe));
+                bus.work.push((id, pipe, 0));
             } else {
                 pipe.render(&mut bus.acc);
                 v.restore(pipe);
@@ -284,9 +312,14 @@ impl Mixer {
     /// voices and the monitors' conversions, with the period's bytes, to
     /// their readers.
     pub fn end_period(&mut self, bus: &mut Bus) {
-        for (id, pipe) in bus.work.drain(..) {
+        for (id, pipe, peak) in bus.work.drain(..) {
             self.dead.bury(match self.voices.get_mut(id) {
-                Some(v) => v.restore(pipe),
+                Some(v) => {
+                    if bus.meters {
+                        v.note_peak(peak);
+                    }
+                    v.restore(pipe)
+                }
                 None => Some(pipe),
             });
         }
@@ -447,6 +480,33 @@ mod tests {
         assert!(x[3] < -0.891 && x[3] > -1.0);
         assert!(x[4] <= 1.0 && x[4] > x[2]);
         assert_eq!(x[5], 0.0);
+    }
+
+    #[test]
+    fn meters_measure_each_voice_only_while_on_and_change_no_sample() {
+        let d = dev();
+        let mut m = Mixer::new(d);
+        let a = m.insert(Voice::new(d.pcm, &d, 64, Quality::Fast));
+        let b = m.insert(Voice::new(d.pcm, &d, 64, Quality::Fast));
+        let fill = |m: &mut Mixer| {
+            m.voice_mut(a)
+                .unwrap()
+                .push(&s16(&[100, -16384, 3, 4, 5, 6, 7, 8]));
+            m.voice_mut(b)
+                .unwrap()
+                .push(&s16(&[-50, 7, 30000, -1, 2, 3, 4, 5]));
+        };
+        fill(&mut m);
+        let off = m.mix_period().to_vec();
+        assert_eq!(m.voice_mut(a).unwrap().take_peak(), 0, "off: not measured");
+        m.meters = true;
+        fill(&mut m);
+        let on = m.mix_period().to_vec();
+        assert_eq!(on, off, "the same mix either way");
+        let full = crate::pcm::format::FIXED_ONE;
+        assert_eq!(m.voice_mut(a).unwrap().take_peak(), full / 2);
+        assert_eq!(m.voice_mut(b).unwrap().take_peak(), 30000 * (full >> 15));
+        assert_eq!(m.voice_mut(a).unwrap().take_peak(), 0, "taken");
     }
 
     #[test]

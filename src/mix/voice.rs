@@ -46,6 +46,10 @@ pub struct Voice {
     sound_end: u64,
     /// Periods in which the stream ran dry while playing and not draining.
     underruns: u32,
+    /// The largest sample this voice added to the mix (fixed point, before
+    /// the master volume) since [`Voice::take_peak`], while the mixer's
+    /// meters run.
+    peak: i64,
     was_flowing: bool,
     /// Device frame at which the resampler's output began (it starts afresh
     /// each time the voice starts) and client frames fed to it since.
@@ -254,6 +258,17 @@ impl Voice {
         self.trigger = old.trigger;
         self.underruns = old.underruns;
     }
+
+    /// A period's peak, as the engine measured it (meters on).
+    pub fn note_peak(&mut self, peak: i64) {
+        self.peak = self.peak.max(peak);
+    }
+
+    /// The peak since the last call (fixed point, full scale
+    /// [`FIXED_ONE`](crate::pcm::format::FIXED_ONE)), and starts again.
+    pub fn take_peak(&mut self) -> i64 {
+        std::mem::take(&mut self.peak)
+    }
 }
 
 impl Voice {
@@ -276,6 +291,7 @@ impl Voice {
             consumed_bytes: 0,
             sound_end: 0,
             underruns: 0,
+            peak: 0,
             was_flowing: false,
             rs_origin: 0,
             rs_fed: 0,

@@ -30,6 +30,7 @@
 //! the simulation test (`tests/simulation.rs`) checks it after every step.
 
 pub mod answer;
+mod control;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -198,11 +199,22 @@ struct DspFile {
     release: Option<ParkedRelease>,
     /// Kernel poll handle to notify when the file becomes ready.
     poll_kh: Option<u64>,
+    /// When it was opened (for the control socket's status).
+    opened: Instant,
+    /// Bytes the program wrote into its voice, and read from its recorder.
+    written: u64,
+    read: u64,
+    /// Muted over the control socket: the volume it goes back to.
+    muted: Option<Volume>,
 }
 
 impl DspFile {
-    fn new(dsp: Dsp, play: Option<VoiceId>, rec: Option<RecSlot>) -> DspFile {
+    fn new(dsp: Dsp, play: Option<VoiceId>, rec: Option<RecSlot>, opened: Instant) -> DspFile {
         DspFile {
+            opened,
+            written: 0,
+            read: 0,
+            muted: None,
             dsp,
             play,
             rec,
@@ -601,6 +613,7 @@ impl Server {
                     dsp,
                     None,
                     Some(RecSlot::Monitor(id)),
+                    io.now(),
                 )))
             }
             NodeKind::Dsp => {
@@ -635,7 +648,7 @@ impl Server {
                     let v = dsp.make_voice(self.settings.quality);
                     io.engines(|e| e.mixer.insert(v))
                 });
-                FileKind::Dsp(Box::new(DspFile::new(dsp, play, rec)))
+                FileKind::Dsp(Box::new(DspFile::new(dsp, play, rec, io.now())))
             }
         };
         let fh = self.next_fh;
@@ -733,6 +746,7 @@ impl Server {
         } else {
             0 // earlier writes of this file wait first: keep the byte order
         };
+        f.written += took as u64;
         if took == data.len() {
             return self.answer(
                 node,
@@ -803,6 +817,7 @@ impl Server {
                 }
             }
         });
+        f.read += got.len() as u64;
         if got.len() == size || (nonblock && !got.is_empty()) {
             return self.answer(node, Answer::Data { unique, data: got });
         }
@@ -1204,7 +1219,9 @@ impl Server {
                 });
                 if let Some(v) = d.play.and_then(|id| e.mixer.voice_mut(id)) {
                     while let Some(w) = d.writes.front_mut() {
-                        w.done += v.push(&w.data[w.done..]);
+                        let took = v.push(&w.data[w.done..]);
+                        w.done += took;
+                        d.written += took as u64;
                         if w.done < w.data.len() {
                             break;
                         }
@@ -1253,7 +1270,9 @@ impl Server {
                 if !d.reads.is_empty() {
                     if let Some(r) = d.rec.and_then(|slot| rec_voice(e, slot)) {
                         while let Some(p) = d.reads.front_mut() {
+                            let had = p.got.len();
                             r.take_into(&mut p.got, p.want);
+                            d.read += (p.got.len() - had) as u64;
                             if p.got.len() < p.want {
                                 break;
                             }

@@ -286,8 +286,20 @@ impl Kernel {
         devices: Devices,
         capture: Arc<Mutex<Vec<u8>>>,
     ) -> Kernel {
+        Kernel::start_on_config(dev, kinds, devices, capture, Config::default())
+    }
+
+    /// As [`Kernel::start_on`], with the daemon's settings `cfg` (e.g. a
+    /// control socket).
+    pub fn start_on_config(
+        dev: DeviceConfig,
+        kinds: &[NodeKind],
+        devices: Devices,
+        capture: Arc<Mutex<Vec<u8>>>,
+        cfg: Config,
+    ) -> Kernel {
         let (ours, nodes) = Kernel::connections(kinds);
-        Kernel::start_devices(dev, kinds, devices, capture, ours, nodes, None)
+        Kernel::start_devices_cfg(dev, kinds, devices, capture, ours, nodes, None, cfg)
     }
 
     fn start_devices(
@@ -299,7 +311,30 @@ impl Kernel {
         nodes: Vec<Node>,
         fault: Option<FaultHook>,
     ) -> Kernel {
-        let mut daemon = Daemon::new(Config::default(), nodes, devices).unwrap();
+        Kernel::start_devices_cfg(
+            dev,
+            kinds,
+            devices,
+            capture,
+            ours,
+            nodes,
+            fault,
+            Config::default(),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_devices_cfg(
+        dev: DeviceConfig,
+        kinds: &[NodeKind],
+        devices: Devices,
+        capture: Arc<Mutex<Vec<u8>>>,
+        ours: Vec<OwnedFd>,
+        nodes: Vec<Node>,
+        fault: Option<FaultHook>,
+        cfg: Config,
+    ) -> Kernel {
+        let mut daemon = Daemon::new(cfg, nodes, devices).unwrap();
         if let Some(f) = fault {
             daemon.inject_panics(f);
         }
