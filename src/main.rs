@@ -165,6 +165,8 @@ enum CtlAction {
     Master { level: u8 },
     /// Play to another ALSA device from now on (clients notice nothing).
     Device { name: String },
+    /// Record from another ALSA device from now on (readers notice nothing).
+    Capture { name: String },
     /// Read the configuration again (as SIGHUP).
     Reload,
 }
@@ -556,6 +558,7 @@ mod client {
                 level: (*level).min(100),
             },
             CtlAction::Device { name } => Request::Device { name: name.clone() },
+            CtlAction::Capture { name } => Request::Capture { name: name.clone() },
             CtlAction::Reload => Request::Reload,
         };
         let mut c = Client::connect(path)?;

@@ -447,6 +447,78 @@ fn the_output_moves_to_another_device_live_and_stays_put_when_it_cannot() {
 }
 
 #[test]
+fn recording_moves_to_another_capture_device_live_and_stays_put_when_it_cannot() {
+    use ossd::input::clock::ClockSource;
+    use ossd::input::{Source, SourceOpener};
+    let dev = ROBUST;
+    let path = socket_dir("capture").join("control");
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = asked.clone();
+    // "first" records 440 Hz, "second" 880 Hz; "nowhere" is not there.
+    let opener: SourceOpener = Box::new(move |name: &str| {
+        log.lock().unwrap().push(name.to_owned());
+        let freq = match name {
+            "first" => 440.0,
+            "second" => 880.0,
+            _ => return Err(ossd::device::DeviceError::NoCapture),
+        };
+        Ok(Box::new(ClockSource::new(dev, freq)) as Box<dyn Source>)
+    });
+    let devices = Devices {
+        sink: Box::new(ClockSink::new(dev)),
+        engine: EngineOptions::default(),
+        capture: Some(opener),
+    };
+    let cfg = Config {
+        control_socket: Some(path.clone()),
+        capture_name: "first".into(),
+        capture_devices: vec!["first".into()],
+        ..Config::default()
+    };
+    let mut k = Kernel::start_on_config(dev, &[NodeKind::Dsp], devices, Arc::default(), cfg);
+    let rd = k.open(libc::O_RDONLY).unwrap();
+    native(&mut k, rd);
+    let pitch = |k: &mut Kernel| {
+        // Half a second of what the reader gets, the left channel.
+        let mut got = Vec::new();
+        while got.len() < RATE as usize * 2 {
+            got.extend(k.read(rd, 16384, libc::O_RDONLY).unwrap());
+        }
+        let left: Vec<i16> = frames(&got[got.len() - RATE as usize * 2..])
+            .iter()
+            .map(|f| f.0)
+            .collect();
+        frequency(&left, RATE)
+    };
+    assert!((pitch(&mut k) - 440.0).abs() < 5.0);
+    let mut c = Conn::new(&path);
+    let v = c.ask(r#"{"v":1,"cmd":"capture","name":"second"}"#);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["capture"], "second");
+    // The reader goes on, and now hears the second device.
+    let _ = pitch(&mut k);
+    assert!((pitch(&mut k) - 880.0).abs() < 5.0);
+    let v = c.ask(r#"{"v":1,"cmd":"capture","name":"nowhere"}"#);
+    assert_eq!(v["ok"], false, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("stays on second"),
+        "{v}"
+    );
+    assert!((pitch(&mut k) - 880.0).abs() < 5.0);
+    assert_eq!(k.release(rd, libc::O_RDONLY).error, 0);
+    // Nobody records now: the next reader opens the one asked for first.
+    let v = c.ask(r#"{"v":1,"cmd":"capture","name":"first"}"#);
+    assert_eq!(v["ok"], true, "{v}");
+    let rd2 = k.open(libc::O_RDONLY).unwrap();
+    assert_eq!(
+        asked.lock().unwrap().last().map(String::as_str),
+        Some("first")
+    );
+    assert_eq!(k.release(rd2, libc::O_RDONLY).error, 0);
+    finish(k, &path);
+}
+
+#[test]
 fn a_user_outside_the_group_may_look_but_not_change() {
     let (k, path) = start(ROBUST, "perm", EngineOptions::default());
     if !nix::unistd::geteuid().is_root() {

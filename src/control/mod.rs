@@ -66,6 +66,8 @@ pub enum Request {
     Reload,
     /// Play to this ALSA device from now on.
     Device { name: String },
+    /// Record from this ALSA device from now on.
+    Capture { name: String },
 }
 
 impl Request {
@@ -84,6 +86,7 @@ impl Request {
             Request::Master { .. } => "master",
             Request::Reload => "reload",
             Request::Device { .. } => "device",
+            Request::Capture { .. } => "capture",
         }
     }
 
@@ -96,6 +99,7 @@ impl Request {
             Request::Master { level } => json!({"cmd": "master", "level": level}),
             Request::Reload => json!({"cmd": "reload"}),
             Request::Device { name } => json!({"cmd": "device", "name": name}),
+            Request::Capture { name } => json!({"cmd": "capture", "name": name}),
         };
         if let Request::Volume { target, .. } | Request::Mute { target, .. } = self {
             match target {
@@ -160,12 +164,17 @@ pub fn parse_request(line: &[u8]) -> Result<Request, String> {
         }),
         "master" => Ok(Request::Master { level: level()? }),
         "reload" => Ok(Request::Reload),
-        "device" => match o.get("name").and_then(Value::as_str) {
-            Some(n) if !n.is_empty() && n.len() <= 256 => Ok(Request::Device { name: n.into() }),
+        "device" | "capture" => match o.get("name").and_then(Value::as_str) {
+            Some(n) if !n.is_empty() && n.len() <= 256 => Ok(if cmd == "device" {
+                Request::Device { name: n.into() }
+            } else {
+                Request::Capture { name: n.into() }
+            }),
             _ => Err("no device \"name\"".into()),
         },
         other => Err(format!(
-            "unknown cmd {other:?} (status, volume, mute, unmute, master, reload, device)"
+            "unknown cmd {other:?} (status, volume, mute, unmute, master, reload, device, \
+             capture)"
         )),
     }
 }
@@ -346,6 +355,9 @@ mod tests {
             Request::Master { level: 100 },
             Request::Reload,
             Request::Device {
+                name: "hw:Dummy,0".into(),
+            },
+            Request::Capture {
                 name: "hw:Dummy,0".into(),
             },
         ];

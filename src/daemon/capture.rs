@@ -36,6 +36,11 @@ pub struct CaptureShared {
     pub missing: bool,
     /// Frames of silence given in the missing device's place.
     pub standin_frames: u64,
+    /// `ossd ctl capture NAME`: record from NAME from now on (taken by the
+    /// capture thread between two periods) ...
+    pub switch: Option<String>,
+    /// ... and how it went: the new device list, or why not.
+    pub switch_result: Option<Result<Vec<String>, String>>,
 }
 
 #[derive(Debug)]
@@ -170,6 +175,40 @@ impl Input {
     fn xruns(&self) -> u64 {
         self.xruns_before + self.source.xruns()
     }
+
+    /// Records from `name` from now on, as asked: it goes first in the
+    /// list. If it does not open as the readers need, nothing changes.
+    fn switch_to(
+        &mut self,
+        name: &str,
+        reopen: &Mutex<SourceOpener>,
+    ) -> Result<Vec<String>, String> {
+        let current = match self.presence.on() {
+            Some(i) => self.names[i].clone(),
+            None => "silence".to_owned(),
+        };
+        let mut names = vec![name.to_owned()];
+        names.extend(self.names.iter().filter(|n| *n != name).cloned());
+        if current != name {
+            let got = (lock(reopen))(name)
+                .map_err(|e| format!("{name} did not open ({e}); recording stays on {current}"))?;
+            let cfg = got.config();
+            if cfg.pcm.rate != self.dev.pcm.rate
+                || cfg.pcm.channels != self.dev.pcm.channels
+                || cfg.period_frames != self.dev.period_frames
+            {
+                return Err(format!(
+                    "{name} opened as {cfg:?}, not as the readers record; recording stays on \
+                     {current}"
+                ));
+            }
+            tracing::info!("recording moves to capture device {name} from {current}, as asked");
+            self.swap(got);
+        }
+        self.names = names;
+        self.presence = Presence::new(self.names.len(), Some(0), Instant::now());
+        Ok(self.names.clone())
+    }
 }
 
 fn run(
@@ -211,6 +250,16 @@ fn run(
         if bytes.len() != len {
             // Another sample format: only when the device changed.
             bytes.resize(len, 0);
+        }
+        let switch = lock(&shared).switch.take();
+        if let Some(name) = switch {
+            let result = match &reopen {
+                Some(r) => input.switch_to(&name, r),
+                None => Err("this capture cannot be reopened".into()),
+            };
+            lock(&shared).switch_result = Some(result);
+            let _ = tick.write(1);
+            continue;
         }
         if let Err(e) = input.source.read_period(&mut bytes) {
             input.fail(&e, reopen.as_deref());

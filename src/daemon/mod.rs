@@ -693,6 +693,21 @@ impl Daemon {
                 };
                 ctl.switched(&line);
             }
+            let done = self
+                .capture
+                .as_ref()
+                .and_then(|c| lock(&c.shared).switch_result.take());
+            if let Some(r) = done {
+                let line = match r {
+                    Ok(names) => {
+                        let name = names[0].clone();
+                        self.set_capture_names(names);
+                        crate::control::ok_line(serde_json::json!({ "capture": name }))
+                    }
+                    Err(e) => crate::control::error_line(&e),
+                };
+                ctl.switched(&line);
+            }
         }
         ctl.flush();
         let watching = ctl.watching();
@@ -701,6 +716,14 @@ impl Daemon {
         if changed {
             self.lock().mixer.meters = watching;
         }
+    }
+
+    /// The capture devices are `names` from now on (the first preferred):
+    /// for the next open of the capture, and for sndstat.
+    fn set_capture_names(&mut self, names: Vec<String>) {
+        self.cfg.capture_name = names.join(", ");
+        self.server.set_capture_name(self.cfg.capture_name.clone());
+        self.cfg.capture_devices = names;
     }
 
     /// Carries out one allowed request: its answer line (none yet for a
@@ -729,6 +752,28 @@ impl Daemon {
             Request::Mute { target, on } => self.server.control_mute(*target, *on, &mut io),
             Request::Master { level } => self.server.control_master(*level, &mut io),
             Request::Reload => self.reload().map(|()| serde_json::Value::Null),
+            Request::Capture { name } => {
+                if ctl.switching() {
+                    Err("a device switch is in progress; try again".into())
+                } else if let Some(cap) = &self.capture {
+                    lock(&cap.shared).switch = Some(name.clone());
+                    ctl.wait_switch(a.conn);
+                    tracing::info!("control: {who} moves recording to {name}");
+                    return (None, false);
+                } else {
+                    // Nobody records: the next reader opens it first.
+                    let mut names = vec![name.clone()];
+                    names.extend(
+                        self.cfg
+                            .capture_devices
+                            .iter()
+                            .filter(|n| *n != name)
+                            .cloned(),
+                    );
+                    self.set_capture_names(names);
+                    Ok(serde_json::json!({ "capture": name }))
+                }
+            }
             Request::Device { name } => {
                 if ctl.switching() {
                     Err("a device switch is in progress; try again".into())

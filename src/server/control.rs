@@ -41,6 +41,12 @@ fn pair(v: Volume) -> [u8; 2] {
 }
 
 impl Server {
+    /// The capture devices' names, as sndstat gives them, after the
+    /// runtime moved recording (`ossd ctl capture`).
+    pub fn set_capture_name(&mut self, name: String) {
+        self.settings.capture_name = name;
+    }
+
     /// The output devices, most preferred first, after the runtime moved
     /// the output (`ossd ctl device`): sndstat and the status name them.
     pub fn set_device_names(&mut self, names: Vec<String>) {
