@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Engines, File, Ports, RecSlot, Server};
+use super::{Engines, File, Ports, Server};
 use crate::control::{ClientStatus, DeviceStatus, MixerStatus, Status, Target, TotalsStatus};
 use crate::oss::dsp::{Env, Volume};
 use crate::oss::mixer::{MixerDesc, MixerOutcome};
@@ -103,17 +103,7 @@ impl Server {
                     }
                     None => (0, 0.0, None),
                 };
-                let overruns = match d.rec {
-                    Some(RecSlot::Capture(id)) => e
-                        .capture
-                        .as_ref()
-                        .and_then(|c| c.recorders.get(id))
-                        .map_or(0, |r| r.overruns()),
-                    Some(RecSlot::Monitor(id)) => {
-                        e.mixer.monitors.get(id).map_or(0, |r| r.overruns())
-                    }
-                    None => 0,
-                };
+                let overruns = super::rec_overruns(d.rec, e);
                 clients.push(ClientStatus {
                     fh,
                     pid: f.pid,

@@ -1534,17 +1534,7 @@ impl Server {
                         .play
                         .and_then(|id| e.mixer.voice(id))
                         .map_or(0, |v| v.underruns());
-                    let overruns = match d.rec {
-                        Some(RecSlot::Capture(id)) => e
-                            .capture
-                            .as_ref()
-                            .and_then(|c| c.recorders.get(id))
-                            .map_or(0, |r| r.overruns()),
-                        Some(RecSlot::Monitor(id)) => {
-                            e.mixer.monitors.get(id).map_or(0, |r| r.overruns())
-                        }
-                        None => 0,
-                    };
+                    let overruns = rec_overruns(d.rec, e);
                     clients.push(ClientLine {
                         node: nodes[f.node].name.clone(),
                         pid: f.pid,
@@ -1586,6 +1576,20 @@ impl Server {
                 skipped_frames,
             },
         })
+    }
+}
+
+/// Overruns of a file's recording (capture or monitor), as the engines
+/// have them.
+fn rec_overruns(rec: Option<RecSlot>, e: &Engines<'_>) -> u32 {
+    match rec {
+        Some(RecSlot::Capture(id)) => e
+            .capture
+            .as_ref()
+            .and_then(|c| c.recorders.get(id))
+            .map_or(0, |r| r.overruns()),
+        Some(RecSlot::Monitor(id)) => e.mixer.monitors.get(id).map_or(0, |r| r.overruns()),
+        None => 0,
     }
 }
 
