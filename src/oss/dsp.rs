@@ -274,7 +274,8 @@ impl Dsp {
 
     /// (fragment size, fragment count) for the current format. The default is
     /// the smallest power of two that holds one device period of this stream
-    /// (divided by SUBDIVIDE), four of them; a SETFRAGMENT request wins within
+    /// (divided by SUBDIVIDE), four of them (eight while overload has raised
+    /// the device's period); a SETFRAGMENT request wins within
     /// bounds, but the buffer is never smaller than two mix blocks of this
     /// stream (plus the resampler's few frames of look-ahead), or the engine
     /// could not be fed.
@@ -286,7 +287,15 @@ impl Dsp {
             None => (
                 ((self.in_frames(self.device_period) * fb).next_power_of_two() / self.subdivide)
                     .clamp(1 << MIN_FRAG_SHIFT, 1 << MAX_FRAG_SHIFT),
-                DEFAULT_FRAGS * self.subdivide,
+                // Overload raised the device's period: the machine is slow,
+                // and a client needs more slack too (twice the fragments).
+                DEFAULT_FRAGS
+                    * self.subdivide
+                    * if self.device_period > self.dev.period_frames {
+                        2
+                    } else {
+                        1
+                    },
             ),
         };
         let needed = (2 * (period_in + 8) * fb).div_ceil(size);
@@ -1043,7 +1052,7 @@ mod tests {
     }
 
     #[test]
-    fn a_raised_device_period_makes_the_default_fragment_hold_one() {
+    fn a_raised_device_period_makes_the_default_fragment_hold_one_and_doubles_them() {
         // At the open, overload had raised the device's period to `mult`
         // mix blocks.
         let open = |mult: u32| {
@@ -1058,7 +1067,7 @@ mod tests {
         let small = open(1).ints(SNDCTL_DSP_GETOSPACE);
         let big = open(4).ints(SNDCTL_DSP_GETOSPACE);
         assert_eq!(big[2], 4 * small[2], "{small:?} {big:?}");
-        assert_eq!(big[1], small[1]);
+        assert_eq!(big[1], 2 * small[1], "twice the fragments under overload");
         // A period below the mix block changes nothing; SETFRAGMENT wins.
         assert_eq!(open(0).ints(SNDCTL_DSP_GETOSPACE), small);
         let mut t = open(4);
