@@ -404,6 +404,9 @@ pub struct Daemon {
     fault: Option<FaultHook>,
     /// The control socket and its connections.
     control: Option<ControlSocket>,
+    /// `ossd ctl capture NAME` handed to the capture thread, not answered
+    /// yet (if the capture stops first, it is answered as with no reader).
+    capture_switch: Option<String>,
 }
 
 impl Daemon {
@@ -510,6 +513,7 @@ impl Daemon {
             node_gone: vec![false; nodes_len],
             fault: None,
             control,
+            capture_switch: None,
         })
     }
 
@@ -697,7 +701,9 @@ impl Daemon {
                 .capture
                 .as_ref()
                 .and_then(|c| lock(&c.shared).switch_result.take());
+            let stopped = self.capture.is_none();
             if let Some(r) = done {
+                self.capture_switch = None;
                 let line = match r {
                     Ok(names) => {
                         let name = names[0].clone();
@@ -707,6 +713,13 @@ impl Daemon {
                     Err(e) => crate::control::error_line(&e),
                 };
                 ctl.switched(&line);
+            } else if let (true, Some(name)) = (stopped, self.capture_switch.take()) {
+                // The last reader left before the capture thread took it:
+                // the next reader opens it first.
+                self.reorder_capture(&name);
+                ctl.switched(&crate::control::ok_line(
+                    serde_json::json!({ "capture": name }),
+                ));
             }
         }
         ctl.flush();
@@ -716,6 +729,19 @@ impl Daemon {
         if changed {
             self.lock().mixer.meters = watching;
         }
+    }
+
+    /// `name` becomes the first capture device, the others after it.
+    fn reorder_capture(&mut self, name: &str) {
+        let mut names = vec![name.to_owned()];
+        names.extend(
+            self.cfg
+                .capture_devices
+                .iter()
+                .filter(|n| *n != name)
+                .cloned(),
+        );
+        self.set_capture_names(names);
     }
 
     /// The capture devices are `names` from now on (the first preferred):
@@ -757,20 +783,13 @@ impl Daemon {
                     Err("a device switch is in progress; try again".into())
                 } else if let Some(cap) = &self.capture {
                     lock(&cap.shared).switch = Some(name.clone());
+                    self.capture_switch = Some(name.clone());
                     ctl.wait_switch(a.conn);
                     tracing::info!("control: {who} moves recording to {name}");
                     return (None, false);
                 } else {
                     // Nobody records: the next reader opens it first.
-                    let mut names = vec![name.clone()];
-                    names.extend(
-                        self.cfg
-                            .capture_devices
-                            .iter()
-                            .filter(|n| *n != name)
-                            .cloned(),
-                    );
-                    self.set_capture_names(names);
+                    self.reorder_capture(name);
                     Ok(serde_json::json!({ "capture": name }))
                 }
             }
