@@ -320,6 +320,11 @@ struct Block {
     playing: bool,
     /// The position published after it.
     position: Position,
+    /// Taken under the same lock: the protocol thread wants a tick,
+    /// someone has a stream, and a device switch asked for (if taken).
+    want_tick: bool,
+    active: bool,
+    switch: Option<String>,
 }
 
 /// Mixes one block on `bus` and writes it to `sink` (or drops it: `sink`
@@ -332,6 +337,7 @@ fn block(
     mix: &DeviceConfig,
     lost: bool,
     xruns: u64,
+    take_switch: bool,
 ) -> Block {
     let playing = {
         let mut s = lock(shared);
@@ -365,6 +371,13 @@ fn block(
         written,
         playing,
         position: s.position,
+        want_tick: s.want_tick,
+        active: s.mixer.is_active(),
+        switch: if take_switch {
+            s.switch_output.take()
+        } else {
+            None
+        },
     }
 }
 
@@ -386,7 +399,7 @@ fn catch_up(
     let blocks = (missed.as_secs_f64() * rate) as u64 / u64::from(mix.period_frames.max(1));
     let mut position = last;
     for _ in 0..blocks {
-        position = block(shared, bus, None, mix, false, xruns).position;
+        position = block(shared, bus, None, mix, false, xruns, false).position;
     }
     position
 }
@@ -533,19 +546,25 @@ pub fn run(
             &out.mix,
             missing,
             xruns,
+            true,
         );
         playing = b.playing;
         last = b.position;
+        active = b.active;
+        let switch = b.switch;
         let failed = b.written.err();
         let xruns = out.xruns();
-        let wanted = lock(&shared).want_tick;
         // Wake the protocol thread only when it has something parked: an
         // idle daemon then costs one wake-up per block, not two.
-        if wanted {
+        if b.want_tick {
             let _ = tick.write(1);
         }
         if let Some(e) = failed {
             out.fail(&e, opts.reopen.as_mut());
+            // A switch asked for meanwhile waits for the next turn.
+            if let Some(name) = switch {
+                lock(&shared).switch_output.get_or_insert(name);
+            }
             continue;
         }
         let new = xruns - xruns_at_start;
@@ -561,11 +580,6 @@ pub fn run(
                 }
             }
         }
-        let switch;
-        (active, switch) = {
-            let mut s = lock(&shared);
-            (s.mixer.is_active(), s.switch_output.take())
-        };
         if let Some(name) = switch {
             switch_output(&mut out, &name, opts.reopen.as_mut(), &tick);
         }
