@@ -85,6 +85,22 @@ impl Ring {
         self.read = 0;
         self.len = 0;
     }
+
+    /// Moves what is queued, in order, into `buf` (allocated by the caller,
+    /// away from the engine) and makes it the ring; returns the old buffer,
+    /// for the caller to drop. A `buf` that cannot hold what is queued is
+    /// handed back unused.
+    pub fn regrow(&mut self, mut buf: Box<[u8]>) -> Box<[u8]> {
+        if buf.len() < self.len {
+            return buf;
+        }
+        let (a, b) = self.slices();
+        let (first, second) = (a.len(), b.len());
+        buf[..first].copy_from_slice(a);
+        buf[first..first + second].copy_from_slice(b);
+        self.read = 0;
+        std::mem::replace(&mut self.buf, buf)
+    }
 }
 
 #[cfg(test)]
@@ -110,6 +126,27 @@ mod tests {
         assert_eq!(r.push(&[1, 2]), 0);
         r.consume(3);
         assert_eq!(r.slices(), (&[][..], &[][..]));
+    }
+
+    #[test]
+    fn regrowing_keeps_the_queued_bytes_in_order() {
+        let mut r = Ring::new(8);
+        r.push(&[1, 2, 3, 4, 5, 6]);
+        r.consume(4);
+        r.push(&[7, 8, 9, 10, 11, 12]); // wrapped: 5..12
+        let old = r.regrow(vec![0; 16].into_boxed_slice());
+        assert_eq!(old.len(), 8);
+        assert_eq!(r.capacity(), 16);
+        assert_eq!(r.len(), 8);
+        assert_eq!(r.space(), 8);
+        assert_eq!(r.push(&[13, 14, 15, 16, 17, 18, 19, 20, 21]), 8);
+        let (a, b) = r.slices();
+        assert_eq!([a, b].concat(), (5..=20).collect::<Vec<u8>>());
+        // Too small for what is queued: handed back, nothing changes.
+        let back = r.regrow(vec![0; 4].into_boxed_slice());
+        assert_eq!(back.len(), 4);
+        assert_eq!(r.capacity(), 16);
+        assert_eq!(r.len(), 16);
     }
 
     proptest! {

@@ -46,6 +46,12 @@ pub struct Voice {
     sound_end: u64,
     /// Periods in which the stream ran dry while playing and not draining.
     underruns: u32,
+    /// The client has topped the ring up (less than one period's bytes
+    /// free) since the stream last ran dry.
+    full: bool,
+    /// Underruns that came although the client kept the ring topped up:
+    /// the buffer is too small for how late this machine wakes it.
+    starved: u32,
     /// The largest sample this voice added to the mix (fixed point, before
     /// the master volume) since [`Voice::take_peak`], while the mixer's
     /// meters run.
@@ -131,7 +137,28 @@ impl Takes {
 impl Voice {
     /// Queues what fits of `data`; returns the bytes taken.
     pub fn push(&mut self, data: &[u8]) -> usize {
-        self.ring.push(data)
+        let n = self.ring.push(data);
+        if self.ring.space() < self.max_in * self.fmt.frame_bytes() {
+            self.full = true;
+        }
+        n
+    }
+
+    /// Underruns that came although the client had kept the ring topped
+    /// up since the one before (see [`Voice::regrow`]).
+    pub fn starved(&self) -> u32 {
+        self.starved
+    }
+
+    /// Gives the ring the bigger buffer `buf` (allocated by the caller,
+    /// not under the engine's lock), keeping what is queued; returns the
+    /// buffer to drop, `buf` itself when it is not bigger or not whole
+    /// frames.
+    pub fn regrow(&mut self, buf: Box<[u8]>) -> Box<[u8]> {
+        if buf.len() <= self.ring.capacity() || !buf.len().is_multiple_of(self.fmt.frame_bytes()) {
+            return buf;
+        }
+        self.ring.regrow(buf)
     }
 
     /// Client bytes the device has played by device frame `played`: the
@@ -257,6 +284,7 @@ impl Voice {
     pub fn carry_over(&mut self, old: &Voice) {
         self.trigger = old.trigger;
         self.underruns = old.underruns;
+        self.starved = old.starved;
     }
 
     /// A period's peak, as the engine measured it (meters on).
@@ -291,6 +319,8 @@ impl Voice {
             consumed_bytes: 0,
             sound_end: 0,
             underruns: 0,
+            full: false,
+            starved: 0,
             peak: 0,
             was_flowing: false,
             rs_origin: 0,
@@ -324,6 +354,7 @@ impl Voice {
         self.draining = false;
         self.kick = false;
         self.was_flowing = false;
+        self.full = false;
         self.sound_end = self.sound_end.min(now_frame);
         self.takes.clear(); // what was in flight counts as played
         self.trigger = true;
@@ -416,8 +447,12 @@ impl Voice {
         if take < need {
             if self.was_flowing && !self.draining {
                 self.underruns = self.underruns.saturating_add(1);
+                if self.full {
+                    self.starved = self.starved.saturating_add(1);
+                }
             }
             self.was_flowing = false;
+            self.full = false;
             if take == 0 && start + self.period as u64 >= self.sound_end {
                 // Dry, and everything it played is out of the resampler: stop
                 // consuming until the next threshold, SYNC or POST.
@@ -546,6 +581,53 @@ mod tests {
         v.ring.push(&s16(&[1; 2]));
         v.render(&mut acc, 4);
         assert_eq!(v.underruns, 1);
+    }
+
+    #[test]
+    fn running_dry_after_the_client_kept_the_ring_full_counts_as_starved() {
+        let d = dev();
+        let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
+        let mut acc = vec![0i64; 8];
+        // Topped up (16 frames of 16), then dry: starved.
+        assert_eq!(v.push(&s16(&[1; 32])), 64);
+        for start in (0..20).step_by(4) {
+            v.render(&mut acc, start);
+        }
+        assert_eq!((v.underruns, v.starved), (1, 1));
+        // Started again with one period only, never topped up: an underrun
+        // (the client wrote too little), not starved.
+        v.push(&s16(&[1; 8]));
+        v.render(&mut acc, 20);
+        v.push(&s16(&[1; 2]));
+        v.render(&mut acc, 24);
+        assert_eq!((v.underruns, v.starved), (2, 1));
+    }
+
+    #[test]
+    fn regrowing_keeps_the_queue_and_refuses_a_smaller_or_ragged_buffer() {
+        let d = dev();
+        let mut v = Voice::new(d.pcm, &d, 64, Quality::Fast);
+        v.push(&s16(&[7; 20]));
+        let queued = v.queued_bytes();
+        assert_eq!(
+            v.regrow(vec![0; 64].into_boxed_slice()).len(),
+            64,
+            "not bigger"
+        );
+        assert_eq!(
+            v.regrow(vec![0; 66].into_boxed_slice()).len(),
+            66,
+            "not whole frames"
+        );
+        assert_eq!(v.capacity(), 64);
+        assert_eq!(
+            v.regrow(vec![0; 128].into_boxed_slice()).len(),
+            64,
+            "the old one back"
+        );
+        assert_eq!(v.capacity(), 128);
+        assert_eq!(v.queued_bytes(), queued);
+        assert_eq!(v.space(), 128 - 40);
     }
 
     #[test]

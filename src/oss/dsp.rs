@@ -11,6 +11,7 @@ use crate::mix::Voice;
 use crate::oss::soundcard::*;
 use crate::pcm::format::{self, SampleFormat};
 use crate::pcm::{DeviceConfig, PcmFormat};
+use std::time::{Duration, Instant};
 
 /// Rates a stream may ask for; anything else is clamped into this range.
 pub const MIN_RATE: u32 = 1000;
@@ -25,6 +26,11 @@ const MAX_FRAGS: usize = 512;
 const MAX_BUFFER: usize = 1 << 20;
 /// Fragments of the default buffer (OSS 4's vmix keeps 4 queued).
 const DEFAULT_FRAGS: usize = 4;
+/// A stream with the default buffer that starves twice within this long
+/// gets twice the fragments ([`Dsp::note_starved`])...
+const STARVE_WINDOW: Duration = Duration::from_secs(2);
+/// ...up to this much of its sound.
+const MAX_SLACK: Duration = Duration::from_millis(250);
 
 /// What the daemon must do after an ioctl.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +164,13 @@ pub struct Dsp {
     frag_request: Option<(usize, usize)>,
     /// SUBDIVIDE: the default fragment is divided by this (1, 2 or 4).
     subdivide: usize,
+    /// The default buffer has this many times its fragments: it doubled
+    /// each time its program could not keep it from running dry.
+    slack: usize,
+    /// The voice's starved count as last seen, and when the last one that
+    /// did not double the buffer came.
+    starved_seen: u32,
+    last_starve: Option<Instant>,
     /// Set by SNDCTL_DSP_NONBLOCK; it sticks until close.
     pub nonblock: bool,
     /// A write or read has happened: the buffer geometry is fixed from here.
@@ -197,6 +210,9 @@ impl Dsp {
             },
             frag_request: None,
             subdivide: 1,
+            slack: 1,
+            starved_seen: 0,
+            last_starve: None,
             nonblock: false,
             io_started: false,
             dirty: false,
@@ -275,7 +291,8 @@ impl Dsp {
     /// (fragment size, fragment count) for the current format. The default is
     /// the smallest power of two that holds one device period of this stream
     /// (divided by SUBDIVIDE), four of them (eight while overload has raised
-    /// the device's period); a SETFRAGMENT request wins within
+    /// the device's period; twice that for each time the stream starved,
+    /// see [`Dsp::note_starved`]); a SETFRAGMENT request wins within
     /// bounds, but the buffer is never smaller than two mix blocks of this
     /// stream (plus the resampler's few frames of look-ahead), or the engine
     /// could not be fed.
@@ -291,6 +308,7 @@ impl Dsp {
                 // and a client needs more slack too (twice the fragments).
                 DEFAULT_FRAGS
                     * self.subdivide
+                    * self.slack
                     * if self.device_period > self.dev.period_frames {
                         2
                     } else {
@@ -306,6 +324,52 @@ impl Dsp {
     pub fn buffer_bytes(&self) -> usize {
         let (size, count) = self.geometry();
         size * count
+    }
+
+    /// The voice's count of starved underruns (it ran dry although the
+    /// program had kept it topped up: this machine wakes the program later
+    /// than its buffer lasts) is now `starved`. Twice within
+    /// [`STARVE_WINDOW`] doubles the default buffer's fragments, up to
+    /// [`MAX_SLACK`] of sound; returns whether it did (the voice's ring is
+    /// then to grow to [`Dsp::buffer_bytes`]). The fragment size stays, so
+    /// a program that writes a fragment at a time goes on as before and
+    /// GETOSPACE shows more fragments. A program that chose its buffer with
+    /// SETFRAGMENT keeps it.
+    pub fn note_starved(&mut self, starved: u32, now: Instant) -> bool {
+        let new = starved.wrapping_sub(self.starved_seen);
+        self.starved_seen = starved;
+        if new == 0 || self.frag_request.is_some() {
+            return false;
+        }
+        let again = new >= 2
+            || self
+                .last_starve
+                .is_some_and(|t| now.saturating_duration_since(t) <= STARVE_WINDOW);
+        if !again {
+            self.last_starve = Some(now);
+            return false;
+        }
+        self.last_starve = None;
+        let before = self.buffer_bytes();
+        self.slack *= 2;
+        let after = self.buffer_bytes();
+        let limit =
+            (MAX_SLACK.as_secs_f64() * f64::from(self.fmt.rate)) as usize * self.fmt.frame_bytes();
+        if after <= before || after > limit.min(MAX_BUFFER) {
+            self.slack /= 2;
+            return false;
+        }
+        true
+    }
+
+    /// The starved count [`Dsp::note_starved`] last saw.
+    pub fn starved_seen(&self) -> u32 {
+        self.starved_seen
+    }
+
+    /// Milliseconds of sound `bytes` of this stream hold.
+    pub fn bytes_ms(&self, bytes: usize) -> f64 {
+        bytes as f64 * 1000.0 / (f64::from(self.fmt.rate) * self.fmt.frame_bytes() as f64)
     }
 
     /// Builds the voice this file's settings call for.
@@ -1073,6 +1137,61 @@ mod tests {
         let mut t = open(4);
         t.int(SNDCTL_DSP_SETFRAGMENT, 0x0008_000C);
         assert_eq!(t.ints(SNDCTL_DSP_GETOSPACE), vec![8, 8, 4096, 8 * 4096]);
+    }
+
+    #[test]
+    fn a_stream_that_starves_twice_within_two_seconds_gets_twice_the_fragments() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut t = T::new();
+        t.int(SNDCTL_DSP_SETFMT, AFMT_S16_LE as i32);
+        t.int(SNDCTL_DSP_CHANNELS, 2);
+        t.int(SNDCTL_DSP_SPEED, 48000);
+        let (size, count) = t.dsp.geometry();
+        // Once: nothing. Again, 2.5 s later: too far apart, nothing.
+        assert!(!t.dsp.note_starved(1, at(0)));
+        assert!(!t.dsp.note_starved(1, at(100)), "no new one");
+        assert!(!t.dsp.note_starved(2, at(2500)));
+        assert_eq!(t.dsp.geometry(), (size, count));
+        // Again within 2 s: twice the fragments, same size.
+        assert!(t.dsp.note_starved(3, at(3000)));
+        assert_eq!(t.dsp.geometry(), (size, 2 * count));
+        // Two at once count as twice. Up to 250 ms of sound, never more.
+        let mut grew = 1;
+        for n in 0..20u32 {
+            if t.dsp.note_starved(5 + 2 * n, at(4000 + u64::from(n))) {
+                grew += 1;
+            }
+        }
+        let (s, c) = t.dsp.geometry();
+        assert_eq!(s, size);
+        assert!(
+            t.dsp.bytes_ms(s * c) <= 250.0,
+            "{} ms",
+            t.dsp.bytes_ms(s * c)
+        );
+        assert!(
+            t.dsp.bytes_ms(s * c * 2) > 250.0,
+            "stopped early: {c} fragments"
+        );
+        assert_eq!(c, count << grew);
+        // The voice made now has that ring; GETOSPACE shows it.
+        t.voice = t.dsp.make_voice(Quality::Fast);
+        assert_eq!(t.ints(SNDCTL_DSP_GETOSPACE)[1] as usize, c);
+    }
+
+    #[test]
+    fn a_buffer_chosen_with_setfragment_does_not_grow_when_starved() {
+        let t0 = Instant::now();
+        let mut t = T::new();
+        t.int(SNDCTL_DSP_SETFRAGMENT, 0x0004_0009);
+        let g = t.dsp.geometry();
+        for n in 1..10 {
+            assert!(!t
+                .dsp
+                .note_starved(n, t0 + Duration::from_millis(u64::from(n))));
+        }
+        assert_eq!(t.dsp.geometry(), g);
     }
 
     #[test]

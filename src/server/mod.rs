@@ -226,6 +226,33 @@ impl DspFile {
         }
     }
 
+    /// Queues what fits of its parked writes into `v`, its voice; those
+    /// written whole are answered.
+    fn feed_parked(
+        &mut self,
+        v: &mut crate::mix::Voice,
+        node: usize,
+        answers: &mut Vec<(usize, Answer)>,
+    ) {
+        while let Some(w) = self.writes.front_mut() {
+            let took = v.push(&w.data[w.done..]);
+            w.done += took;
+            self.written += took as u64;
+            if w.done < w.data.len() {
+                break;
+            }
+            let n = w.done as u32;
+            answers.push((
+                node,
+                Answer::Written {
+                    unique: w.unique,
+                    n,
+                },
+            ));
+            self.writes.pop_front();
+        }
+    }
+
     /// Something is parked on it, or a poller waits for it.
     fn waiting(&self) -> bool {
         !self.writes.is_empty()
@@ -381,6 +408,9 @@ pub struct Server {
     /// Files whose close [`Server::service`] has answered and that it is
     /// about to remove.
     finished: Vec<u64>,
+    /// Files whose voices starved since [`Server::service`] last looked,
+    /// with their counts (reused each time).
+    starving: Vec<(u64, u32)>,
 }
 
 impl Server {
@@ -402,6 +432,7 @@ impl Server {
             dead_convs: Vec::new(),
             in_hand: None,
             finished: Vec::new(),
+            starving: Vec::new(),
         }
     }
 
@@ -741,12 +772,19 @@ impl Server {
         };
         f.dsp.start_io();
         let nonblock = f.dsp.nonblock || flags as i32 & libc::O_NONBLOCK != 0;
-        let took = if f.writes.is_empty() {
-            io.engines(|e| e.mixer.voice_mut(id).map_or(0, |v| v.push(data)))
-        } else {
-            0 // earlier writes of this file wait first: keep the byte order
-        };
+        let (took, starved) = io.engines(|e| match e.mixer.voice_mut(id) {
+            // Earlier writes of this file wait first: keep the byte order.
+            Some(v) if f.writes.is_empty() => (v.push(data), v.starved()),
+            Some(v) => (0, v.starved()),
+            None => (0, 0),
+        });
         f.written += took as u64;
+        if starved != f.dsp.starved_seen() {
+            self.grow_if_starved(fh, starved, io);
+        }
+        let Some(f) = self.dsp_file(fh) else {
+            return self.fail(node, unique, Fail::Invalid);
+        };
         if took == data.len() {
             return self.answer(
                 node,
@@ -774,6 +812,42 @@ impl Server {
             data: data.to_vec(),
             done: took,
         });
+    }
+
+    /// The file's voice has starved `starved` times in all (it ran dry
+    /// although its program kept it topped up): its default buffer may
+    /// grow ([`Dsp::note_starved`]). The bigger ring is allocated here,
+    /// outside the engine's lock, and swapped in under it.
+    fn grow_if_starved(&mut self, fh: u64, starved: u32, io: &mut impl Ports) {
+        let now = io.now();
+        let Some(f) = self.dsp_file(fh) else { return };
+        let Some(id) = f.play else { return };
+        if !f.dsp.note_starved(starved, now) {
+            return;
+        }
+        let fb = f.dsp.fmt.frame_bytes();
+        let bytes = f.dsp.buffer_bytes() / fb * fb;
+        let ms = f.dsp.bytes_ms(bytes);
+        let (size, count) = f.dsp.geometry();
+        let buf = vec![0u8; bytes].into_boxed_slice();
+        let node = self.files.get(&fh).map_or(0, |f| f.node);
+        let Some(f) = self.dsp_file(fh) else { return };
+        let mut answers = Vec::new();
+        let old = io.engines(|e| {
+            let v = e.mixer.voice_mut(id)?;
+            let old = v.regrow(buf);
+            // What waits goes into the room made.
+            f.feed_parked(v, node, &mut answers);
+            Some(old)
+        });
+        drop(old);
+        self.answers.extend(answers);
+        let pid = self.files.get(&fh).map_or(0, |f| f.pid);
+        tracing::info!(
+            pid,
+            "a program could not keep its buffer from running dry (this machine wakes it too \
+             late): its buffer grew to {ms:.1} ms ({count} fragments of {size} B)"
+        );
     }
 
     fn read(
@@ -1196,6 +1270,7 @@ impl Server {
         let (files, answers) = (&mut self.files, &mut self.answers);
         let (dead_pipes, dead_convs) = (&mut self.dead_pipes, &mut self.dead_convs);
         let (in_hand, finished) = (&mut self.in_hand, &mut self.finished);
+        let starving = &mut self.starving;
         io.engines(|e| {
             let played = now.map_or(0, |now| e.position.played(now));
             e.mixer.take_dead(dead_pipes);
@@ -1218,23 +1293,10 @@ impl Server {
                     closing: false,
                 });
                 if let Some(v) = d.play.and_then(|id| e.mixer.voice_mut(id)) {
-                    while let Some(w) = d.writes.front_mut() {
-                        let took = v.push(&w.data[w.done..]);
-                        w.done += took;
-                        d.written += took as u64;
-                        if w.done < w.data.len() {
-                            break;
-                        }
-                        let n = w.done as u32;
-                        answers.push((
-                            node,
-                            Answer::Written {
-                                unique: w.unique,
-                                n,
-                            },
-                        ));
-                        d.writes.pop_front();
+                    if v.starved() != d.dsp.starved_seen() {
+                        starving.push((fh, v.starved()));
                     }
+                    d.feed_parked(v, node, answers);
                     // Played out, or gated off by SETTRIGGER meanwhile (it
                     // would never play out: answered as a SYNC on a gated
                     // stream is).
@@ -1293,6 +1355,15 @@ impl Server {
                 }
             }
         });
+        while let Some((fh, starved)) = self.starving.pop() {
+            self.in_hand = Some(InHand {
+                node: 0, // not used: nothing is answered
+                unique: None,
+                fh: Some(fh),
+                closing: false,
+            });
+            self.grow_if_starved(fh, starved, io);
+        }
         while let Some(&fh) = self.finished.last() {
             self.in_hand = Some(InHand {
                 node: 0, // not used: the close is answered
@@ -1350,6 +1421,7 @@ impl Server {
         for fh in std::mem::take(&mut self.finished) {
             self.drop_file(fh);
         }
+        self.starving.clear();
         if let Some(h) = hand {
             if let Some(u) = h.unique {
                 self.answers.retain(|(_, a)| a.unique() != Some(u));
@@ -1824,6 +1896,63 @@ mod tests {
         t.play(1000);
         assert_eq!(t.answers(), vec![Answer::Written { unique: u, n: 4096 }]);
         assert!(!t.server.waiting());
+    }
+
+    /// GETOSPACE: (fragments, fragstotal, fragsize, bytes).
+    fn ospace(t: &mut T, fh: u64) -> [i32; 4] {
+        use crate::oss::soundcard::SNDCTL_DSP_GETOSPACE;
+        t.send(
+            opcode::FUSE_IOCTL,
+            &ioctl_args(fh, SNDCTL_DSP_GETOSPACE, 0, 16),
+        );
+        let a = t.answers();
+        let [Answer::Ioctl {
+            result: 0, ref out, ..
+        }] = a[..]
+        else {
+            panic!("{a:?}")
+        };
+        std::array::from_fn(|i| i32::from_ne_bytes(out[4 * i..4 * i + 4].try_into().unwrap()))
+    }
+
+    #[test]
+    fn a_client_that_keeps_its_buffer_full_and_still_runs_dry_twice_gets_a_bigger_one() {
+        let mut t = T::new();
+        let fh = t.open_native();
+        let [_, frags, size, bytes] = ospace(&mut t, fh);
+        assert_eq!(frags * size, bytes);
+        // Filled to the brim, then played dry (the program woke too late):
+        // once is nothing.
+        t.write(fh, bytes as usize);
+        t.answers();
+        t.play(bytes as usize / 16 + 2);
+        assert_eq!(ospace(&mut t, fh), [frags, frags, size, bytes]);
+        // Twice within 2 s: more fragments (twice the default four; this
+        // test device's tiny periods need six at least), of the same size.
+        t.write(fh, bytes as usize);
+        t.answers();
+        t.play(bytes as usize / 16 + 2);
+        let [free, more, same, all] = ospace(&mut t, fh);
+        assert!(more > frags && more == free && same == size && all == more * size);
+        // A write of more than the ring holds parks and is served whole.
+        let u = t.write(fh, 3 * bytes as usize);
+        t.play(1000);
+        assert_eq!(
+            t.answers(),
+            vec![Answer::Written {
+                unique: u,
+                n: 3 * bytes as u32
+            }]
+        );
+        // A program that is simply slow to write (it never fills the ring)
+        // does not make it grow: only underruns, not starved.
+        let grown = ospace(&mut t, fh);
+        for _ in 0..5 {
+            t.write(fh, size as usize);
+            t.answers();
+            t.play(size as usize / 16 + 2);
+        }
+        assert_eq!(ospace(&mut t, fh), grown);
     }
 
     #[test]
