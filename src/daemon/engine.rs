@@ -43,6 +43,7 @@ use super::{lock, Shared};
 use crate::mix::Bus;
 use crate::output::adapt::{Adapt, Change};
 use crate::output::clock::ClockSink;
+use crate::output::pace::Pace;
 use crate::output::{Position, Sink, SinkOpener};
 use crate::pcm::DeviceConfig;
 use crate::presence::{Presence, Use, OUTPUT};
@@ -99,6 +100,12 @@ struct Output<'a> {
     presence: Presence,
     adapt: Adapt,
     sink: Option<Box<dyn Sink>>,
+    /// Whether the device keeps time ([`Pace`]), and the frames written to
+    /// the sink in use.
+    pace: Pace,
+    sink_written: u64,
+    /// Underruns ALSA did not see (the device fell behind the clock).
+    unseen: u64,
     /// Underruns of the sinks closed before this one.
     xruns_before: u64,
     /// The sink changed: catch up with the time it took.
@@ -133,9 +140,9 @@ impl Output<'_> {
         cfg
     }
 
-    /// Underruns of all the sinks so far.
+    /// Underruns of all the sinks so far, those ALSA did not see included.
     fn xruns(&self) -> u64 {
-        self.xruns_before + self.sink.as_ref().map_or(0, |s| s.xruns())
+        self.xruns_before + self.unseen + self.sink.as_ref().map_or(0, |s| s.xruns())
     }
 
     /// Puts `next` in the current sink's place; publishes what it is.
@@ -143,6 +150,9 @@ impl Output<'_> {
         self.xruns_before += self.sink.take().map_or(0, |s| s.xruns());
         self.sink = next;
         self.swapped = true;
+        self.sink_written = 0;
+        let buffer = self.sink.as_ref().map_or(0, |s| s.config().buffer_frames);
+        self.pace.restart(buffer);
         let mut s = lock(self.shared);
         s.output_missing = self.presence.is_missing();
         s.output_device = self.presence.on().unwrap_or(0);
@@ -325,6 +335,9 @@ struct Block {
     want_tick: bool,
     active: bool,
     switch: Option<String>,
+    /// The device's delay after the write, and the clock just before and
+    /// just after reading it (for [`Pace`]).
+    delay: Option<(u64, Instant, Instant)>,
 }
 
 /// Mixes one block on `bus` and writes it to `sink` (or drops it: `sink`
@@ -345,13 +358,16 @@ fn block(
         bus.playing()
     };
     let out = bus.render();
-    let (written, delay) = match sink {
+    let (written, measured) = match sink {
         Some(sink) => {
             let w = sink.write_period(out);
-            (w, Some(sink.delay()))
+            let before = Instant::now();
+            let delay = sink.delay();
+            (w, Some((delay, before, Instant::now())))
         }
         None => (Ok(()), None),
     };
+    let delay = measured.map(|(d, _, _)| d);
     let mut s = lock(shared);
     s.mixer.end_period(bus);
     let block = mix.period_frames as u64;
@@ -378,6 +394,7 @@ fn block(
         } else {
             None
         },
+        delay: measured,
     }
 }
 
@@ -395,8 +412,30 @@ fn catch_up(
 ) -> Position {
     let rate = f64::from(mix.pcm.rate);
     let dry_at = last.at + Duration::from_secs_f64(last.delay as f64 / rate);
-    let missed = until.saturating_duration_since(dry_at).min(MAX_CATCH_UP);
-    let blocks = (missed.as_secs_f64() * rate) as u64 / u64::from(mix.period_frames.max(1));
+    let missed = until.saturating_duration_since(dry_at);
+    drop_frames(
+        shared,
+        bus,
+        mix,
+        last,
+        (missed.as_secs_f64() * rate) as u64,
+        xruns,
+    )
+}
+
+/// Mixes and drops the blocks that make `frames` (at most
+/// [`MAX_CATCH_UP`] of them): time the device did not play is credited to
+/// the clients. Returns the last position published (`last` if none).
+fn drop_frames(
+    shared: &Mutex<Shared>,
+    bus: &mut Bus,
+    mix: &DeviceConfig,
+    last: Position,
+    frames: u64,
+    xruns: u64,
+) -> Position {
+    let most = (MAX_CATCH_UP.as_secs_f64() * f64::from(mix.pcm.rate)) as u64;
+    let blocks = frames.min(most) / u64::from(mix.period_frames.max(1));
     let mut position = last;
     for _ in 0..blocks {
         position = block(shared, bus, None, mix, false, xruns, false).position;
@@ -450,6 +489,9 @@ pub fn run(
         presence: Presence::new(n, on, now),
         adapt: Adapt::new(mix.period_frames, periods, mix.pcm.rate, now),
         sink: None,
+        pace: Pace::new(mix.pcm.rate, mix.buffer_frames),
+        sink_written: 0,
+        unseen: 0,
         xruns_before: 0,
         swapped: false,
         shared: &shared,
@@ -568,23 +610,55 @@ pub fn run(
             continue;
         }
         let new = xruns - xruns_at_start;
+        out.sink_written += u64::from(out.mix.period_frames);
+        let mut behind = None;
         if new > 0 {
             // The device stood still: the blocks that fell due meanwhile
             // are mixed and dropped, so the clients keep real time; each
             // playing client counts an underrun (GETERROR).
             lock(&shared).mixer.count_device_underrun();
             last = catch_up(&shared, &mut bus, &out.mix, before, ready, xruns);
-            if adapt {
-                if let Some(change) = out.adapt.on_underruns(new, Instant::now()) {
-                    out.change_period(change, opts.reopen.as_mut().expect("adapt needs reopen"));
-                }
+            // ALSA restarted the device from here.
+            let buffer = out.sink.as_ref().map_or(0, |s| s.config().buffer_frames);
+            out.pace.restart(buffer);
+        } else if let (Some((delay, t0, t1)), false) = (b.delay, missing) {
+            // An underrun ALSA did not see: the device fell behind the
+            // clock. The same: credited to the clients, and counted.
+            let played = out.sink_written.saturating_sub(delay);
+            if let Some(lost) = out.pace.check(played, t0, t1) {
+                out.unseen += 1;
+                behind = Some(lost);
+                lock(&shared).mixer.count_device_underrun();
+                last = drop_frames(&shared, &mut bus, &out.mix, last, lost, out.xruns());
+            }
+        }
+        let new = new + u64::from(behind.is_some());
+        if new > 0 && adapt {
+            if let Some(change) = out.adapt.on_underruns(new, Instant::now()) {
+                out.change_period(change, opts.reopen.as_mut().expect("adapt needs reopen"));
             }
         }
         if let Some(name) = switch {
             switch_output(&mut out, &name, opts.reopen.as_mut(), &tick);
         }
+        let xruns = out.xruns();
         if xruns != xruns_logged && last_log.elapsed() >= XRUN_LOG_INTERVAL {
-            tracing::warn!(total = xruns, "output device underran; recovered");
+            if let Some(lost) = behind {
+                let ms = lost as f64 * 1000.0 / f64::from(out.mix.pcm.rate);
+                tracing::warn!(
+                    total = xruns,
+                    unseen = out.unseen,
+                    "output device fell {ms:.0} ms behind the clock (woken too late, its \
+                     position wrapped unseen: an underrun ALSA did not report); clients kept \
+                     real time"
+                );
+            } else {
+                tracing::warn!(
+                    total = xruns,
+                    unseen = out.unseen,
+                    "output device underran; recovered"
+                );
+            }
             xruns_logged = xruns;
             last_log = Instant::now();
         }

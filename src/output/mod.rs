@@ -6,6 +6,7 @@
 pub mod adapt;
 pub mod alsa;
 pub mod clock;
+pub mod pace;
 
 use std::time::Instant;
 
