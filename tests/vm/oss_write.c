@@ -14,6 +14,8 @@
  *             as the file lasts); prints "write returned N (ERRNO) at EPOCH_MS"
  *             with the CLOCK_REALTIME time it returned, and exits 0 even if the
  *             write failed (the caller judges the result)
+ *   -v        after the SYNC, one more line: the underruns GETERROR counted and the
+ *             buffer GETOSPACE shows (ossd may have grown it)
  *   -p FILE2  a second fd with the same settings plays FILE2 in step with FILE:
  *             both fds get a ring big enough for their file (SETFRAGMENT), both
  *             triggers go off (SETTRIGGER 0), both files are written, and then
@@ -71,19 +73,20 @@ static void ring_for(int fd, size_t bytes)
 int main(int argc, char **argv)
 {
 	const char *dsp = "/dev/dsp", *file2 = NULL;
-	int no_sync = 0, one_write = 0, opt;
-	while ((opt = getopt(argc, argv, "d:n1p:")) != -1) {
+	int no_sync = 0, one_write = 0, verbose = 0, opt;
+	while ((opt = getopt(argc, argv, "d:n1vp:")) != -1) {
 		switch (opt) {
 		case 'd': dsp = optarg; break;
 		case 'n': no_sync = 1; break;
 		case '1': one_write = 1; break;
+		case 'v': verbose = 1; break;
 		case 'p': file2 = optarg; break;
 		default: goto usage;
 		}
 	}
 	if (argc - optind != 4) {
 	usage:
-		fprintf(stderr, "usage: oss_write [-d DSP] [-n] [-1] [-p FILE2] FILE FORMAT RATE CHANNELS\n");
+		fprintf(stderr, "usage: oss_write [-d DSP] [-n] [-1] [-v] [-p FILE2] FILE FORMAT RATE CHANNELS\n");
 		return 1;
 	}
 	const char *file = argv[optind];
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
 	if (ioctl(fd, SNDCTL_DSP_GETOSPACE, &bi) < 0)
 		die("SNDCTL_DSP_GETOSPACE", strerror(errno));
 	size_t chunk = bi.fragsize > 0 ? (size_t)bi.fragsize : 4096;
+	int start_frags = bi.fragstotal;
 	double t2 = now_ms(CLOCK_MONOTONIC);
 
 	if (one_write) {
@@ -138,6 +142,16 @@ int main(int argc, char **argv)
 			die("SNDCTL_DSP_SYNC (second fd)", strerror(errno));
 	}
 	double t4 = now_ms(CLOCK_MONOTONIC);
+	if (verbose) {
+		/* OSS 4's audio_errinfo is 104 bytes; play_underruns comes first. */
+		int ei[26];
+		if (ioctl(fd, _IOR('P', 25, int[26]), ei) < 0)
+			die("SNDCTL_DSP_GETERROR", strerror(errno));
+		if (ioctl(fd, SNDCTL_DSP_GETOSPACE, &bi) < 0)
+			die("SNDCTL_DSP_GETOSPACE", strerror(errno));
+		printf("oss_write: %d underruns; buffer of %d fragments of %d B at the end (%d at the start)\n",
+		       ei[0], bi.fragstotal, bi.fragsize, start_frags);
+	}
 	if (close(fd) < 0)
 		die("close", strerror(errno));
 	if (fd2 >= 0 && close(fd2) < 0)
