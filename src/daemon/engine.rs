@@ -17,7 +17,8 @@
 //! where ossd is. The time it stood still is not lost to the clients: the
 //! engine mixes the blocks that fell due meanwhile and drops them (counted),
 //! so a client's stream keeps real time, as it would on a sound card's DMA
-//! clock. Repeated underruns raise the device's period ([`Adapt`]): fewer,
+//! clock. So is an underrun ALSA did not see: the device falling behind
+//! the clock by more than a buffer ([`Pace`]). Repeated underruns raise the device's period ([`Adapt`]): fewer,
 //! longer periods that a busy machine can keep up with, logged with the new
 //! latency, and lowered again when it has been calm and nothing plays.
 //!
