@@ -328,13 +328,13 @@ impl Dsp {
 
     /// The voice's count of starved underruns (it ran dry although the
     /// program had kept it topped up: this machine wakes the program later
-    /// than its buffer lasts) is now `starved`. Twice within
-    /// [`STARVE_WINDOW`] doubles the default buffer's fragments, up to
-    /// [`MAX_SLACK`] of sound; returns whether it did (the voice's ring is
-    /// then to grow to [`Dsp::buffer_bytes`]). The fragment size stays, so
-    /// a program that writes a fragment at a time goes on as before and
-    /// GETOSPACE shows more fragments. A program that chose its buffer with
-    /// SETFRAGMENT keeps it.
+    /// than its buffer lasts) is now `starved`. Twice within two seconds
+    /// (`STARVE_WINDOW`) doubles the default buffer's fragments, up to
+    /// 250 ms of sound (`MAX_SLACK`); returns whether it did (the voice's
+    /// ring is then to grow to [`Dsp::buffer_bytes`]). The fragment size
+    /// stays, so a program that writes a fragment at a time goes on as
+    /// before and GETOSPACE shows more fragments. A program that chose its
+    /// buffer with SETFRAGMENT keeps it.
     pub fn note_starved(&mut self, starved: u32, now: Instant) -> bool {
         let new = starved.wrapping_sub(self.starved_seen);
         self.starved_seen = starved;
