@@ -371,27 +371,106 @@ impl Sink for Stalling {
     }
 }
 
+/// A device that stalls the same way but never says so, as ALSA does when
+/// the machine wakes it later than a whole buffer (its pointer wraps
+/// unseen): it seems to have stood still for the time it ran dry, and it
+/// reports no underrun.
+struct Unseen {
+    cfg: ossd::pcm::DeviceConfig,
+    epoch: Option<Instant>,
+    written: u64,
+    /// Frames of the clock the device did not play (it stood still).
+    lost: u64,
+    waits: u32,
+    short: u32,
+}
+
+impl Unseen {
+    fn new(cfg: ossd::pcm::DeviceConfig) -> Unseen {
+        Unseen {
+            cfg,
+            epoch: None,
+            written: 0,
+            lost: 0,
+            waits: 0,
+            short: 256,
+        }
+    }
+    fn clock(&self, now: Instant) -> u64 {
+        self.epoch.map_or(0, |e| {
+            (now.saturating_duration_since(e).as_secs_f64() * f64::from(self.cfg.pcm.rate)) as u64
+        })
+    }
+    fn played(&self, now: Instant) -> u64 {
+        self.clock(now).saturating_sub(self.lost).min(self.written)
+    }
+}
+
+impl Sink for Unseen {
+    fn config(&self) -> ossd::pcm::DeviceConfig {
+        self.cfg
+    }
+    fn wait_ready(&mut self, frames: u32) -> Result<(), DeviceError> {
+        self.waits += 1;
+        let epoch = *self.epoch.get_or_insert_with(Instant::now);
+        if self.cfg.period_frames <= self.short && self.waits.is_multiple_of(10) {
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        // Ran dry meanwhile: it stood still from then on, unseen.
+        let due = self.clock(Instant::now()).saturating_sub(self.lost);
+        self.lost += due.saturating_sub(self.written);
+        let must =
+            (self.written + u64::from(frames)).saturating_sub(u64::from(self.cfg.buffer_frames));
+        let at = epoch
+            + Duration::from_secs_f64((must + self.lost) as f64 / f64::from(self.cfg.pcm.rate));
+        let now = Instant::now();
+        if at > now {
+            std::thread::sleep(at - now);
+        }
+        Ok(())
+    }
+    fn write_period(&mut self, period: &[u8]) -> Result<(), DeviceError> {
+        self.written += (period.len() / self.cfg.pcm.frame_bytes()) as u64;
+        Ok(())
+    }
+    fn delay(&mut self) -> u64 {
+        self.written - self.played(Instant::now())
+    }
+    fn xruns(&self) -> u64 {
+        0
+    }
+}
+
 /// Plays 2 s (at 8 kHz, written as fast as it is taken, then SYNC) on a
 /// device of 256-frame periods that stalls while its periods are that
-/// short; returns how long it took, sndstat after, the periods asked of the
-/// opener and the client's GETERROR underruns.
-fn play_two_seconds_on_a_stalling_device(adapt: bool) -> (Duration, String, Vec<u32>, i32) {
+/// short (saying so, or `unseen`); returns how long it took, sndstat after,
+/// the periods asked of the opener and the client's GETERROR underruns.
+fn play_two_seconds_on_a_stalling_device(
+    adapt: bool,
+    unseen: bool,
+) -> (Duration, String, Vec<u32>, i32) {
     const SMALL: ossd::pcm::DeviceConfig = device(256, 3);
-    let stalling = |cfg| Stalling {
-        inner: ClockSink::new(cfg),
-        waits: 0,
-        short: 256,
+    let stalling = move |cfg| -> Box<dyn Sink> {
+        if unseen {
+            Box::new(Unseen::new(cfg))
+        } else {
+            Box::new(Stalling {
+                inner: ClockSink::new(cfg),
+                waits: 0,
+                short: 256,
+            })
+        }
     };
     let asked = Arc::new(Mutex::new(Vec::new()));
     let reopen: SinkOpener = {
         let asked = asked.clone();
         Box::new(move |_, want| {
             asked.lock().unwrap().push(want.period_frames);
-            Ok(Box::new(stalling(*want)) as Box<dyn Sink>)
+            Ok(stalling(*want))
         })
     };
     let devices = Devices {
-        sink: Box::new(stalling(SMALL)),
+        sink: stalling(SMALL),
         engine: EngineOptions {
             reopen: Some(reopen),
             adapt,
@@ -422,7 +501,7 @@ fn play_two_seconds_on_a_stalling_device(adapt: bool) -> (Duration, String, Vec<
 fn a_device_that_stands_still_does_not_slow_its_clients_down() {
     // Every tenth period (53 ms) the device stands still 30 ms: without
     // catching up, the 2 s would take about 2.6 s.
-    let (took, text, asked, underruns) = play_two_seconds_on_a_stalling_device(false);
+    let (took, text, asked, underruns) = play_two_seconds_on_a_stalling_device(false, false);
     assert!(took < Duration::from_millis(2250), "paced: {took:?}");
     assert!(took >= Duration::from_millis(1900), "paced: {took:?}");
     assert!(text.contains("frames (clients kept real time)"), "{text}");
@@ -433,9 +512,30 @@ fn a_device_that_stands_still_does_not_slow_its_clients_down() {
 
 #[test]
 fn repeated_underruns_raise_the_period() {
-    let (took, text, asked, _) = play_two_seconds_on_a_stalling_device(true);
+    let (took, text, asked, _) = play_two_seconds_on_a_stalling_device(true, false);
     assert!(took < Duration::from_millis(2250), "paced: {took:?}");
     // Raised to periods of two blocks, at which it copes: once.
     assert_eq!(asked, [512], "{text}");
     assert!(text.contains(" 512 "), "{text}");
+}
+
+#[test]
+fn a_device_that_stands_still_unseen_does_not_slow_its_clients_down() {
+    // Every tenth period the device stands still 30 ms and reports no
+    // underrun: it seems to play 14 ms late each time. Without comparing
+    // it with the clock, the 2 s would take about 2.5 s.
+    let (took, text, asked, underruns) = play_two_seconds_on_a_stalling_device(false, true);
+    assert!(took < Duration::from_millis(2250), "paced: {took:?}");
+    assert!(took >= Duration::from_millis(1900), "paced: {took:?}");
+    assert!(text.contains("frames (clients kept real time)"), "{text}");
+    assert!(!text.contains(", 0 device underruns"), "counted: {text}");
+    assert!(asked.is_empty(), "{asked:?}");
+    assert!(underruns >= 3, "GETERROR play_underruns {underruns}");
+}
+
+#[test]
+fn repeated_unseen_underruns_raise_the_period() {
+    let (took, text, asked, _) = play_two_seconds_on_a_stalling_device(true, true);
+    assert!(took < Duration::from_millis(2250), "paced: {took:?}");
+    assert_eq!(asked, [512], "{text}");
 }
