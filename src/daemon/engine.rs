@@ -6,8 +6,9 @@
 //! pipelines back, publishes the device position and wakes the protocol
 //! thread. The device's own period is a whole number of blocks (one, until
 //! overload raises it): clients are served block by block either way, so
-//! their buffers never need to hold more than a few blocks. Nothing on this loop allocates per period, and the lock is never
-//! held across the mixing or the device.
+//! their buffers never need to hold more than a few blocks. Nothing on this
+//! loop allocates per period, and the lock is never held across the mixing
+//! or the device.
 //!
 //! It never logs per period; device underruns are counted, and reported at
 //! most once every few seconds.
@@ -18,9 +19,10 @@
 //! engine mixes the blocks that fell due meanwhile and drops them (counted),
 //! so a client's stream keeps real time, as it would on a sound card's DMA
 //! clock. So is an underrun ALSA did not see: the device falling behind
-//! the clock by more than a buffer ([`Pace`]). Repeated underruns raise the device's period ([`Adapt`]): fewer,
-//! longer periods that a busy machine can keep up with, logged with the new
-//! latency, and lowered again when it has been calm and nothing plays.
+//! the clock by more than a buffer ([`Pace`]). Repeated underruns raise
+//! the device's period ([`Adapt`]): fewer, longer periods that a busy
+//! machine can keep up with, logged with the new latency, and lowered again
+//! when it has been calm and nothing plays.
 //!
 //! **The card going away.** When the device fails in a way no recovery
 //! fixes (unplugged, driver unbound), every configured device is tried
