@@ -202,6 +202,7 @@ impl Args {
 }
 
 fn main() -> ExitCode {
+    system::return_big_buffers();
     let args = Args::parse();
     if let Some(cmd) = &args.command {
         return client::run(cmd, &args);

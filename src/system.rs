@@ -166,6 +166,22 @@ fn monotonic_usec() -> u64 {
     ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
 }
 
+/// Has the C allocator give big buffers back to the system when they are
+/// freed. Client rings are allocated per open (and grown when a program
+/// starves, up to 1 MiB): with glibc's default, its mmap threshold rises to
+/// the size of every big buffer freed, after which buffers that size come
+/// from the heap and stay in ossd's RSS when the client goes. A fixed
+/// threshold keeps every buffer of 128 KiB or more in its own mapping,
+/// returned at free. Call it once, before any thread starts.
+pub fn return_big_buffers() {
+    // SAFETY: mallopt only sets an allocator parameter; no thread is
+    // allocating concurrently (called first thing in main).
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
 /// Makes the calling thread SCHED_FIFO at `priority` (1..=99). Only this
 /// thread: threads it starts later run SCHED_OTHER (SCHED_RESET_ON_FORK), so
 /// call it from the thread that needs it (the engine's).
