@@ -270,13 +270,29 @@ pub fn command_of(pid: u32) -> Option<String> {
 /// flags of /proc/PID/stat (set from the start of its exit, while the
 /// kernel closes its files) and a signal in its exit code (field 52, set
 /// before the files are closed; a normal exit has none there, and ossd
-/// running as another user sees 0). Unknown (no such process, /proc not
-/// readable): not.
+/// running as another user sees 0); or, before its exit begins, a SIGKILL
+/// pending (the kernel adds one to every thread of a process that any
+/// fatal signal is killing; /proc/PID/status shows it to every user, while
+/// the process still waits in a close). Unknown (no such process, /proc
+/// not readable): not.
 pub fn killed(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    killed_by_stat(&stat)
+    let dying = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| killed_by_stat(&stat));
+    dying
+        || std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|status| sigkill_pending(&status))
+}
+
+/// A SIGKILL in the pending sets (thread's or shared) of a /proc status.
+fn sigkill_pending(status: &str) -> bool {
+    const SIGKILL: u64 = 1 << (libc::SIGKILL - 1);
+    status.lines().any(|line| {
+        let Some((key, mask)) = line.split_once(':') else {
+            return false;
+        };
+        matches!(key, "SigPnd" | "ShdPnd")
+            && u64::from_str_radix(mask.trim(), 16).is_ok_and(|m| m & SIGKILL != 0)
+    })
 }
 
 fn killed_by_stat(stat: &str) -> bool {
@@ -402,6 +418,33 @@ mod killed_tests {
         assert!(!killed_by_stat(&stat(0x40_0000, 0)));
         assert!(!killed_by_stat("garbage"));
         assert!(!killed(std::process::id()));
+    }
+
+    #[test]
+    fn a_pending_sigkill_is_seen_in_either_pending_set() {
+        let status = |sig: &str, shd: &str| {
+            format!("Name:\tcat\nState:\tD (disk sleep)\nSigPnd:\t{sig}\nShdPnd:\t{shd}\nSigBlk:\t0000000000000000\n")
+        };
+        assert!(sigkill_pending(&status(
+            "0000000000000100",
+            "0000000000000000"
+        )));
+        assert!(sigkill_pending(&status(
+            "0000000000000000",
+            "0000000000004100"
+        )));
+        // SIGTERM (caught, say) or SIGINT pending only; nothing; garbage.
+        assert!(!sigkill_pending(&status(
+            "0000000000004000",
+            "0000000000000002"
+        )));
+        assert!(!sigkill_pending(&status(
+            "0000000000000000",
+            "0000000000000000"
+        )));
+        assert!(!sigkill_pending("SigPnd:\tzz\n"));
+        // Blocked SIGKILL bits are no pending signal.
+        assert!(!sigkill_pending("SigBlk:\t0000000000000100\n"));
     }
 }
 

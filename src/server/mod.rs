@@ -523,7 +523,7 @@ impl Server {
                 self.answer(node, Answer::Init(unique));
             }
             Op::Open { flags } => self.open(node, unique, flags, req.header.pid, io),
-            Op::Interrupt { unique: target } => self.interrupt(target),
+            Op::Interrupt { unique: target } => self.interrupt(target, io),
             Op::Write { fh, .. }
             | Op::Read { fh, .. }
             | Op::Ioctl { fh, .. }
@@ -1143,7 +1143,31 @@ impl Server {
     /// a parked read with what it has (or EINTR), a parked SYNC with EINTR.
     /// An unknown unique was answered already; a draining close is not
     /// interrupted (the kernel does not interrupt RELEASE).
-    fn interrupt(&mut self, target: u64) {
+    fn interrupt(&mut self, target: u64, io: &mut impl Ports) {
+        // A close that is draining: the kernel interrupts it when the
+        // closing process gets a signal. A process that the signal kills
+        // (SIGKILL, or any signal it does not catch) is then kept in state
+        // D until the answer: answered at once, its queue dropped, as if it
+        // had been killed before its close. A caught signal lets the close
+        // drain on (its deadline still bounds it).
+        let closing = self.files.iter().find_map(|(&fh, f)| match &f.kind {
+            FileKind::Dsp(d) if d.release.as_ref().is_some_and(|r| r.unique == target) => {
+                Some((fh, f.node, f.pid))
+            }
+            _ => None,
+        });
+        if let Some((fh, node, pid)) = closing {
+            if pid != 0 && io.killed(pid) {
+                tracing::debug!(
+                    fh,
+                    pid,
+                    "a draining close was interrupted by a fatal signal"
+                );
+                self.remove_file(fh, io);
+                self.answer(node, Answer::Done(target));
+            }
+            return;
+        }
         for f in self.files.values_mut() {
             let node = f.node;
             let FileKind::Dsp(d) = &mut f.kind else {
@@ -2008,6 +2032,30 @@ mod tests {
         assert_eq!(got[1], Answer::Done(r), "answered at once, no drain");
         assert_eq!(t.server.open_files(), 0);
         assert_eq!(t.io.mixer.voices().count(), 0);
+    }
+
+    #[test]
+    fn a_draining_close_interrupted_by_a_fatal_signal_is_answered_at_once() {
+        let mut t = T::new();
+        let fh = t.open_native();
+        t.write(fh, 64);
+        t.answers();
+        t.pid = 0;
+        let r = t.send(opcode::FUSE_RELEASE, &release_args(fh));
+        assert!(t.answers().is_empty(), "draining");
+        // A caught signal: the kernel interrupts, the close drains on.
+        t.send(opcode::FUSE_INTERRUPT, &r.to_ne_bytes());
+        assert!(t.answers().is_empty(), "still draining");
+        assert_eq!(t.server.open_files(), 1);
+        // Killed while it waits: answered at once, its stream gone.
+        t.io.dying.push(1);
+        t.send(opcode::FUSE_INTERRUPT, &r.to_ne_bytes());
+        assert_eq!(t.answers(), vec![Answer::Done(r)]);
+        assert_eq!(t.server.open_files(), 0);
+        assert_eq!(t.io.mixer.voices().count(), 0);
+        // A stale interrupt for it changes nothing.
+        t.send(opcode::FUSE_INTERRUPT, &r.to_ne_bytes());
+        assert!(t.answers().is_empty());
     }
 
     fn sync_args(fh: u64) -> Vec<u8> {

@@ -14,6 +14,8 @@
  *             as the file lasts); prints "write returned N (ERRNO) at EPOCH_MS"
  *             with the CLOCK_REALTIME time it returned, and exits 0 even if the
  *             write failed (the caller judges the result)
+ *   -b        a ring big enough for the whole file (SETFRAGMENT): the writes return
+ *             at once, and a close without SYNC (-n) has all of it to drain
  *   -v        after the SYNC, one more line: the underruns GETERROR counted and the
  *             buffer GETOSPACE shows (ossd may have grown it)
  *   -p FILE2  a second fd with the same settings plays FILE2 in step with FILE:
@@ -73,20 +75,21 @@ static void ring_for(int fd, size_t bytes)
 int main(int argc, char **argv)
 {
 	const char *dsp = "/dev/dsp", *file2 = NULL;
-	int no_sync = 0, one_write = 0, verbose = 0, opt;
-	while ((opt = getopt(argc, argv, "d:n1vp:")) != -1) {
+	int no_sync = 0, one_write = 0, verbose = 0, big = 0, opt;
+	while ((opt = getopt(argc, argv, "d:n1vbp:")) != -1) {
 		switch (opt) {
 		case 'd': dsp = optarg; break;
 		case 'n': no_sync = 1; break;
 		case '1': one_write = 1; break;
 		case 'v': verbose = 1; break;
+		case 'b': big = 1; break;
 		case 'p': file2 = optarg; break;
 		default: goto usage;
 		}
 	}
 	if (argc - optind != 4) {
 	usage:
-		fprintf(stderr, "usage: oss_write [-d DSP] [-n] [-1] [-v] [-p FILE2] FILE FORMAT RATE CHANNELS\n");
+		fprintf(stderr, "usage: oss_write [-d DSP] [-n] [-1] [-v] [-b] [-p FILE2] FILE FORMAT RATE CHANNELS\n");
 		return 1;
 	}
 	const char *file = argv[optind];
@@ -107,6 +110,8 @@ int main(int argc, char **argv)
 		if (ioctl(fd, SNDCTL_DSP_SETTRIGGER, &off) < 0 || ioctl(fd2, SNDCTL_DSP_SETTRIGGER, &off) < 0)
 			die("SNDCTL_DSP_SETTRIGGER(0)", strerror(errno));
 	}
+	if (big && !file2)
+		ring_for(fd, len);
 	audio_buf_info bi;
 	if (ioctl(fd, SNDCTL_DSP_GETOSPACE, &bi) < 0)
 		die("SNDCTL_DSP_GETOSPACE", strerror(errno));
