@@ -75,7 +75,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
+#include "thread_cpu.h"
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/soundcard.h>
@@ -313,35 +313,6 @@ static double pct(const double *v, int n, double p)
     if (k >= n)
         k = n - 1;
     return v[k];
-}
-
-/* CPU ns of this process's thread named `comm`, or -1. */
-static long long thread_cpu_ns(const char *comm)
-{
-    DIR *d = opendir("/proc/self/task");
-    long long ns = -1;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        char path[300], name[64] = "";
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (fgets(name, sizeof name, f))
-            name[strcspn(name, "\n")] = 0;
-        fclose(f);
-        if (strcmp(name, comm) != 0)
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
-        if ((f = fopen(path, "r"))) {
-            if (fscanf(f, "%lld", &ns) != 1)
-                ns = -1;
-            fclose(f);
-        }
-    }
-    if (d)
-        closedir(d);
-    return ns;
 }
 
 /* -m: the clicks through a mapped buffer (see the top). Returns the copier's

@@ -43,7 +43,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
-#include <dirent.h>
+#include "thread_cpu.h"
 #include <poll.h>
 #include <pthread.h>
 #include <sys/select.h>
@@ -122,35 +122,6 @@ static void client_gone(const char *when)
 			die("/dev/sndstat", "ossd still lists a client of this process 2 s after munmap and close");
 		sleep_ms(50);
 	}
-}
-
-/* CPU ns of this process's thread named `comm` (ossd-run's copier), or -1. */
-static long long thread_cpu_ns(const char *comm)
-{
-	DIR *d = opendir("/proc/self/task");
-	long long ns = -1;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char path[300], name[64] = "";
-		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof name, f))
-			name[strcspn(name, "\n")] = 0;
-		fclose(f);
-		if (strcmp(name, comm) != 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
-		if ((f = fopen(path, "r"))) {
-			if (fscanf(f, "%lld", &ns) != 1)
-				ns = -1;
-			fclose(f);
-		}
-	}
-	if (d)
-		closedir(d);
-	return ns;
 }
 
 struct setup {
