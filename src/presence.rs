@@ -25,6 +25,14 @@ use std::time::{Duration, Instant};
 /// How often the devices preferred to the one used are tried again.
 pub const RETRY: Duration = Duration::from_millis(500);
 
+/// The device list with `name` first and the others after it, in their
+/// order (`ossd ctl device NAME`, `ossd ctl capture NAME`).
+pub fn preferring(names: &[String], name: &str) -> Vec<String> {
+    std::iter::once(name.to_owned())
+        .chain(names.iter().filter(|n| *n != name).cloned())
+        .collect()
+}
+
 /// The devices as the thread that owns them sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presence {
@@ -205,6 +213,15 @@ impl Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preferring_puts_the_name_first_and_keeps_the_others_in_order() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let names = l(&["a", "b", "c"]);
+        assert_eq!(preferring(&names, "b"), l(&["b", "a", "c"]));
+        assert_eq!(preferring(&names, "a"), names);
+        assert_eq!(preferring(&names, "new"), l(&["new", "a", "b", "c"]));
+    }
 
     #[test]
     fn one_device_fails_is_tried_on_the_timer_and_comes_back() {

@@ -187,8 +187,7 @@ impl Input {
             Some(i) => self.names[i].clone(),
             None => "silence".to_owned(),
         };
-        let mut names = vec![name.to_owned()];
-        names.extend(self.names.iter().filter(|n| *n != name).cloned());
+        let names = crate::presence::preferring(&self.names, name);
         if current != name {
             let got = (lock(reopen))(name)
                 .map_err(|e| format!("{name} did not open ({e}); recording stays on {current}"))?;

@@ -244,8 +244,7 @@ impl Output<'_> {
             Some(i) => self.names[i].clone(),
             None => "the stand-in clock".to_owned(),
         };
-        let mut names = vec![name.to_owned()];
-        names.extend(self.names.iter().filter(|n| *n != name).cloned());
+        let names = crate::presence::preferring(&self.names, name);
         if current != name {
             let got = reopen(name, &self.want())
                 .map_err(|e| format!("{name} did not open ({e}); the mix stays on {current}"))?;

@@ -733,14 +733,7 @@ impl Daemon {
 
     /// `name` becomes the first capture device, the others after it.
     fn reorder_capture(&mut self, name: &str) {
-        let mut names = vec![name.to_owned()];
-        names.extend(
-            self.cfg
-                .capture_devices
-                .iter()
-                .filter(|n| *n != name)
-                .cloned(),
-        );
+        let names = crate::presence::preferring(&self.cfg.capture_devices, name);
         self.set_capture_names(names);
     }
 
