@@ -103,7 +103,7 @@ impl Server {
                     }
                     None => (0, 0.0, None),
                 };
-                let overruns = super::rec_overruns(d.rec, e);
+                let overruns = super::file::rec_overruns(d.rec, e);
                 clients.push(ClientStatus {
                     fh,
                     pid: f.pid,
@@ -196,7 +196,7 @@ impl Server {
                 igain,
             };
             let _ = f.dsp.ioctl(
-                super::streams(f.play, f.rec, e),
+                super::file::streams(f.play, f.rec, e),
                 env,
                 SNDCTL_DSP_SETPLAYVOL,
                 &arg,
