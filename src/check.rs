@@ -304,19 +304,67 @@ pub fn run_checks(settings: &Settings) -> CheckReport {
     run_checks_with(&Host::system(), settings)
 }
 
-/// Every system check for `settings`, through `probe`.
+/// Every system check for `settings`, through `probe`: each of [`CHECKS`]
+/// in turn, its findings in that order.
 pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
     let mut r = CheckReport::default();
-    let procs = probe.processes();
-    let running = |name: &str| procs.iter().any(|p| p == name);
-    let ossd_running = running("ossd");
-    let root_hint = if probe.is_root() {
-        "check its permissions (it is normally root-only, mode 0600)"
-    } else {
-        "run ossd (and this check) as root"
-    };
+    let c = Context::new(probe, settings);
+    for check in CHECKS {
+        check(&c, &mut r);
+    }
+    r
+}
 
-    // CUSE.
+/// What every check may ask: the probe, the settings, and what is running.
+struct Context<'a> {
+    probe: &'a dyn Probe,
+    settings: &'a Settings,
+    procs: Vec<String>,
+    ossd_running: bool,
+    /// What to do when a root-only file cannot be opened.
+    root_hint: &'static str,
+}
+
+impl<'a> Context<'a> {
+    fn new(probe: &'a dyn Probe, settings: &'a Settings) -> Context<'a> {
+        let procs = probe.processes();
+        let ossd_running = procs.iter().any(|p| p == "ossd");
+        let root_hint = if probe.is_root() {
+            "check its permissions (it is normally root-only, mode 0600)"
+        } else {
+            "run ossd (and this check) as root"
+        };
+        Context {
+            probe,
+            settings,
+            procs,
+            ossd_running,
+            root_hint,
+        }
+    }
+
+    /// A process named `name` runs.
+    fn running(&self, name: &str) -> bool {
+        self.procs.iter().any(|p| p == name)
+    }
+}
+
+/// One system check: what it finds goes into the report.
+type Check = fn(&Context<'_>, &mut CheckReport);
+
+/// Every check, in the order the report lists them.
+const CHECKS: [Check; 6] = [
+    check_cuse,
+    check_oss_nodes,
+    check_sound_card,
+    check_installation,
+    check_user,
+    check_state_and_scheduling,
+];
+
+/// CUSE: the module, and its device opening read-write.
+fn check_cuse(c: &Context<'_>, r: &mut CheckReport) {
+    let (probe, settings) = (c.probe, c.settings);
     let misc_has_cuse = probe.read("/proc/misc").is_some_and(|m| {
         m.lines()
             .any(|l| l.split_whitespace().nth(1) == Some("cuse"))
@@ -338,14 +386,24 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
             Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => {
                 r.problem(&cuse, "missing", "`modprobe cuse`")
             }
-            Some(libc::EACCES) | Some(libc::EPERM) => {
-                r.problem(&cuse, format!("cannot open it read-write: {e}"), root_hint)
-            }
-            _ => r.problem(&cuse, format!("cannot open it read-write: {e}"), root_hint),
+            Some(libc::EACCES) | Some(libc::EPERM) => r.problem(
+                &cuse,
+                format!("cannot open it read-write: {e}"),
+                c.root_hint,
+            ),
+            _ => r.problem(
+                &cuse,
+                format!("cannot open it read-write: {e}"),
+                c.root_hint,
+            ),
         },
     }
+}
 
-    // Who else makes OSS nodes.
+/// Who else makes OSS nodes: the kernel's emulation, osspd, another CUSE
+/// program, or a leftover file, for each node ossd would make.
+fn check_oss_nodes(c: &Context<'_>, r: &mut CheckReport) {
+    let (probe, settings) = (c.probe, c.settings);
     let emulation: Vec<&str> = ["snd_pcm_oss", "snd_mixer_oss"]
         .into_iter()
         .filter(|m| probe.exists(&format!("/sys/module/{m}")))
@@ -371,13 +429,13 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
         if probe.exists(&format!("/sys/class/sound/{node}")) {
             r.problem(&name, "taken by the kernel's OSS emulation", unload);
         } else if probe.exists(&format!("/sys/class/cuse/{node}")) {
-            if running("osspd") {
+            if c.running("osspd") {
                 r.problem(
                     &name,
                     "served by osspd",
                     "stop it: `systemctl disable --now osspd`",
                 );
-            } else if ossd_running {
+            } else if c.ossd_running {
                 r.note(
                     &name,
                     "served by a running ossd",
@@ -400,8 +458,12 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
             r.ok(&name, "free");
         }
     }
+}
 
-    // The sound card.
+/// The sound card: the ALSA cards, the playback devices and the capture
+/// devices (with their fallbacks).
+fn check_sound_card(c: &Context<'_>, r: &mut CheckReport) {
+    let (probe, settings) = (c.probe, c.settings);
     let cards = probe.read("/proc/asound/cards").map(|t| parse_cards(&t));
     match &cards {
         None => r.problem(
@@ -424,7 +486,7 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
     match &playback {
         Ok(list) => {
             for (i, d) in list.iter().enumerate() {
-                let item = pcm_item(probe, d, false, ossd_running, &card_list);
+                let item = pcm_item(probe, d, false, c.ossd_running, &card_list);
                 r.items.push(fallback(item, i, "plays"));
             }
         }
@@ -440,7 +502,7 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
         .as_deref()
         .map_or(Vec::new(), |p| settings.capture(p));
     for (i, d) in captures.iter().enumerate() {
-        let mut item = pcm_item(probe, d, true, ossd_running, &card_list);
+        let mut item = pcm_item(probe, d, true, c.ossd_running, &card_list);
         if i == 0 && settings.capture_device.is_empty() && item.status == Status::Problem {
             item.status = Status::Note;
             item.detail = format!("{d} cannot record: /dev/{} will only play", settings.dsp);
@@ -451,8 +513,11 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
         }
         r.items.push(fallback(item, i, "records"));
     }
+}
 
-    // Installation.
+/// Installation: the udev rule.
+fn check_installation(c: &Context<'_>, r: &mut CheckReport) {
+    let (probe, settings) = (c.probe, c.settings);
     match UDEV_DIRS
         .iter()
         .map(|d| format!("{d}/{UDEV_RULE}"))
@@ -468,8 +533,11 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
             ),
         ),
     }
+}
 
-    // The user it runs as.
+/// The user it runs as: it exists, and is in the audio group.
+fn check_user(c: &Context<'_>, r: &mut CheckReport) {
+    let (probe, settings) = (c.probe, c.settings);
     let useradd = |u: &str| format!("`useradd --system --no-create-home --groups audio {u}`");
     match settings.user.as_deref() {
         Some("root") => r.note(
@@ -517,8 +585,11 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
             }
         }
     }
+}
 
-    // State and scheduling.
+/// State and scheduling: the mixer state's directory, real-time priority.
+fn check_state_and_scheduling(c: &Context<'_>, r: &mut CheckReport) {
+    let (probe, settings) = (c.probe, c.settings);
     match settings.state_file.as_deref().and_then(Path::parent) {
         None => r.ok(
             "mixer state",
@@ -542,7 +613,6 @@ pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
             Err(e) => r.note("real-time", "refused: ossd will run without it", e),
         }
     }
-    r
 }
 
 /// Device `i` of a list: past the first it is a fallback, and its absence
