@@ -11,13 +11,14 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use ossd::config::{self, FileConfig, LogLevel, Settings};
 use ossd::cuse::channel::Channel;
-use ossd::daemon::{Config, Daemon, Devices, EngineOptions, Node, NodeKind, Reload};
+use ossd::daemon::{Config, Daemon, Devices, EngineOptions, Node, NodeKind, Reload, Reloader};
 use ossd::device::AlsaRequest;
 use ossd::input::alsa::AlsaSource;
 use ossd::input::{Source, SourceOpener};
 use ossd::mix::Quality;
 use ossd::output::alsa::{card_names, first_playback_device, AlsaSink};
 use ossd::output::clock::ClockSink;
+use ossd::output::SinkOpener;
 use ossd::pcm::format::SampleFormat;
 use ossd::{check, system};
 
@@ -241,7 +242,68 @@ fn main() -> ExitCode {
     }
 }
 
+/// The daemon's life: its nodes and output opened (as root), the daemon made,
+/// privileges dropped, then served until SIGTERM or SIGINT.
 fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<(), String> {
+    let nodes = open_nodes(&args)?;
+    let Output {
+        devices,
+        first,
+        sink,
+        absent,
+    } = open_output(&args)?;
+    let device = devices[first].clone();
+    let req = args.alsa_request(&device);
+    let signals = block_signals()?;
+
+    let capture_names = args.capture(&devices);
+    let capture = capture_opener(&req, &capture_names);
+    let cfg = Config {
+        device_name: devices.join(", "),
+        capture_name: if capture_names.is_empty() {
+            "none".into()
+        } else {
+            capture_names.join(", ")
+        },
+        capture_devices: capture_names.clone(),
+        quality: args.resampler,
+        state_file: args.state_file.clone(),
+        limiter: args.limiter,
+        control_socket: args.control_socket.clone(),
+        ..Config::default()
+    };
+    let devices = Devices {
+        sink,
+        engine: EngineOptions {
+            realtime: args.rt.then_some(args.rt_priority),
+            idle_release: args.idle_release(),
+            reopen: Some(reopener(req.clone(), args.format)),
+            devices: devices.clone(),
+            device: first,
+            absent,
+            adapt: args.adapt_latency,
+        },
+        capture,
+    };
+    let mut daemon = Daemon::new(cfg, nodes, devices).map_err(|e| e.to_string())?;
+    daemon.on_reload(reloader(config_path, cli));
+    become_user(&args)?;
+
+    tracing::info!(node = format!("/dev/{}", args.dsp), "serving");
+    system::notify(&format!(
+        "READY=1\nSTATUS=serving /dev/{} on {device}",
+        args.dsp
+    ));
+    let result = daemon.run(Some(&signals)).map_err(|e| e.to_string());
+    system::notify("STOPPING=1");
+    result?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens /dev/cuse once for each node ossd serves: the dsp node, then the
+/// mixer, sndstat and monitor nodes that are configured.
+fn open_nodes(args: &Settings) -> Result<Vec<Node>, String> {
     let open_node = |kind: NodeKind, name: &str| -> Result<Node, String> {
         let chan = Channel::open_cuse(&args.cuse).map_err(|e| match e.raw_os_error() {
             Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => format!(
@@ -271,7 +333,20 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
             nodes.push(open_node(kind, name)?);
         }
     }
+    Ok(nodes)
+}
 
+/// The output as opened: the device list, which of it plays, and the sink
+/// (a stand-in clock when no device of the list is there).
+struct Output {
+    devices: Vec<String>,
+    first: usize,
+    sink: Box<dyn ossd::output::Sink>,
+    absent: bool,
+}
+
+/// Opens the first device of the list that is there.
+fn open_output(args: &Settings) -> Result<Output, String> {
     // No device named and no card at all: wait for the first card (card 0).
     let devices = if args.device.is_empty() {
         vec![match first_playback_device() {
@@ -325,7 +400,6 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
         }
     };
     let device = devices[first].clone();
-    let req = args.alsa_request(&device);
     let dev = sink.config();
     tracing::info!(
         device,
@@ -341,9 +415,17 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
             "output opened"
         }
     );
+    Ok(Output {
+        devices,
+        first,
+        sink,
+        absent,
+    })
+}
 
-    // Signals become readable events on the protocol thread's poll; they are
-    // blocked before any thread starts so that no thread takes them.
+/// Signals become readable events on the protocol thread's poll; they are
+/// blocked before any thread starts so that no thread takes them.
+fn block_signals() -> Result<SignalFd, String> {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGTERM);
     mask.add(Signal::SIGINT);
@@ -354,9 +436,13 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
         .map_err(|e| format!("cannot block signals: {e}"))?;
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(|e| format!("signalfd: {e}"))?;
+    Ok(signals)
+}
 
-    let capture_names = args.capture(&devices);
-    let capture: Option<SourceOpener> = (!capture_names.is_empty()).then(|| {
+/// Opens a capture device of the list, as `req` opened the output, when
+/// the first reader comes (`None`: recording is off).
+fn capture_opener(req: &AlsaRequest, capture_names: &[String]) -> Option<SourceOpener> {
+    (!capture_names.is_empty()).then(|| {
         let req = req.clone();
         Box::new(move |name: &str| {
             let req = AlsaRequest {
@@ -365,77 +451,52 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
             };
             ossd::device::quietly(|| AlsaSource::open(&req)).map(|s| Box::new(s) as Box<dyn Source>)
         }) as SourceOpener
-    });
-    let cfg = Config {
-        device_name: devices.join(", "),
-        capture_name: if capture_names.is_empty() {
-            "none".into()
-        } else {
-            capture_names.join(", ")
-        },
-        capture_devices: capture_names.clone(),
-        quality: args.resampler,
-        state_file: args.state_file.clone(),
-        limiter: args.limiter,
-        control_socket: args.control_socket.clone(),
-        ..Config::default()
-    };
-    // A device is opened again (after an idle release, when it went away,
-    // to move between devices or to change the period) at the rate and
-    // channels the mix runs at; in its sample format if it takes it.
-    let reopen_req = req.clone();
-    let user_format = args.format;
-    let devices = Devices {
-        sink,
-        engine: EngineOptions {
-            realtime: args.rt.then_some(args.rt_priority),
-            idle_release: args.idle_release(),
-            reopen: Some(Box::new(move |name, want| {
-                let pinned = AlsaRequest {
-                    device: name.to_owned(),
-                    period_frames: want.period_frames,
-                    periods: (want.buffer_frames / want.period_frames.max(1)).max(2),
-                    ..reopen_req.pinned_to(want)
-                };
-                let open = |req: &AlsaRequest| {
-                    ossd::device::quietly(|| AlsaSink::open(req))
-                        .map(|s| Box::new(s) as Box<dyn ossd::output::Sink>)
-                };
-                match open(&pinned) {
-                    // Another sample format is fine unless one was asked for.
-                    Err(ossd::device::DeviceError::FormatRefused { .. })
-                        if user_format.is_none() =>
-                    {
-                        open(&AlsaRequest {
-                            format: None,
-                            ..pinned
-                        })
-                    }
-                    other => other,
-                }
-            })),
-            devices: devices.clone(),
-            device: first,
-            absent,
-            adapt: args.adapt_latency,
-        },
-        capture,
-    };
-    let mut daemon = Daemon::new(cfg, nodes, devices).map_err(|e| e.to_string())?;
-    // SIGHUP: read the config file again and apply what can change live.
-    let config_path = config_path.clone();
-    let cli_layer = cli.clone();
-    daemon.on_reload(Box::new(move || {
+    })
+}
+
+/// A device is opened again (after an idle release, when it went away,
+/// to move between devices or to change the period) at the rate and
+/// channels the mix runs at; in its sample format if it takes it.
+fn reopener(reopen_req: AlsaRequest, user_format: Option<SampleFormat>) -> SinkOpener {
+    Box::new(move |name, want| {
+        let pinned = AlsaRequest {
+            device: name.to_owned(),
+            period_frames: want.period_frames,
+            periods: (want.buffer_frames / want.period_frames.max(1)).max(2),
+            ..reopen_req.pinned_to(want)
+        };
+        let open = |req: &AlsaRequest| {
+            ossd::device::quietly(|| AlsaSink::open(req))
+                .map(|s| Box::new(s) as Box<dyn ossd::output::Sink>)
+        };
+        match open(&pinned) {
+            // Another sample format is fine unless one was asked for.
+            Err(ossd::device::DeviceError::FormatRefused { .. }) if user_format.is_none() => {
+                open(&AlsaRequest {
+                    format: None,
+                    ..pinned
+                })
+            }
+            other => other,
+        }
+    })
+}
+
+/// SIGHUP: read the config file again and apply what can change live.
+fn reloader(config_path: Option<PathBuf>, cli: FileConfig) -> Reloader {
+    Box::new(move || {
         let s = config::load_or_default(config_path.as_deref())
-            .and_then(|file| Settings::resolve(cli_layer.clone(), file))
+            .and_then(|file| Settings::resolve(cli.clone(), file))
             .map_err(|e| e.to_string())?;
         Ok(Reload {
             quality: s.resampler,
             limiter: s.limiter,
         })
-    }));
+    })
+}
 
-    // Every fd that needs root is open: become the configured user.
+/// Every fd that needs root is open: become the configured user.
+fn become_user(args: &Settings) -> Result<(), String> {
     let user = args.user.clone().or_else(system::default_user);
     match user.as_deref() {
         None => tracing::warn!(
@@ -455,16 +516,6 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
             tracing::info!(user, "dropped privileges");
         }
     }
-
-    tracing::info!(node = format!("/dev/{}", args.dsp), "serving");
-    system::notify(&format!(
-        "READY=1\nSTATUS=serving /dev/{} on {device}",
-        args.dsp
-    ));
-    let result = daemon.run(Some(&signals)).map_err(|e| e.to_string());
-    system::notify("STOPPING=1");
-    result?;
-    tracing::info!("stopped");
     Ok(())
 }
 
