@@ -461,13 +461,15 @@ fn switch_output(
     let _ = tick.write(1);
 }
 
+/// The engine thread's body: until `stop`, one [`Engine::turn`] after
+/// another.
 pub fn run(
     shared: Arc<Mutex<Shared>>,
     sink: Box<dyn Sink>,
     name: &str,
     tick: Arc<EventFd>,
     stop: Arc<AtomicBool>,
-    mut opts: EngineOptions,
+    opts: EngineOptions,
 ) {
     if let Some(prio) = opts.realtime {
         match crate::system::set_realtime(prio) {
@@ -475,181 +477,306 @@ pub fn run(
             Err(e) => tracing::warn!("no real-time scheduling for the engine: {e}"),
         }
     }
-    let names = if opts.devices.is_empty() {
-        vec![name.to_owned()]
-    } else {
-        std::mem::take(&mut opts.devices)
-    };
-    let mix = *lock(&shared).mixer.device();
-    let now = Instant::now();
-    let on = (!opts.absent).then_some(opts.device.min(names.len() - 1));
-    let n = names.len();
-    let periods = (mix.buffer_frames / mix.period_frames.max(1)).max(2);
-    let mut out = Output {
-        names,
-        mix,
-        presence: Presence::new(n, on, now),
-        adapt: Adapt::new(mix.period_frames, periods, mix.pcm.rate, now),
-        sink: None,
-        pace: Pace::new(mix.pcm.rate, mix.buffer_frames),
-        sink_written: 0,
-        unseen: 0,
-        xruns_before: 0,
-        swapped: false,
-        shared: &shared,
-    };
-    out.swap(Some(sink));
-    out.swapped = false;
-    let adapt = opts.adapt && opts.reopen.is_some();
-    let mut bus = Bus::new(&out.sink_mix());
-    let mut xruns_logged = 0;
-    let mut last_log = Instant::now() - XRUN_LOG_INTERVAL;
-    let mut idle_since: Option<Instant> = None;
-    // Whether any client had a stream, as of the last period begun.
-    let mut active = true;
-    let mut playing = false;
-    let mut last = lock(&shared).position;
+    let mut engine = Engine::new(&shared, sink, name, &tick, opts);
     while !stop.load(Ordering::Acquire) {
-        if let (Some(idle), Some(reopen)) = (opts.idle_release, opts.reopen.as_mut()) {
-            if out.sink.is_none() {
-                active = lock(&shared).mixer.is_active();
+        engine.turn();
+    }
+}
+
+/// The loop's state from one turn to the next.
+struct Engine<'a> {
+    shared: &'a Mutex<Shared>,
+    tick: &'a EventFd,
+    opts: EngineOptions,
+    out: Output<'a>,
+    /// The number of devices.
+    n: usize,
+    /// The period adapts to underruns.
+    adapt: bool,
+    bus: Bus,
+    xruns_logged: u64,
+    last_log: Instant,
+    idle_since: Option<Instant>,
+    /// Whether any client had a stream, as of the last period begun.
+    active: bool,
+    playing: bool,
+    /// The position published after the last block.
+    last: Position,
+}
+
+impl<'a> Engine<'a> {
+    fn new(
+        shared: &'a Mutex<Shared>,
+        sink: Box<dyn Sink>,
+        name: &str,
+        tick: &'a EventFd,
+        mut opts: EngineOptions,
+    ) -> Engine<'a> {
+        let names = if opts.devices.is_empty() {
+            vec![name.to_owned()]
+        } else {
+            std::mem::take(&mut opts.devices)
+        };
+        let mix = *lock(shared).mixer.device();
+        let now = Instant::now();
+        let on = (!opts.absent).then_some(opts.device.min(names.len() - 1));
+        let n = names.len();
+        let periods = (mix.buffer_frames / mix.period_frames.max(1)).max(2);
+        let mut out = Output {
+            names,
+            mix,
+            presence: Presence::new(n, on, now),
+            adapt: Adapt::new(mix.period_frames, periods, mix.pcm.rate, now),
+            sink: None,
+            pace: Pace::new(mix.pcm.rate, mix.buffer_frames),
+            sink_written: 0,
+            unseen: 0,
+            xruns_before: 0,
+            swapped: false,
+            shared,
+        };
+        out.swap(Some(sink));
+        out.swapped = false;
+        let adapt = opts.adapt && opts.reopen.is_some();
+        let bus = Bus::new(&out.sink_mix());
+        let last = lock(shared).position;
+        Engine {
+            shared,
+            tick,
+            opts,
+            out,
+            n,
+            adapt,
+            bus,
+            xruns_logged: 0,
+            last_log: Instant::now() - XRUN_LOG_INTERVAL,
+            idle_since: None,
+            active: true,
+            playing: false,
+            last,
+        }
+    }
+
+    /// One turn: the device seen to (released when idle, reopened when a
+    /// client comes, a better one looked for, its period adapted), then one
+    /// block played.
+    fn turn(&mut self) {
+        if self.idle_release() {
+            return;
+        }
+        self.look_for_preferred();
+        if self.adapt {
+            if let Some(change) = self.out.adapt.on_period(self.playing, Instant::now()) {
+                self.out.change_period(
+                    change,
+                    self.opts.reopen.as_mut().expect("adapt needs reopen"),
+                );
             }
-            idle_since = if active {
+        }
+        if self.out.swapped {
+            self.out.swapped = false;
+            self.bus.retarget(&self.out.sink_mix());
+            let xruns = self.out.xruns();
+            self.last = catch_up(
+                self.shared,
+                &mut self.bus,
+                &self.out.mix,
+                self.last,
+                Instant::now(),
+                xruns,
+            );
+        }
+        self.play_block();
+    }
+
+    /// With `--idle-release`: the device closed after a while without
+    /// clients, and opened again (or its stand-in) when one comes. Returns
+    /// whether the turn is over (no device, no client: a short sleep).
+    fn idle_release(&mut self) -> bool {
+        if let (Some(idle), Some(reopen)) = (self.opts.idle_release, self.opts.reopen.as_mut()) {
+            if self.out.sink.is_none() {
+                self.active = lock(self.shared).mixer.is_active();
+            }
+            self.idle_since = if self.active {
                 None
             } else {
-                idle_since.or(Some(Instant::now()))
+                self.idle_since.or(Some(Instant::now()))
             };
-            if out.sink.is_some() && idle_since.is_some_and(|t| t.elapsed() >= idle) {
-                out.swap(None);
-                lock(&shared).position.delay = 0;
+            if self.out.sink.is_some() && self.idle_since.is_some_and(|t| t.elapsed() >= idle) {
+                self.out.swap(None);
+                lock(self.shared).position.delay = 0;
                 tracing::info!("no clients: output device released");
             }
-            if out.sink.is_none() {
-                if !active {
+            if self.out.sink.is_none() {
+                if !self.active {
                     std::thread::sleep(Duration::from_millis(10));
-                    let switch = lock(&shared).switch_output.take();
+                    let switch = lock(self.shared).switch_output.take();
                     if let Some(name) = switch {
-                        switch_output(&mut out, &name, Some(reopen), &tick);
-                        out.swapped = false; // nothing played: nothing to catch up
+                        switch_output(&mut self.out, &name, Some(reopen), self.tick);
+                        self.out.swapped = false; // nothing played: nothing to catch up
                     }
-                    continue;
+                    return true;
                 }
-                let was = out.presence.on();
-                if out.round(0..n, reopen) {
+                let was = self.out.presence.on();
+                if self.out.round(0..self.n, reopen) {
                     tracing::info!("output device reopened");
                 } else {
-                    out.presence.failed(Instant::now());
-                    out.stand_in();
+                    self.out.presence.failed(Instant::now());
+                    self.out.stand_in();
                     if let Some(i) = was {
                         tracing::warn!(
                             "output device {} did not open again; playing on a stand-in clock \
                              until it returns",
-                            out.name(i)
+                            self.out.name(i)
                         );
                     }
                 }
                 // A new start: nothing to catch up.
-                out.swapped = false;
+                self.out.swapped = false;
             }
         }
-        // Not on the preferred device: look for the better ones, between
-        // two periods, on the timer.
-        if let Some(reopen) = opts.reopen.as_mut() {
-            if out.presence.on() != Some(0) {
-                let range = out.presence.to_try(Instant::now());
+        false
+    }
+
+    /// Not on the preferred device: look for the better ones, between two
+    /// periods, on the timer.
+    fn look_for_preferred(&mut self) {
+        if let Some(reopen) = self.opts.reopen.as_mut() {
+            if self.out.presence.on() != Some(0) {
+                let range = self.out.presence.to_try(Instant::now());
                 if !range.is_empty() {
-                    out.round(range, reopen);
+                    self.out.round(range, reopen);
                 }
             }
         }
-        if adapt {
-            if let Some(change) = out.adapt.on_period(playing, Instant::now()) {
-                out.change_period(change, opts.reopen.as_mut().expect("adapt needs reopen"));
-            }
-        }
-        if out.swapped {
-            out.swapped = false;
-            bus.retarget(&out.sink_mix());
-            let xruns = out.xruns();
-            last = catch_up(&shared, &mut bus, &out.mix, last, Instant::now(), xruns);
-        }
-        let xruns_at_start = out.xruns();
-        let before = last;
-        let sink = out.sink.as_mut().expect("open");
-        if let Err(e) = sink.wait_ready(out.mix.period_frames) {
-            out.fail(&e, opts.reopen.as_mut());
-            continue;
+    }
+
+    /// Waits for room for one block, mixes and writes it, and wakes the
+    /// protocol thread if it has something parked; then the underruns the
+    /// device had meanwhile, a device switch asked for, and the log.
+    fn play_block(&mut self) {
+        let xruns_at_start = self.out.xruns();
+        let before = self.last;
+        let sink = self.out.sink.as_mut().expect("open");
+        if let Err(e) = sink.wait_ready(self.out.mix.period_frames) {
+            self.out.fail(&e, self.opts.reopen.as_mut());
+            return;
         }
         let ready = Instant::now();
-        let missing = out.presence.is_missing();
-        let xruns = out.xruns();
+        let missing = self.out.presence.is_missing();
+        let xruns = self.out.xruns();
         let b = block(
-            &shared,
-            &mut bus,
-            out.sink.as_mut(),
-            &out.mix,
+            self.shared,
+            &mut self.bus,
+            self.out.sink.as_mut(),
+            &self.out.mix,
             missing,
             xruns,
             true,
         );
-        playing = b.playing;
-        last = b.position;
-        active = b.active;
+        self.playing = b.playing;
+        self.last = b.position;
+        self.active = b.active;
         let switch = b.switch;
         let failed = b.written.err();
-        let xruns = out.xruns();
+        let xruns = self.out.xruns();
         // Wake the protocol thread only when it has something parked: an
         // idle daemon then costs one wake-up per block, not two.
         if b.want_tick {
-            let _ = tick.write(1);
+            let _ = self.tick.write(1);
         }
         if let Some(e) = failed {
-            out.fail(&e, opts.reopen.as_mut());
+            self.out.fail(&e, self.opts.reopen.as_mut());
             // A switch asked for meanwhile waits for the next turn.
             if let Some(name) = switch {
-                lock(&shared).switch_output.get_or_insert(name);
+                lock(self.shared).switch_output.get_or_insert(name);
             }
-            continue;
+            return;
         }
         let new = xruns - xruns_at_start;
-        out.sink_written += u64::from(out.mix.period_frames);
+        self.out.sink_written += u64::from(self.out.mix.period_frames);
+        let behind = self.underruns(new, xruns, before, ready, b.delay, missing);
+        if let Some(name) = switch {
+            switch_output(&mut self.out, &name, self.opts.reopen.as_mut(), self.tick);
+        }
+        self.log_xruns(behind);
+    }
+
+    /// The underruns of the block just written, `new` of them seen by ALSA
+    /// (`xruns` in all): the time the device stood still is credited to the
+    /// clients, and the period may adapt. Returns the frames lost to an
+    /// underrun ALSA did not see, if there was one.
+    fn underruns(
+        &mut self,
+        new: u64,
+        xruns: u64,
+        before: Position,
+        ready: Instant,
+        delay: Option<(u64, Instant, Instant)>,
+        missing: bool,
+    ) -> Option<u64> {
         let mut behind = None;
         if new > 0 {
             // The device stood still: the blocks that fell due meanwhile
             // are mixed and dropped, so the clients keep real time; each
             // playing client counts an underrun (GETERROR).
-            lock(&shared).mixer.count_device_underrun();
-            last = catch_up(&shared, &mut bus, &out.mix, before, ready, xruns);
+            lock(self.shared).mixer.count_device_underrun();
+            self.last = catch_up(
+                self.shared,
+                &mut self.bus,
+                &self.out.mix,
+                before,
+                ready,
+                xruns,
+            );
             // ALSA restarted the device from here.
-            let buffer = out.sink.as_ref().map_or(0, |s| s.config().buffer_frames);
-            out.pace.restart(buffer);
-        } else if let (Some((delay, t0, t1)), false) = (b.delay, missing) {
+            let buffer = self
+                .out
+                .sink
+                .as_ref()
+                .map_or(0, |s| s.config().buffer_frames);
+            self.out.pace.restart(buffer);
+        } else if let (Some((delay, t0, t1)), false) = (delay, missing) {
             // An underrun ALSA did not see: the device fell behind the
             // clock. The same: credited to the clients, and counted.
-            let played = out.sink_written.saturating_sub(delay);
-            if let Some(lost) = out.pace.check(played, t0, t1) {
-                out.unseen += 1;
+            let played = self.out.sink_written.saturating_sub(delay);
+            if let Some(lost) = self.out.pace.check(played, t0, t1) {
+                self.out.unseen += 1;
                 behind = Some(lost);
-                lock(&shared).mixer.count_device_underrun();
-                last = drop_frames(&shared, &mut bus, &out.mix, last, lost, out.xruns());
+                lock(self.shared).mixer.count_device_underrun();
+                self.last = drop_frames(
+                    self.shared,
+                    &mut self.bus,
+                    &self.out.mix,
+                    self.last,
+                    lost,
+                    self.out.xruns(),
+                );
             }
         }
         let new = new + u64::from(behind.is_some());
-        if new > 0 && adapt {
-            if let Some(change) = out.adapt.on_underruns(new, Instant::now()) {
-                out.change_period(change, opts.reopen.as_mut().expect("adapt needs reopen"));
+        if new > 0 && self.adapt {
+            if let Some(change) = self.out.adapt.on_underruns(new, Instant::now()) {
+                self.out.change_period(
+                    change,
+                    self.opts.reopen.as_mut().expect("adapt needs reopen"),
+                );
             }
         }
-        if let Some(name) = switch {
-            switch_output(&mut out, &name, opts.reopen.as_mut(), &tick);
-        }
-        let xruns = out.xruns();
-        if xruns != xruns_logged && last_log.elapsed() >= XRUN_LOG_INTERVAL {
+        behind
+    }
+
+    /// A line for the underruns since the last one, at most every
+    /// [`XRUN_LOG_INTERVAL`]; `behind`: the frames lost to one ALSA did not
+    /// see, in this block.
+    fn log_xruns(&mut self, behind: Option<u64>) {
+        let xruns = self.out.xruns();
+        if xruns != self.xruns_logged && self.last_log.elapsed() >= XRUN_LOG_INTERVAL {
             if let Some(lost) = behind {
-                let ms = lost as f64 * 1000.0 / f64::from(out.mix.pcm.rate);
+                let ms = lost as f64 * 1000.0 / f64::from(self.out.mix.pcm.rate);
                 tracing::warn!(
                     total = xruns,
-                    unseen = out.unseen,
+                    unseen = self.out.unseen,
                     "output device fell {ms:.0} ms behind the clock (woken too late, its \
                      position wrapped unseen: an underrun ALSA did not report); clients kept \
                      real time"
@@ -657,12 +784,12 @@ pub fn run(
             } else {
                 tracing::warn!(
                     total = xruns,
-                    unseen = out.unseen,
+                    unseen = self.out.unseen,
                     "output device underran; recovered"
                 );
             }
-            xruns_logged = xruns;
-            last_log = Instant::now();
+            self.xruns_logged = xruns;
+            self.last_log = Instant::now();
         }
     }
 }
