@@ -27,7 +27,7 @@
 //!   for this in `in_hand`; the core itself catches nothing.
 //!
 //! So every request read is answered exactly once, by one of those paths;
-//! the simulation test (`tests/simulation.rs`) checks it after every step.
+//! the simulation test (`tests/simulation/`) checks it after every step.
 //!
 //! The core is one [`Server`] in several files, each an `impl Server` block
 //! for one concern: this file holds the types, the public surface and the
