@@ -304,7 +304,7 @@ pub fn run_checks(settings: &Settings) -> CheckReport {
     run_checks_with(&Host::system(), settings)
 }
 
-/// Every system check for `settings`, through `probe`: each of [`CHECKS`]
+/// Every system check for `settings`, through `probe`: each of `CHECKS`
 /// in turn, its findings in that order.
 pub fn run_checks_with(probe: &dyn Probe, settings: &Settings) -> CheckReport {
     let mut r = CheckReport::default();

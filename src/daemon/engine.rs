@@ -461,7 +461,7 @@ fn switch_output(
     let _ = tick.write(1);
 }
 
-/// The engine thread's body: until `stop`, one [`Engine::turn`] after
+/// The engine thread's body: until `stop`, one `Engine::turn` after
 /// another.
 pub fn run(
     shared: Arc<Mutex<Shared>>,

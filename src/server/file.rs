@@ -198,7 +198,7 @@ pub(super) struct File {
     pub(super) kind: FileKind,
     /// Handling one of its requests panicked: every later request but
     /// RELEASE gets EIO, and its streams have left the engines (see
-    /// [`Server::recover`]).
+    /// [`Server::recover`](super::Server::recover)).
     pub(super) failed: bool,
 }
 

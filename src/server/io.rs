@@ -70,7 +70,7 @@ impl Server {
 
     /// The file's voice has starved `starved` times in all (it ran dry
     /// although its program kept it topped up): its default buffer may
-    /// grow ([`Dsp::note_starved`]). The bigger ring is allocated here,
+    /// grow ([`Dsp::note_starved`](crate::oss::dsp::Dsp::note_starved)). The bigger ring is allocated here,
     /// outside the engine's lock, and swapped in under it.
     pub(super) fn grow_if_starved(&mut self, fh: u64, starved: u32, io: &mut impl Ports) {
         let now = io.now();
