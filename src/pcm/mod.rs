@@ -1,14 +1,20 @@
 //! The shared vocabulary of PCM audio, a leaf every layer uses: the sample
 //! formats and their byte codecs ([`format`](mod@format)), a stream's format
-//! ([`PcmFormat`]) and what a device was opened with ([`DeviceConfig`]).
+//! ([`PcmFormat`]), what a device was opened with ([`DeviceConfig`]), how far
+//! it has played ([`Position`]) and why it failed ([`DeviceError`]).
 //!
-//! Pure data and arithmetic: it imports nothing from the rest of ossd, so
-//! the OSS layer, the mixer and the devices can all speak it without
-//! depending on one another.
+//! Pure data and arithmetic (a device error carries ALSA's error): it
+//! imports nothing from the rest of ossd, so the OSS layer, the request
+//! core, the mixer and the devices can all speak it without depending on
+//! one another.
 
+mod error;
 pub mod format;
+mod position;
 
+pub use error::DeviceError;
 pub use format::SampleFormat;
+pub use position::Position;
 
 /// A PCM stream format: sample encoding, channels, frames per second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

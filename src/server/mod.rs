@@ -54,13 +54,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::cuse::wire::{Op, ParseError, Request};
-use crate::device::DeviceError;
 use crate::mix::pipeline::Pipeline;
 use crate::mix::record::{RecConv, Recorders};
 use crate::mix::{Mixer, Quality};
 use crate::oss::mixer::MixerState;
-use crate::output::Position;
-use crate::pcm::DeviceConfig;
+use crate::pcm::{DeviceConfig, DeviceError, Position};
 pub use answer::{Answer, Fail};
 use file::{DspFile, File, FileKind};
 use recover::InHand;

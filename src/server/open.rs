@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::file::{DspFile, File, FileKind, ParkedRelease, RecSlot};
 use super::{Answer, Fail, NodeKind, Ports, Server};
-use crate::device::DeviceError;
 use crate::oss::dsp::{Dsp, Volume};
 use crate::pcm::DeviceConfig;
+use crate::pcm::DeviceError;
 
 impl Server {
     /// The capture device's configuration, opening it for the first reader.

@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use ossd::device::DeviceError;
 use ossd::mix::record::Recorders;
 use ossd::mix::Mixer;
-use ossd::output::Position;
 use ossd::pcm::DeviceConfig;
+use ossd::pcm::DeviceError;
+use ossd::pcm::Position;
 use ossd::server::{CaptureState, Engines, Ports};
 
 pub(crate) const DEV: DeviceConfig = crate::common::device(128, 3);

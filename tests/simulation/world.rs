@@ -15,7 +15,7 @@ use ossd::cuse::wire::{Reply, Request};
 use ossd::mix::{Mixer, Quality};
 use ossd::oss::mixer::MixerState;
 use ossd::oss::soundcard::*;
-use ossd::output::Position;
+use ossd::pcm::Position;
 use ossd::server::{Answer, NodeDesc, NodeKind, Server, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
