@@ -38,10 +38,16 @@
 //!   engines once every file is closed;
 //! - nothing else panics, and memory does not grow with the number of steps.
 //!
-//! A failure prints its seed and the shortest schedule that still fails.
-//! `OSSD_SIM_SEED=n cargo test --test simulation` re-runs one seed;
+//! The seeds: half the requests run on seeds 0, 1, 2, ... (the same every
+//! run), half on seeds from a base that changes every run (eight bytes of
+//! /dev/urandom), printed as `seed base N` on stderr, so that every run, in
+//! CI too, also tries schedules no run has tried. `OSSD_SIM_SEED_BASE=N`
+//! sets the base (the same schedules as that run). A failure prints its
+//! seed, the command that re-runs it and the shortest schedule that still
+//! fails. `OSSD_SIM_SEED=n cargo test --test simulation` re-runs one seed;
 //! `OSSD_SIM_REQUESTS=n` sets how many requests the main test covers
-//! (default one million; `--release` for long runs).
+//! (default one million, half of them from the base; `--release` for long
+//! runs); `OSSD_SIM_THREADS=n` runs the seeds on n threads.
 //!
 //! The files: this one runs the schedules, shrinks a failure and holds the
 //! tests; `schedule.rs` draws the steps from a seed; `sim.rs` is the
@@ -79,6 +85,7 @@ mod world;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
@@ -196,7 +203,7 @@ fn check_seed(seed: u64) -> u64 {
             let again = run(seed, &small, clients, reference).err();
             panic!(
                 "seed {seed} failed at step {at}: {msg}\n\
-                 re-run: OSSD_SIM_SEED={seed} cargo test --test simulation\n\
+                 re-run: OSSD_SIM_SEED={seed} cargo test --test simulation -- simulation_schedules\n\
                  shortest failing schedule ({} steps, {clients} clients, reference {reference}), failing with {again:?}:\n{small:#?}",
                 small.len()
             );
@@ -204,35 +211,49 @@ fn check_seed(seed: u64) -> u64 {
     }
 }
 
+/// Half the requests on the seeds every run has (0, 1, 2, ...), half on
+/// seeds from a base drawn anew each run ([`seed_base`]), so that every run
+/// also explores schedules no run has seen.
 #[test]
 fn simulation_schedules() {
-    if let Some(seed) = std::env::var("OSSD_SIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
+    if let Some(seed) = env_u64("OSSD_SIM_SEED") {
         let n = check_seed(seed);
         println!("seed {seed}: {n} requests, every invariant held");
         return;
     }
-    let target: u64 = std::env::var("OSSD_SIM_REQUESTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
+    let target = env_u64("OSSD_SIM_REQUESTS").unwrap_or(1_000_000);
     // OSSD_SIM_THREADS=n splits the seeds among n threads (thread t runs
     // seeds t, t + n, ...); each schedule stays single-threaded.
-    let threads: u64 = std::env::var("OSSD_SIM_THREADS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1);
+    let threads = env_u64("OSSD_SIM_THREADS").unwrap_or(1).max(1);
+    let base = seed_base();
+    // Outside the test's captured output, so that every run's log has it.
+    let _ = writeln!(
+        std::io::stderr(),
+        "simulation: seed base {base} (OSSD_SIM_SEED_BASE={base} cargo test --test simulation \
+         runs the same schedules again)"
+    );
     let t0 = Instant::now();
+    let (fixed, fixed_schedules) = run_seeds(0, target / 2, threads);
+    let (fresh, fresh_schedules) = run_seeds(base, target - target / 2, threads);
+    println!(
+        "simulation: {} requests in {} schedules ({fixed_schedules} from seed 0, \
+         {fresh_schedules} from seed base {base}), {:.1} s, every invariant held",
+        fixed + fresh,
+        fixed_schedules + fresh_schedules,
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// Runs the seeds `first`, `first + 1`, ... (wrapping) until they have made
+/// `target` requests, split among `threads`; the requests and schedules run.
+fn run_seeds(first: u64, target: u64, threads: u64) -> (u64, u64) {
     let counts: Vec<(u64, u64)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
                     let (mut requests, mut schedules) = (0u64, 0u64);
                     while requests < target.div_ceil(threads) {
-                        requests += check_seed(t + schedules * threads);
+                        requests += check_seed(first.wrapping_add(t + schedules * threads));
                         schedules += 1;
                     }
                     (requests, schedules)
@@ -244,11 +265,27 @@ fn simulation_schedules() {
             .map(|w| w.join().expect("a simulation thread failed"))
             .collect()
     });
-    let (requests, schedules) = counts.iter().fold((0, 0), |(r, n), &(a, b)| (r + a, n + b));
-    println!(
-        "simulation: {requests} requests in {schedules} schedules, {:.1} s, every invariant held",
-        t0.elapsed().as_secs_f64()
-    );
+    counts.iter().fold((0, 0), |(r, n), &(a, b)| (r + a, n + b))
+}
+
+/// The first of this run's fresh seeds: `OSSD_SIM_SEED_BASE`, else eight
+/// bytes of /dev/urandom (else the time).
+fn seed_base() -> u64 {
+    if let Some(base) = env_u64("OSSD_SIM_SEED_BASE") {
+        return base;
+    }
+    let mut b = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
+        Ok(()) => u64::from_ne_bytes(b),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    }
+}
+
+/// A number from the environment, if set (and a number).
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
 }
 
 /// The same schedule, run to its end again and again, leaves the heap where
