@@ -49,9 +49,30 @@ FFMPEG3_SECONDS=$(awk 'BEGIN { printf "%.9f", 64 * 2048 / 44100 }')
 OSSD=${OSSD:-}
 CAP=${CAP:-}
 CAP_PID=${CAP_PID:-}
-# A line a check prints starting with this says the emulated guest stalled meanwhile
-# (see scripts/vm-suite's check).
-STALL_NOTE="# stall:"
+
+# A failed check runs once more only if the stall meter saw the guest stand still
+# during it (scripts/vm-suite's check). A check that measured what a stall must
+# have been to explain what it saw says so, and the runner then reruns it only if
+# the guest stood still that long: needs_guest_stall MS WHY (in one piece: a
+# buffer that empties), needs_guest_stall_in_all MS WHY (in all: time lost).
+STALL_NEED="# needs a guest stall:"
+STALL_NEED_ALL="# needs guest stalls in all:"
+needs_guest_stall() { echo "$STALL_NEED $1 ms ($2)"; }
+needs_guest_stall_in_all() { echo "$STALL_NEED_ALL $1 ms ($2)"; }
+
+# merge_stalls T0 T1 < STALLS: the stall meter's gaps (tests/vm/stallmeter.c:
+# "START_MS LENGTH_MS CPU" a line) that overlap T0..T1 (ms, the realtime clock now_ms
+# reads), cut to it, as stalls of the guest: "START END CPUS" a line, in order. Gaps
+# of the vCPUs that overlap, or follow one another by less than 2 ms (the guest ran
+# less than that between them), are one stall; its length is from the first start
+# to the last end. (A stall of one vCPU counts: what ran on it stood still.)
+merge_stalls() {
+  awk -v t0="$1" -v t1="$2" '{ s = $1; e = $1 + $2; if (e <= t0 || s >= t1) next
+      if (s < t0) s = t0; if (e > t1) e = t1; printf "%.1f %.1f %s\n", s, e, $3 }' | sort -g |
+    awk '{ if (n && $1 < ce + 2) { if ($2 > ce) ce = $2; if (index("," cpus ",", "," $3 ",") == 0) cpus = cpus "," $3 }
+           else { if (n) print cs, ce, cpus; cs = $1; ce = $2; cpus = $3; n = 1 } }
+         END { if (n) print cs, ce, cpus }'
+}
 
 die() { echo "$*"; exit 1; }
 # die_with_log LOG REASON...: show the tail of LOG (a daemon's stderr) first.
@@ -122,9 +143,16 @@ slice() { dd if="$CAP" of="$3" bs=64k iflag=skip_bytes,count_bytes skip="$1" cou
 # begin_capture; ...play...; end_capture NAME: what was captured meanwhile (plus 1 s:
 # arecord writes its file a period at a time) lands in $ART/NAME.raw.
 # The slice starts 0.1 s before its first sound (analysis is slow in the guest).
-# With the main ossd running, a line starting with STALL_NOTE says whether its
-# device underran meanwhile (read from /dev/sndstat).
+# With the main ossd running, an "# underrun:" line says whether its device
+# underran meanwhile (read from /dev/sndstat): only a guest stall longer than what
+# the device's buffer holds past a period explains that (a shorter one cannot empty
+# it), so a failed check reruns only after one that long.
 ossd_underruns() { [ -c /dev/sndstat ] && sed -n 's/.*, \([0-9]*\) device underruns$/\1/p' /dev/sndstat 2>/dev/null; }
+# device_headroom_ms: what the main ossd's device buffer holds past one period, in ms.
+device_headroom_ms() {
+  sed -n 's/^0: .* \([0-9]*\) Hz .*, period \([0-9]*\) frames, buffer \([0-9]*\) frames.*/\1 \2 \3/p' /dev/sndstat |
+    awk 'NR == 1 { printf "%d", ($3 - $2) * 1000 / $1 }'
+}
 begin_capture() {
   CAP_S=$(mark)
   CAP_U=$(ossd_underruns || true)
@@ -142,7 +170,8 @@ end_capture() {
   echo "capture slice $1.raw: $(((e - CAP_S - skip) / 4)) frames (after $((skip / 4)) leading silent frames)"
   u=$(ossd_underruns || true)
   if [ -n "${CAP_U:-}" ] && [ -n "$u" ] && [ "$u" -gt "$CAP_U" ]; then
-    echo "$STALL_NOTE ossd's output device underran $((u - CAP_U)) times while this check played"
+    echo "# underrun: ossd's output device underran $((u - CAP_U)) times while this check played"
+    needs_guest_stall "$(device_headroom_ms)" "what ossd's device buffer holds past a period: a shorter stall cannot empty it"
   fi
   return 0
 }
@@ -183,8 +212,9 @@ source_running() {
 need_source() {
   source_running || die "the recording source (aplay of $SRC_FREQ Hz into $SRC_DEV) is not running: $(tail -n 5 "$ART/aplay.log" 2>/dev/null)"
 }
-# begin_record; ...record...; end_record: says (STALL_NOTE) if aplay underran meanwhile,
-# which leaves a gap in what ossd records.
+# begin_record; ...record...; end_record: says ("# underrun:") if aplay underran
+# meanwhile, which leaves a gap in what ossd records; a guest stall explains that
+# only if longer than what aplay's buffer holds past a period (8192 - 1024 frames).
 source_underruns() { grep -c '^underrun' "$ART/aplay.log" 2>/dev/null || true; }
 begin_record() { REC_U=$(source_underruns); }
 end_record() {
@@ -192,7 +222,8 @@ end_record() {
   sleep 0.3   # aplay reports an underrun once it runs again
   u=$(source_underruns)
   if [ "${u:-0}" -gt "${REC_U:-0}" ]; then
-    echo "$STALL_NOTE aplay (the recording source) underran $((u - REC_U)) times while this check recorded"
+    echo "# underrun: aplay (the recording source) underran $((u - REC_U)) times while this check recorded"
+    needs_guest_stall $(((8192 - 1024) * 1000 / 48000)) "what aplay's buffer holds past a period: a shorter stall cannot empty it"
   fi
   return 0
 }
@@ -233,11 +264,13 @@ mmap_play() {
   [ -x "$OSSD_RUN" ] || die "$OSSD_RUN was not built (cargo build --release)"
   begin_capture
   out=$(timeout 60 "$OSSD_RUN" "$BIN/$bin" -f "$freq" -s "$secs" "$@" 2>&1) || {
-    local rc=$?
-    # The painter itself was held up past what it painted ahead: the guest stalled
-    # the program, not ossd (the check runs once more, as after a device stall).
-    if grep -q 'the pointer overtook what was painted (the client was too slow)' <<<"$out"; then
-      echo "$STALL_NOTE the mapped client was held up longer than it paints ahead"
+    local rc=$? gap
+    # The painter was held up past what it painted ahead ("# held up:"): only a
+    # guest stall about as long as its longest gap between two calls (less its own
+    # 10 ms sleep and 10 ms of slack) explains that.
+    gap=$(sed -n 's/.*longest gap between calls \([0-9]*\)\.[0-9] ms.*/\1/p' <<<"$out")
+    if grep -q '^# held up:' <<<"$out" && [ -n "$gap" ]; then
+      needs_guest_stall $((gap - 20)) "the client went $gap ms without a GETOPTR call"
     fi
     die "ossd-run $bin $* failed (exit status $rc): $out"
   }
