@@ -1,3 +1,3 @@
 # shellcheck shell=bash
-# tests/vm/oss_conformance.c against /dev/dsp, with recording on.
+# tests/vm/oss_conformance/ against /dev/dsp, with recording on.
 t_conformance() { conformance_run oss_conformance; }
