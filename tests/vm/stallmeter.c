@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,10 +127,19 @@ static void start(struct meter *m)
 	pthread_attr_destroy(&attr);
 }
 
+static double started_ms;
+
 static void summary(void)
 {
-	printf("# stallmeter: %d CPUs, a wake-up every %.1f ms, gaps of %.0f ms or more recorded\n", nmeters,
-	       interval_ns / 1e6, threshold_ms);
+	struct rusage ru;
+	struct timespec t;
+	getrusage(RUSAGE_SELF, &ru);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	double secs = (ms_of(&t) - started_ms) / 1e3;
+	printf("# stallmeter: %d CPUs, a wake-up every %.1f ms, gaps of %.0f ms or more recorded; %.1f s of CPU "
+	       "in %.0f s (%.1f%% of one CPU)\n",
+	       nmeters, interval_ns / 1e6, threshold_ms, cpu, secs, secs > 0 ? 100 * cpu / secs : 0.0);
 	for (int i = 0; i < nmeters; i++) {
 		struct meter *m = &meters[i];
 		printf("# cpu %d: %lld wake-ups, longest gap %.1f ms, %lld of %.0f ms or more; gaps:", m->cpu,
@@ -176,6 +186,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* the threads inherit it */
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	started_ms = ms_of(&t0);
 	cpu_set_t online;
 	if (sched_getaffinity(0, sizeof online, &online) != 0)
 		die("sched_getaffinity");
