@@ -1,27 +1,30 @@
 /* stallmeter: measures when the emulated guest itself stands still.
  *
  * One thread per online CPU, pinned to it, at the highest SCHED_FIFO priority,
- * sleeps INTERVAL at a time (clock_nanosleep on CLOCK_MONOTONIC) and notes how
- * long it really went between two runs. Nothing in the guest can hold such a
- * thread up for long: when it wakes tens of milliseconds late, its vCPU did not
- * run (the host did not schedule qemu's thread, or qemu stopped). When only some
- * program of the guest is late (ossd's own bug, its own underrun, a busy guest),
- * this sleeper is not.
+ * sleeps until a deadline INTERVAL after its last wake-up (clock_nanosleep on
+ * CLOCK_MONOTONIC, TIMER_ABSTIME) and notes how late it woke. Nothing in the
+ * guest can hold such a thread up for long: when it wakes tens of milliseconds
+ * late, its vCPU did not run (the host did not schedule qemu's thread, or qemu
+ * stopped). When only some program of the guest is late (ossd's own bug, its own
+ * underrun, a busy guest), this sleeper is not.
  *
  *   stallmeter [-t THRESHOLD_MS] [-i INTERVAL_US] [-o FILE]
  *
- * Every gap of THRESHOLD_MS (default 20) or more between two runs of a thread is
- * appended to FILE (default stdout) at once, as one line
+ * Every wake-up THRESHOLD_MS (default 20) or more late is appended to FILE
+ * (default stdout) at once, as one line
  *
  *   START_MS LENGTH_MS CPU
  *
- * START_MS is CLOCK_REALTIME in ms when the thread last ran before the gap (the
- * clock `date +%s%N` reads), LENGTH_MS the gap (with one decimal), CPU the
- * thread's CPU. On SIGTERM or SIGINT it prints a summary to stdout and exits 0;
- * SIGUSR1 prints the summary so far. The summary's lines start with "# ": per
- * CPU, the wake-ups and how many gaps fell in each range of lengths, and the
- * longest one. Keep FILE on a tmpfs: a write that waits on I/O would be measured
- * as a stall of the thread itself.
+ * START_MS is the deadline it missed, on CLOCK_REALTIME in ms (the clock `date
+ * +%s%N` reads), LENGTH_MS how late it woke (one decimal): the vCPU stood still
+ * at least from START_MS for LENGTH_MS. CPU is the thread's CPU. On SIGTERM or
+ * SIGINT it prints a summary to stdout and exits 0; SIGUSR1 prints the summary so
+ * far. The summary's lines start with "# ": the CPU time the meter used, and per
+ * CPU the wake-ups, how many were late by each range of lengths, and the latest.
+ * INTERVAL (default 10000 us) sets what the meter costs: in the emulated guest a
+ * wake-up takes about 0.5 ms of CPU (1 ms: a third of a vCPU; 10 ms: a few %).
+ * Keep FILE on a tmpfs (a write that waits on I/O is no stall of the guest; it is
+ * not counted, as the next deadline is set after it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +32,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +52,7 @@ struct meter {
 	/* written by the meter's thread, read by the summary (a torn read is harmless) */
 	volatile long long wakeups;
 	volatile long long buckets[NBUCKETS];
-	volatile double longest_ms;
+	volatile double longest_ms; /* the latest wake-up */
 	volatile long long stalls;
 };
 
@@ -56,7 +60,9 @@ static struct meter meters[MAX_CPUS];
 static int nmeters;
 static int out_fd = 1;
 static double threshold_ms = 20;
-static long interval_ns = 1000000;
+static long interval_ns = 10000000;
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC, ms (the guest runs no NTP: it stays put) */
+static double realtime_offset_ms;
 
 static double ms_of(const struct timespec *t)
 {
@@ -69,40 +75,44 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void note_gap(struct meter *m, const struct timespec *real_before, double gap)
+/* A wake-up `late` ms after the deadline `due` (monotonic, ms); whether it was
+ * written down. */
+static bool note_late(struct meter *m, double due, double late)
 {
 	size_t b = 0;
-	while (b < NBUCKETS - 1 && gap >= bucket_ms[b])
+	while (b < NBUCKETS - 1 && late >= bucket_ms[b])
 		b++;
 	m->buckets[b]++;
-	if (gap > m->longest_ms)
-		m->longest_ms = gap;
-	if (gap < threshold_ms)
-		return;
+	if (late > m->longest_ms)
+		m->longest_ms = late;
+	if (late < threshold_ms)
+		return false;
 	m->stalls++;
 	char line[96];
-	long long start = (long long)real_before->tv_sec * 1000 + real_before->tv_nsec / 1000000;
-	int n = snprintf(line, sizeof line, "%lld %.1f %d\n", start, gap, m->cpu);
+	long long start = (long long)(due + realtime_offset_ms);
+	int n = snprintf(line, sizeof line, "%lld %.1f %d\n", start, late, m->cpu);
 	/* one write per line, O_APPEND: whole lines whatever the threads do */
 	if (write(out_fd, line, (size_t)n) != n)
 		die("write");
+	return true;
 }
 
 static void *run(void *arg)
 {
 	struct meter *m = arg;
-	struct timespec sleep = {0, interval_ns}, before, real_before, after;
-	clock_gettime(CLOCK_MONOTONIC, &before);
-	clock_gettime(CLOCK_REALTIME, &real_before);
+	struct timespec due, now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (;;) {
-		while (clock_nanosleep(CLOCK_MONOTONIC, 0, &sleep, NULL) == EINTR)
+		/* the next deadline counts from the last wake-up (and after the write) */
+		long long ns = (long long)now.tv_nsec + interval_ns;
+		due.tv_sec = now.tv_sec + ns / 1000000000LL;
+		due.tv_nsec = ns % 1000000000LL;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
 			;
-		clock_gettime(CLOCK_MONOTONIC, &after);
+		clock_gettime(CLOCK_MONOTONIC, &now);
 		m->wakeups++;
-		note_gap(m, &real_before, ms_of(&after) - ms_of(&before));
-		/* from here: the time note_gap took writing is the meter's own */
-		clock_gettime(CLOCK_MONOTONIC, &before);
-		clock_gettime(CLOCK_REALTIME, &real_before);
+		if (note_late(m, ms_of(&due), ms_of(&now) - ms_of(&due)))
+			clock_gettime(CLOCK_MONOTONIC, &now);
 	}
 	return NULL;
 }
@@ -137,12 +147,12 @@ static void summary(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	double secs = (ms_of(&t) - started_ms) / 1e3;
-	printf("# stallmeter: %d CPUs, a wake-up every %.1f ms, gaps of %.0f ms or more recorded; %.1f s of CPU "
+	printf("# stallmeter: %d CPUs, a wake-up every %.1f ms, those %.0f ms late or more recorded; %.1f s of CPU "
 	       "in %.0f s (%.1f%% of one CPU)\n",
 	       nmeters, interval_ns / 1e6, threshold_ms, cpu, secs, secs > 0 ? 100 * cpu / secs : 0.0);
 	for (int i = 0; i < nmeters; i++) {
 		struct meter *m = &meters[i];
-		printf("# cpu %d: %lld wake-ups, longest gap %.1f ms, %lld of %.0f ms or more; gaps:", m->cpu,
+		printf("# cpu %d: %lld wake-ups, the latest %.1f ms late, %lld of %.0f ms or more; late by (ms):", m->cpu,
 		       m->wakeups, m->longest_ms, m->stalls, threshold_ms);
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			if (b == 0)
@@ -186,9 +196,11 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* the threads inherit it */
-	struct timespec t0;
+	struct timespec t0, r0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_REALTIME, &r0);
 	started_ms = ms_of(&t0);
+	realtime_offset_ms = ms_of(&r0) - started_ms;
 	cpu_set_t online;
 	if (sched_getaffinity(0, sizeof online, &online) != 0)
 		die("sched_getaffinity");
