@@ -53,6 +53,11 @@ fn set_calls_write_back_what_was_chosen() {
     assert_ne!(f & 0x0200, 0x0200);
     assert_eq!(k.ioctl_int(fh, SNDCTL_DSP_CHANNELS, 2), Ok(2));
     assert_eq!(k.ioctl_int(fh, SNDCTL_DSP_CHANNELS, 99), Ok(8));
+    // More channels than any device has (the kernel's bound, 128) is the
+    // caller's error: refused, the count in effect kept.
+    assert_eq!(k.ioctl_int(fh, SNDCTL_DSP_CHANNELS, 129), Err(libc::EINVAL));
+    assert_eq!(k.ioctl_int(fh, SNDCTL_DSP_CHANNELS, -1), Err(libc::EINVAL));
+    assert_eq!(k.ioctl_int(fh, SOUND_PCM_READ_CHANNELS, 0), Ok(8));
     assert_eq!(k.ioctl_int(fh, SNDCTL_DSP_STEREO, 0), Ok(0));
     assert_eq!(k.ioctl_int(fh, SNDCTL_DSP_SPEED, 44100), Ok(44100));
     assert_eq!(k.ioctl_int(fh, SNDCTL_DSP_SPEED, 5_000_000), Ok(192_000));

@@ -5,8 +5,8 @@
 //! notes the choice it makes where the OSS documents leave one.
 
 use super::{
-    DeviceInfo, Dsp, Env, Handled, Outcome, Streams, Volume, DEFAULT_FRAGS, MAX_BUFFER,
-    MAX_CHANNELS, MAX_FRAG_SHIFT, MAX_RATE, MIN_FRAGS, MIN_FRAG_SHIFT, MIN_RATE,
+    DeviceInfo, Dsp, Env, Handled, Outcome, Streams, Volume, CHANNELS_LIMIT, DEFAULT_FRAGS,
+    MAX_BUFFER, MAX_CHANNELS, MAX_FRAG_SHIFT, MAX_RATE, MIN_FRAGS, MIN_FRAG_SHIFT, MIN_RATE,
 };
 use crate::mix::record::RecVoice;
 use crate::mix::Voice;
@@ -99,8 +99,8 @@ impl Dsp {
             .unwrap_or(Outcome::Error(libc::EINVAL))
     }
 
-    /// Format, channels and rate: never fail for a value; each writes back
-    /// the choice.
+    /// Format, channels and rate: never fail for a value a device could
+    /// take; each writes back the choice.
     fn format_call(&mut self, call: &mut Call<'_>) -> Option<Outcome> {
         Some(match call.cmd {
             SNDCTL_DSP_SETFMT => {
@@ -119,7 +119,12 @@ impl Dsp {
             SNDCTL_DSP_GETFMTS => Outcome::int(format::SUPPORTED_AFMTS as i32),
             SNDCTL_DSP_CHANNELS => {
                 let v = arg!(call);
-                // 0 or negative: nothing to set; report the current count.
+                // Negative, or more than any device has: refused, as the
+                // kernel's emulation refuses them (OSS 4 and FreeBSD refuse
+                // negative counts and clamp the rest). 0: a query.
+                if v < 0 || v as u32 > CHANNELS_LIMIT {
+                    return Some(Outcome::Error(libc::EINVAL));
+                }
                 if v > 0 {
                     let channels = (v as u32).clamp(1, MAX_CHANNELS);
                     self.set_fmt(PcmFormat {

@@ -24,6 +24,11 @@ pub use ioctl::{caps, sysinfo};
 pub const MIN_RATE: u32 = 1000;
 pub const MAX_RATE: u32 = 192_000;
 pub const MAX_CHANNELS: u32 = 8;
+/// SNDCTL_DSP_CHANNELS refuses more than this with EINVAL, as the kernel's
+/// snd-pcm-oss does (a count no device has is the caller's error, and a
+/// program that raises the count until refused must be refused); up to it,
+/// a count is taken as the nearest ossd plays (at most [`MAX_CHANNELS`]).
+pub const CHANNELS_LIMIT: u32 = 128;
 /// SETFRAGMENT bounds: 16 bytes to 64 KiB per fragment, 2 to 512 fragments,
 /// and at most 1 MiB in all.
 const MIN_FRAG_SHIFT: u32 = 4;
