@@ -74,6 +74,12 @@ fn a_playing_client_sees_no_error_while_the_card_is_away_and_is_heard_when_it_re
     };
     let mut k = Kernel::start_on(DEV, &[NodeKind::Dsp, NodeKind::Sndstat], devices, first);
     let fh = k.open(WRONLY).unwrap();
+    // A buffer (4 × 256 B) that the second written below overfills, so the
+    // writes are paced.
+    assert_eq!(
+        k.ioctl_int(fh, SNDCTL_DSP_SETFRAGMENT, 0x0004_0008),
+        Ok(0x0004_0008)
+    );
     let tone = u8_tone(8000, 500.0, 0.3, 0.5);
     assert_eq!(k.write(fh, &tone, WRONLY), Ok(tone.len()));
 

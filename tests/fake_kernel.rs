@@ -16,6 +16,16 @@ const WRONLY: i32 = libc::O_WRONLY;
 /// test machine busy with other tests does not starve the stream (a gap
 /// there says nothing about ossd; the protocol tests use 5 ms periods).
 const ROBUST: ossd::pcm::DeviceConfig = device(1024, 3);
+
+/// Chooses a buffer of 4 × 256 B for `fh` (SETFRAGMENT): 128 ms of U8
+/// 8 kHz, which a second of it overfills (the default holds a 32 KiB preload
+/// at that rate).
+fn small_buffer(k: &mut Kernel, fh: u64) {
+    assert_eq!(
+        k.ioctl_int(fh, SNDCTL_DSP_SETFRAGMENT, 0x0004_0008),
+        Ok(0x0004_0008)
+    );
+}
 const NONBLOCK: i32 = libc::O_WRONLY | libc::O_NONBLOCK;
 
 #[test]
@@ -153,6 +163,7 @@ fn native_format_passes_through_bit_exact() {
 fn a_blocking_write_is_parked_until_the_output_drains() {
     let mut k = Kernel::start(device(256, 3));
     let fh = k.open(WRONLY).unwrap();
+    small_buffer(&mut k, fh);
     // 1 s of U8 8 kHz in one request: far more than the buffer holds.
     let tone = u8_tone(8000, 440.0, 1.0, 0.5);
     let t0 = Instant::now();
@@ -181,6 +192,7 @@ fn a_blocking_write_is_parked_until_the_output_drains() {
 fn interrupting_a_parked_write_returns_what_was_taken() {
     let mut k = Kernel::start(device(256, 3));
     let fh = k.open(WRONLY).unwrap();
+    small_buffer(&mut k, fh);
     let tone = u8_tone(8000, 440.0, 2.0, 0.5);
     let u = k.write_async(fh, &tone, WRONLY);
     assert!(k.still_pending(u, Duration::from_millis(300)));
@@ -202,12 +214,14 @@ fn interrupting_a_parked_write_returns_what_was_taken() {
 fn nonblocking_writes_take_what_fits_then_eagain() {
     let mut k = Kernel::start(device(256, 3));
     let fh = k.open(NONBLOCK).unwrap();
+    small_buffer(&mut k, fh);
     let tone = u8_tone(8000, 440.0, 1.0, 0.5);
     let n = k.write(fh, &tone, NONBLOCK).unwrap();
     assert!(n > 0 && n < tone.len(), "took {n}");
     assert_eq!(k.write(fh, &tone[n..], NONBLOCK), Err(libc::EAGAIN));
     // SNDCTL_DSP_NONBLOCK on a blocking open has the same effect.
     let fh2 = k.open(WRONLY).unwrap();
+    small_buffer(&mut k, fh2);
     k.ioctl(fh2, SNDCTL_DSP_NONBLOCK, &[]);
     let n2 = k.write(fh2, &tone, WRONLY).unwrap();
     assert!(n2 < tone.len());
@@ -220,6 +234,7 @@ fn nonblocking_writes_take_what_fits_then_eagain() {
 fn poll_notifies_when_a_fragment_frees_up() {
     let mut k = Kernel::start(device(256, 3));
     let fh = k.open(NONBLOCK).unwrap();
+    small_buffer(&mut k, fh);
     let u = k.poll_async(fh, 77, true);
     let r = k.wait(u);
     assert_ne!(
@@ -368,6 +383,8 @@ fn a_client_vanishing_with_a_write_parked_loses_nothing_for_others() {
     let mut k = Kernel::start(device(256, 3));
     let victim = k.open(WRONLY).unwrap();
     let other = k.open(WRONLY).unwrap();
+    small_buffer(&mut k, victim);
+    small_buffer(&mut k, other);
     let wv = k.write_async(victim, &u8_tone(8000, 440.0, 3.0, 0.3), WRONLY);
     let wo = k.write_async(other, &u8_tone(8000, 700.0, 1.0, 0.3), WRONLY);
     assert!(k.still_pending(wv, Duration::from_millis(200)));

@@ -117,6 +117,17 @@ impl DspFile {
         }
     }
 
+    /// Its stream was gated off while writes waited for room: they can
+    /// never complete (see `Server::write`), and each is answered with
+    /// what it took, or EAGAIN.
+    pub(super) fn answer_gated_writes(&mut self, node: usize, answers: &mut Vec<(usize, Answer)>) {
+        answers.extend(
+            self.writes
+                .drain(..)
+                .map(|w| (node, w.answer(Fail::WouldBlock))),
+        );
+    }
+
     /// Something is parked on it, or a poller waits for it.
     pub(super) fn waiting(&self) -> bool {
         !self.writes.is_empty()

@@ -26,11 +26,13 @@ impl Server {
         };
         f.dsp.start_io();
         let nonblock = f.dsp.nonblock || flags as i32 & libc::O_NONBLOCK != 0;
-        let (took, starved) = io.engines(|e| match e.mixer.voice_mut(id) {
+        let (took, starved, gated) = io.engines(|e| match e.mixer.voice_mut(id) {
             // Earlier writes of this file wait first: keep the byte order.
-            Some(v) if f.writes.is_empty() => (v.push(data), v.starved()),
-            Some(v) => (0, v.starved()),
-            None => (0, 0),
+            Some(v) if f.writes.is_empty() => (v.push(data), v.starved(), !v.trigger()),
+            // (Behind them it waits its turn, even gated off: the service
+            // pass feeds them first, and answers what still waits then.)
+            Some(v) => (0, v.starved(), false),
+            None => (0, 0, false),
         });
         f.written += took as u64;
         if starved != f.dsp.starved_seen() {
@@ -48,7 +50,12 @@ impl Server {
                 },
             );
         }
-        if nonblock {
+        // A stream gated off (SETTRIGGER without output, or armed in a sync
+        // group) frees no room until its program starts it, which a writer
+        // blocked here cannot do: the write can never complete. It gets what
+        // was taken, or EAGAIN if nothing was, as from OSS 4's and FreeBSD's
+        // drivers when a write fills a buffer that is not triggered.
+        if nonblock || gated {
             return if took > 0 {
                 self.answer(
                     node,

@@ -50,6 +50,9 @@ impl Server {
                         starving.push((fh, v.starved()));
                     }
                     d.feed_parked(v, node, answers);
+                    if !v.trigger() {
+                        d.answer_gated_writes(node, answers);
+                    }
                     // Played out, or gated off by SETTRIGGER meanwhile (it
                     // would never play out: answered as a SYNC on a gated
                     // stream is).

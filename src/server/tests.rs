@@ -188,6 +188,79 @@ fn a_blocking_write_parks_until_the_device_makes_room() {
     assert!(!t.server.waiting());
 }
 
+/// A write that fills a stream gated off cannot wait for room: only its
+/// program could start the stream. It gets what fitted, or EAGAIN, as
+/// from OSS 4's and FreeBSD's drivers; so does one parked before the
+/// stream was gated, and one into a file armed in a sync group.
+#[test]
+fn a_blocking_write_into_a_gated_stream_gets_what_fitted() {
+    use crate::oss::soundcard::{
+        OssSyncgroup, PCM_ENABLE_OUTPUT, SNDCTL_DSP_SETTRIGGER, SNDCTL_DSP_SYNCGROUP,
+    };
+    let mut t = T::new();
+    let fh = t.open_native();
+    let [_, _, _, room] = ospace(&mut t, fh);
+    let trigger = |t: &mut T, bits: u32| {
+        let mut a = ioctl_args(fh, SNDCTL_DSP_SETTRIGGER, 4, 0);
+        a.extend_from_slice(&bits.to_ne_bytes());
+        t.send(opcode::FUSE_IOCTL, &a);
+        t.answers();
+    };
+    trigger(&mut t, 0);
+    let u = t.write(fh, 4096);
+    assert_eq!(
+        t.answers(),
+        vec![Answer::Written {
+            unique: u,
+            n: room as u32
+        }]
+    );
+    let u = t.write(fh, 4096);
+    assert_eq!(
+        t.answers(),
+        vec![Answer::Fail {
+            unique: u,
+            fail: Fail::WouldBlock
+        }]
+    );
+    assert!(!t.server.waiting());
+    // Enabled, it plays out and takes the next write whole; one that
+    // waits for room is answered when the stream is gated meanwhile.
+    trigger(&mut t, PCM_ENABLE_OUTPUT);
+    t.play(1000);
+    let u = t.write(fh, 4096);
+    assert!(t.answers().is_empty(), "parked");
+    trigger(&mut t, 0);
+    t.play(1);
+    assert_eq!(
+        t.answers(),
+        vec![Answer::Written {
+            unique: u,
+            n: room as u32
+        }]
+    );
+    assert!(!t.server.waiting());
+    // Armed in a sync group that has not started: the same.
+    let fh = t.open_native();
+    let mut a = ioctl_args(fh, SNDCTL_DSP_SYNCGROUP, 72, 72);
+    let g = OssSyncgroup {
+        id: 0,
+        mode: PCM_ENABLE_OUTPUT as i32,
+        filler: [0; 16],
+    };
+    a.extend_from_slice(&g.to_bytes());
+    t.send(opcode::FUSE_IOCTL, &a);
+    assert!(matches!(t.answers()[..], [Answer::Ioctl { result: 0, .. }]));
+    let u = t.write(fh, 4096);
+    assert_eq!(
+        t.answers(),
+        vec![Answer::Written {
+            unique: u,
+            n: room as u32
+        }]
+    );
+}
+
 /// GETOSPACE: (fragments, fragstotal, fragsize, bytes).
 fn ospace(t: &mut T, fh: u64) -> [i32; 4] {
     use crate::oss::soundcard::SNDCTL_DSP_GETOSPACE;

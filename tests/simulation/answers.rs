@@ -94,14 +94,22 @@ impl World {
     }
 
     /// A WRITE: never more than asked, short only when non-blocking,
-    /// interrupted or closing; the reference stream moves on by what was taken.
+    /// interrupted or closing, or when it filled a stream gated off
+    /// (SETTRIGGER, or armed in a sync group), which gets what fitted or
+    /// EAGAIN; the reference stream moves on by what was taken.
     fn written(&mut self, p: &Pending, a: &Answer, closing: bool) -> Check {
+        // (Its ring was full when the answer was made; it may have grown
+        // since, in the same service pass, for a program that starved.)
+        let gated =
+            p.c.and_then(|c| self.clients[c].voice)
+                .and_then(|id| self.sim.mixer.voice(id))
+                .is_some_and(|v| !v.trigger());
         match (p.kind, a) {
             (Kind::Write { len, blocking }, Answer::Written { n, .. }) => {
                 let n = *n as usize;
                 ensure!(n <= len, "wrote {n} of {len}");
                 ensure!(
-                    !blocking || n == len || p.interrupted || closing,
+                    !blocking || n == len || p.interrupted || closing || gated,
                     "a blocking write returned {n} of {len} uninterrupted"
                 );
                 if let (Some(c), Some(r)) = (p.c, &mut self.reference) {
@@ -113,7 +121,7 @@ impl World {
             }
             (Kind::Write { blocking, .. }, Answer::Fail { fail, .. }) => {
                 let ok = match fail {
-                    Fail::WouldBlock => !blocking,
+                    Fail::WouldBlock => !blocking || gated,
                     Fail::Interrupted => p.interrupted || closing,
                     // A write on /dev/mixer or /dev/sndstat.
                     Fail::Invalid => p.node == MIXER || p.node == SNDSTAT,

@@ -140,6 +140,10 @@ impl World {
                             "write {u} parked with {} bytes free",
                             v.space()
                         );
+                        ensure!(
+                            v.trigger(),
+                            "write {u} parked on a stream gated off (it can never complete)"
+                        );
                     }
                 }
                 Kind::Read { .. } => {

@@ -18,10 +18,13 @@
 //! Checked after every step:
 //! - every request is answered exactly once, on its node, with a reply the
 //!   kernel would take (INTERRUPT never; a blocking write or read short only
-//!   when interrupted or closed); nothing is left unanswered at the end;
-//! - no request stays parked once what it waits for has happened (a parked
-//!   write means a full ring, a parked read an empty one, a parked SYNC or
-//!   close a stream still playing);
+//!   when interrupted or closed, or a write that filled a stream gated off,
+//!   which then gets what fitted or EAGAIN); nothing is left unanswered at
+//!   the end;
+//! - no request stays parked once what it waits for has happened, or when
+//!   it can never happen (a parked write means a full ring on a stream not
+//!   gated off, a parked read an empty one, a parked SYNC or close a stream
+//!   still playing);
 //! - one reference client's bytes reach the mix complete, in order and
 //!   bit-exact (everyone else plays silence), and its close plays its tail;
 //!   while the output device is away, the stand-in takes it at the device's

@@ -43,6 +43,12 @@ const DEFAULT_FRAGS: usize = 4;
 const STARVE_WINDOW: Duration = Duration::from_secs(2);
 /// ...up to this much of its sound.
 const MAX_SLACK: Duration = Duration::from_millis(250);
+/// A slow stream's default buffer holds at least this many bytes at
+/// [`LOW_RATE`] bytes a second or less, and a quarter of that at each
+/// doubling of its byte rate above: see [`Dsp::low_rate_floor`].
+const LOW_RATE_BUFFER: u64 = 32 << 10;
+/// 8 kHz U8 or mu-law mono.
+const LOW_RATE: u64 = 8000;
 
 /// What the daemon must do after an ioctl.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,11 +310,18 @@ impl Dsp {
     /// the smallest power of two that holds one device period of this stream
     /// (divided by SUBDIVIDE), four of them (eight while overload has raised
     /// the device's period; twice that for each time the stream starved,
-    /// see [`Dsp::note_starved`]); a SETFRAGMENT request wins within
-    /// bounds, but the buffer is never smaller than two mix blocks of this
-    /// stream (plus the resampler's few frames of look-ahead), or the engine
-    /// could not be fed.
+    /// see [`Dsp::note_starved`]), and more of them for a slow stream
+    /// ([`Dsp::low_rate_floor`]; playback only); a SETFRAGMENT request wins
+    /// within bounds, but the buffer is never smaller than two mix blocks of
+    /// this stream (plus the resampler's few frames of look-ahead), or the
+    /// engine could not be fed.
     pub fn geometry(&self) -> (usize, usize) {
+        self.geometry_for(true)
+    }
+
+    /// [`Dsp::geometry`] of the playback buffer (`playback`), or of the
+    /// recording one, which has no preload to hold and so no low-rate floor.
+    fn geometry_for(&self, playback: bool) -> (usize, usize) {
         let fb = self.fmt.frame_bytes();
         let period_in = self.period_in_frames();
         let (size, count) = match self.frag_request {
@@ -329,7 +342,30 @@ impl Dsp {
             ),
         };
         let needed = (2 * (period_in + 8) * fb).div_ceil(size);
-        (size, count.clamp(MIN_FRAGS, MAX_FRAGS).max(needed))
+        let floor = match self.frag_request {
+            None if playback => self.low_rate_floor().div_ceil(size),
+            _ => 0,
+        };
+        (
+            size,
+            count.clamp(MIN_FRAGS, MAX_FRAGS).max(needed).max(floor),
+        )
+    }
+
+    /// Bytes the default buffer of a slow stream holds at least, whatever
+    /// the device period: programs size their preloads and first writes in
+    /// bytes, from drivers whose DMA buffer held tens of KiB at any rate
+    /// (OSS 4 gives a client 64 KiB; its sndkit's synctest writes 32 KiB of
+    /// 8 kHz U8 to each file of a sync group before starting it). 32 KiB
+    /// at 8,000 bytes a second or less (4.1 s of 8 kHz U8 or mu-law mono),
+    /// a quarter of that at each doubling of the byte rate (8 KiB, 0.5 s,
+    /// at 8 kHz S16 mono; 2 KiB, 64 ms, at 16 kHz S16 mono), so that from
+    /// about 44.1 kHz S16 mono up it is less than the period-based default
+    /// and the rates games and players use keep their low latency.
+    pub fn low_rate_floor(&self) -> usize {
+        let rate = u64::from(self.fmt.rate) * self.fmt.frame_bytes() as u64;
+        let floor = LOW_RATE_BUFFER * LOW_RATE * LOW_RATE / (rate * rate).max(1);
+        floor.min(LOW_RATE_BUFFER) as usize
     }
 
     /// Ring bytes for [`Voice::new`].
@@ -402,7 +438,8 @@ impl Dsp {
         quality: crate::mix::Quality,
         igain: Volume,
     ) -> RecVoice {
-        let mut r = RecVoice::new(self.fmt, dev, self.buffer_bytes(), quality);
+        let (size, count) = self.geometry_for(false);
+        let mut r = RecVoice::new(self.fmt, dev, size * count, quality);
         r.set_gains(self.rec_gains(igain));
         r
     }

@@ -184,6 +184,89 @@ fn default_buffer_is_tens_of_milliseconds() {
     assert_eq!(o[0], o[1], "empty buffer: every fragment free");
 }
 
+/// OSS 4's synctest preloads 32 KiB of 8 kHz U8 into each file of a
+/// sync group before starting it: a slow stream's default buffer holds
+/// that, whatever the device period, in fragments of the usual size;
+/// 48 and 44.1 kHz S16 stereo keep the period-based buffer exactly.
+#[test]
+fn a_slow_stream_holds_a_preload_in_bytes_and_fast_ones_keep_their_buffer() {
+    let fmt = |sample, rate, channels| PcmFormat {
+        sample,
+        rate,
+        channels,
+    };
+    for period in [128, 256, 1024] {
+        let dev = DeviceConfig {
+            period_frames: period,
+            buffer_frames: 3 * period,
+            ..crate::mix::fixtures::dev()
+        };
+        let geometry = |f: PcmFormat, request: Option<i32>| {
+            let mut d = Dsp::new(dev);
+            d.fmt = f;
+            if let Some(r) = request {
+                let env = Env {
+                    played: 0,
+                    info: &DeviceInfo::default(),
+                    igain: Volume::FULL,
+                };
+                d.ioctl(
+                    Streams::default(),
+                    env,
+                    SNDCTL_DSP_SETFRAGMENT,
+                    &r.to_ne_bytes(),
+                );
+            }
+            d.geometry()
+        };
+        // The fragment holds one device period, as for any stream.
+        let fragment = |f: PcmFormat| {
+            ((period as usize * f.rate as usize).div_ceil(48000) * f.frame_bytes())
+                .next_power_of_two()
+                .max(16)
+        };
+        for (f, at_least) in [
+            (fmt(SampleFormat::U8, 8000, 1), 32usize << 10),
+            (fmt(SampleFormat::MuLaw, 8000, 1), 32 << 10),
+            (fmt(SampleFormat::U8, 4000, 1), 32 << 10),
+            (fmt(SampleFormat::S16Le, 8000, 1), 8 << 10),
+            (fmt(SampleFormat::S16Le, 16000, 1), 2 << 10),
+        ] {
+            let (size, count) = geometry(f, None);
+            assert_eq!(size, fragment(f), "{f:?} at {period}-frame periods");
+            // As many as the floor needs, or the usual four.
+            assert_eq!(
+                count,
+                at_least.div_ceil(size).max(4),
+                "{f:?} at {period}-frame periods: {count} × {size} B"
+            );
+            // A program that chose its buffer keeps it (raised only
+            // to two mix blocks, as any).
+            let (size, count) = geometry(f, Some(0x0004_0008));
+            assert!(
+                size == 256 && size * count < at_least,
+                "{f:?}: {count} × {size}"
+            );
+        }
+        // Four fragments of one period, as before.
+        for f in [
+            fmt(SampleFormat::S16Le, 48000, 2),
+            fmt(SampleFormat::S16Le, 44100, 2),
+        ] {
+            assert_eq!(geometry(f, None), (fragment(f), 4), "{f:?} at {period}");
+        }
+    }
+    assert_eq!(
+        Dsp {
+            fmt: fmt(SampleFormat::S16Le, 44100, 1),
+            ..Dsp::new(dev())
+        }
+        .low_rate_floor(),
+        269,
+        "below any default buffer from 44.1 kHz S16 mono up"
+    );
+}
+
 #[test]
 fn a_raised_device_period_makes_the_default_fragment_hold_one_and_doubles_them() {
     // At the open, overload had raised the device's period to `mult`

@@ -250,11 +250,28 @@ void t_getospace(void)
 	check(ok && bi.fragsize > 0 && bi.bytes > 0 && bi.bytes <= total && bi.fragments * bi.fragsize <= bi.bytes,
 	      "SNDCTL_DSP_GETOSPACE on a fresh fd: 0 < bytes <= fragstotal * fragsize, fragments = whole fragments free",
 	      "got %s (ret %s)", bistr(&bi), ok ? "0" : ename(e));
-	/* "Tens of milliseconds by default, not seconds" (legacy programs'
-	 * latency); 250 ms is the bound here. */
-	check(ok && total > 0 && total <= BPS / 4, "the default buffer holds at most 250 ms (SNDCTL_DSP_GETOSPACE)",
+	/* A slow stream's buffer is sized in bytes, as drivers' DMA buffers
+	 * were: programs preload 32 KiB (OSS 4's sndkit synctest) before
+	 * starting a stream. ossd: at least 32 KiB at 8,000 bytes a second. */
+	check(ok && total >= 32768, "the default buffer of U8 8 kHz mono holds a 32 KiB preload (SNDCTL_DSP_GETOSPACE)",
 	      "got %d bytes = %.0f ms of U8 8 kHz", total, total * 1000.0 / BPS);
 	note("default geometry at U8 8 kHz mono: %s = %.0f ms", bistr(&bi), total * 1000.0 / BPS);
+	/* At the rates games and players use: "tens of milliseconds by default,
+	 * not seconds" (their latency); 250 ms is the bound here. */
+	int fast = open_dsp(O_WRONLY | O_NONBLOCK);
+	if (fast >= 0) {
+		set_int(fast, SNDCTL_DSP_SETFMT, AFMT_S16_LE);
+		set_int(fast, SNDCTL_DSP_CHANNELS, 2);
+		set_int(fast, SNDCTL_DSP_SPEED, 48000);
+		audio_buf_info fb;
+		bool fok = get_ospace(fast, &fb, &e);
+		int ftotal = fb.fragstotal * fb.fragsize;
+		check(fok && ftotal > 0 && ftotal <= 48000 * 4 / 4,
+		      "the default buffer of S16_LE 48 kHz stereo holds at most 250 ms (SNDCTL_DSP_GETOSPACE)",
+		      "got %d bytes = %.0f ms", ftotal, ftotal * 1000.0 / (48000 * 4));
+		note("default geometry at S16_LE 48 kHz stereo: %s = %.1f ms", bistr(&fb), ftotal * 1000.0 / (48000 * 4));
+		close(fast);
+	}
 	long n = fill_nonblock(fd, SIL);
 	check(n > 0, "non-blocking write()s fill the buffer, then EAGAIN", "got %ld (%s)", n, ename(errno));
 	/* Playback goes on meanwhile: the default fragment is only ~1.5 device
