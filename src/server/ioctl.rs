@@ -9,8 +9,8 @@ use super::{Answer, Fail, NodeKind, Ports, Server};
 use crate::oss::dsp::{DeviceInfo, Dsp, Env, Handled, Outcome, Streams, Volume};
 use crate::oss::mixer::{MixerDesc, MixerOutcome};
 use crate::oss::soundcard::{
-    ioc_type, OSS_GETVERSION, SNDCTL_AUDIOINFO, SNDCTL_AUDIOINFO_EX, SNDCTL_CARDINFO,
-    SNDCTL_DSP_SYNCGROUP, SNDCTL_DSP_SYNCSTART, SNDCTL_ENGINEINFO, SNDCTL_SYSINFO,
+    ioc_type, OPEN_READ, OPEN_WRITE, OSS_GETVERSION, SNDCTL_AUDIOINFO, SNDCTL_AUDIOINFO_EX,
+    SNDCTL_CARDINFO, SNDCTL_DSP_SYNCGROUP, SNDCTL_DSP_SYNCSTART, SNDCTL_ENGINEINFO, SNDCTL_SYSINFO,
 };
 
 impl Server {
@@ -126,6 +126,10 @@ impl Server {
                 .values()
                 .filter(|f| matches!(f.kind, FileKind::Dsp(_)))
                 .count(),
+            busy: self.files.values().filter_map(File::dsp).fold(0, |b, d| {
+                b | if d.play.is_some() { OPEN_WRITE } else { 0 }
+                    | if d.rec.is_some() { OPEN_READ } else { 0 }
+            }),
             has_capture: self.settings.can_record,
             has_mixer: self.nodes.iter().any(|n| n.kind == NodeKind::Mixer),
         }

@@ -718,6 +718,7 @@ impl Target {
                 alsa_name: "hw:Loopback,0,0".into(),
                 devnode: "/dev/dsp".into(),
                 open_files: 1,
+                busy: OPEN_WRITE,
                 has_capture,
                 has_mixer: true,
             },

@@ -415,7 +415,8 @@ impl Dsp {
                 if dev != -1 && dev != 0 {
                     return Some(Outcome::Error(libc::EINVAL));
                 }
-                Outcome::bytes(self.audioinfo(call.env.info).to_bytes().to_vec())
+                let records = dev == -1 && call.rec.is_some();
+                Outcome::bytes(self.audioinfo(call.env.info, records).to_bytes().to_vec())
             }
             SNDCTL_CARDINFO => {
                 let card = call.int_arg.unwrap_or(-1);
@@ -499,17 +500,18 @@ impl Dsp {
         )
     }
 
-    fn audioinfo(&self, info: &DeviceInfo) -> OssAudioinfo {
+    /// AUDIOINFO/ENGINEINFO. `records`: asked with dev -1 on a file that
+    /// records (the capture, or the monitor, which records whether or not a
+    /// capture device is configured): the input engine is described in
+    /// full, as the output engine always is.
+    fn audioinfo(&self, info: &DeviceInfo, records: bool) -> OssAudioinfo {
+        let input = info.has_capture || records;
         let mut a = OssAudioinfo {
             dev: 0,
-            busy: if info.open_files > 0 {
-                OPEN_WRITE as i32
-            } else {
-                0
-            },
+            busy: info.busy as i32,
             pid: -1,
-            caps: caps(info.has_capture) as i32,
-            iformats: if info.has_capture {
+            caps: (caps(info.has_capture) | if records { DSP_CAP_INPUT } else { 0 }) as i32,
+            iformats: if input {
                 format::SUPPORTED_AFMTS as i32
             } else {
                 0
@@ -581,12 +583,20 @@ fn count_info(bytes: u64, frag: usize, cap: usize, seen: &mut u64) -> Outcome {
 }
 
 /// What /dev/dsp can do (GETCAPS): revision 1, real-time position
-/// reporting, triggers, any number of opens, playback, and recording with
-/// full duplex where a capture device is configured. Never MMAP: CUSE
-/// cannot map a buffer into the client.
+/// reporting, triggers, any number of opens, playback, any rate between
+/// [`MIN_RATE`] and [`MAX_RATE`] (FREERATE: every stream is resampled, as
+/// OSS 4's vmix engines say of theirs; without it, and without a list of
+/// rates, OSS 4 programs such as GStreamer's oss4src find no rate at all),
+/// and recording with full duplex where a capture device is configured.
+/// Never MMAP: CUSE cannot map a buffer into the client.
 pub fn caps(has_capture: bool) -> u32 {
-    let base =
-        1 | DSP_CAP_REALTIME | DSP_CAP_TRIGGER | DSP_CAP_MULTI | DSP_CAP_OUTPUT | DSP_CAP_VIRTUAL;
+    let base = 1
+        | DSP_CAP_REALTIME
+        | DSP_CAP_TRIGGER
+        | DSP_CAP_MULTI
+        | DSP_CAP_OUTPUT
+        | DSP_CAP_VIRTUAL
+        | DSP_CAP_FREERATE;
     if has_capture {
         base | DSP_CAP_INPUT | DSP_CAP_DUPLEX
     } else {

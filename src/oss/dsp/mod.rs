@@ -113,6 +113,8 @@ pub struct DeviceInfo {
     pub devnode: String,
     /// Files of the node open now.
     pub open_files: usize,
+    /// `OPEN_WRITE` while any of them plays, `OPEN_READ` while any records.
+    pub busy: u32,
     /// A capture device is configured: recording and duplex are offered.
     pub has_capture: bool,
     /// A /dev/mixer node is served.

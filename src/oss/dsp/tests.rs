@@ -27,6 +27,7 @@ impl T {
                 alsa_name: "hw:0,0".into(),
                 devnode: "/dev/dsp".into(),
                 open_files: 1,
+                busy: OPEN_WRITE,
                 has_capture: false,
                 has_mixer: true,
             },
@@ -612,6 +613,76 @@ fn caps_and_information_calls() {
     set_cstr(&mut name, "mpg123");
     assert_eq!(t.call(SNDCTL_SETNAME, &name), Outcome::ok());
     assert_eq!(t.dsp.name, "mpg123");
+}
+
+/// GStreamer's oss4src asks ENGINEINFO(-1) on its read-only file and
+/// needs the input engine's formats, a rate range it may use (FREERATE,
+/// or a list) and channels, or it records nothing. A recording file
+/// gets them whether the device records from a capture card or from the
+/// mix (the monitor, with no capture device configured).
+#[test]
+fn a_recording_file_learns_its_input_engine_in_full() {
+    let d = dev();
+    let mut dsp = Dsp::new(d);
+    let mut r = dsp.make_rec_voice(&d, Quality::Fast, Volume::FULL);
+    for has_capture in [true, false] {
+        let info = DeviceInfo {
+            alsa_name: "hw:0,0".into(),
+            devnode: "/dev/dsp".into(),
+            open_files: 1,
+            busy: OPEN_READ,
+            has_capture,
+            has_mixer: true,
+        };
+        for cmd in [SNDCTL_ENGINEINFO, SNDCTL_AUDIOINFO] {
+            let q = OssAudioinfo {
+                dev: -1,
+                ..OssAudioinfo::default()
+            };
+            let env = Env {
+                played: 0,
+                info: &info,
+                igain: Volume::FULL,
+            };
+            let streams = Streams {
+                play: None,
+                rec: Some(&mut r),
+            };
+            let Outcome::Reply { out, .. } = dsp.ioctl(streams, env, cmd, &q.to_bytes()).outcome
+            else {
+                panic!("{cmd:#x} failed")
+            };
+            let a = OssAudioinfo::from_bytes(&out).unwrap();
+            let caps = a.caps as u32;
+            assert_ne!(caps & PCM_CAP_INPUT, 0, "{cmd:#x}");
+            assert_eq!(a.iformats as u32, crate::pcm::format::SUPPORTED_AFMTS);
+            assert_ne!(caps & PCM_CAP_FREERATE, 0);
+            assert_eq!((a.min_rate, a.max_rate), (1000, 192_000));
+            assert_eq!((a.min_channels, a.max_channels), (1, 8));
+            assert_eq!(a.busy as u32, OPEN_READ);
+        }
+    }
+    // The device as a whole: input only with a capture device.
+    let info = DeviceInfo::default();
+    let q = OssAudioinfo::default(); // dev 0
+    let env = Env {
+        played: 0,
+        info: &info,
+        igain: Volume::FULL,
+    };
+    let streams = Streams {
+        play: None,
+        rec: Some(&mut r),
+    };
+    let Outcome::Reply { out, .. } = dsp
+        .ioctl(streams, env, SNDCTL_AUDIOINFO, &q.to_bytes())
+        .outcome
+    else {
+        panic!("AUDIOINFO(0) failed")
+    };
+    let a = OssAudioinfo::from_bytes(&out).unwrap();
+    assert_eq!((a.caps as u32 & PCM_CAP_INPUT, a.iformats), (0, 0));
+    assert_ne!(a.caps as u32 & PCM_CAP_FREERATE, 0);
 }
 
 #[test]
