@@ -26,6 +26,8 @@ pub const DEFAULT_PATH: &str = "/etc/ossd.toml";
 
 /// Defaults (also written, commented, in packaging/ossd.toml).
 pub const DEFAULT_DSP: &str = "dsp";
+/// The Sun-compatible node (/dev/dsp starting in 8 kHz mono mu-law).
+pub const DEFAULT_AUDIO: &str = "audio";
 pub const DEFAULT_MIXER: &str = "mixer";
 pub const DEFAULT_SNDSTAT: &str = "sndstat";
 /// 128 frames × 3 periods = 8 ms of device buffer at 48 kHz: with ossd's own
@@ -52,6 +54,9 @@ pub struct FileConfig {
     pub device: Option<Vec<String>>,
     /// Node name of the OSS audio device under /dev.
     pub dsp: Option<String>,
+    /// Node name of the Sun-compatible audio device (mu-law by default);
+    /// "" for none.
+    pub audio: Option<String>,
     /// Node name of the OSS mixer; "" for none.
     pub mixer: Option<String>,
     /// Node name of the status file; "" for none.
@@ -119,6 +124,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("device", Kind::List),
     ("capture_device", Kind::List),
     ("dsp", Kind::Str),
+    ("audio", Kind::Str),
     ("mixer", Kind::Str),
     ("sndstat", Kind::Str),
     ("monitor", Kind::Str),
@@ -206,7 +212,7 @@ fn check_node(s: &str, may_be_empty: bool) -> Result<(), String> {
 fn check_str(key: &str, s: &str) -> Result<(), String> {
     match key {
         "dsp" => check_node(s, false),
-        "mixer" | "sndstat" | "monitor" => check_node(s, true),
+        "audio" | "mixer" | "sndstat" | "monitor" => check_node(s, true),
         "device" | "capture_device" if s.is_empty() => Err("must not be empty".into()),
         "format" => parse_format(s).map(drop),
         "resampler" => parse_resampler(s).map(drop),
@@ -516,8 +522,9 @@ impl FileConfig {
             ("device", self.device.as_deref()),
             ("capture_device", self.capture_device.as_deref()),
         ];
-        let strs: [(&'static str, Option<&str>); 8] = [
+        let strs: [(&'static str, Option<&str>); 9] = [
             ("dsp", self.dsp.as_deref()),
+            ("audio", self.audio.as_deref()),
             ("mixer", self.mixer.as_deref()),
             ("sndstat", self.sndstat.as_deref()),
             ("monitor", self.monitor.as_deref()),
@@ -566,6 +573,7 @@ impl FileConfig {
         FileConfig {
             device: self.device.or(lower.device),
             dsp: self.dsp.or(lower.dsp),
+            audio: self.audio.or(lower.audio),
             mixer: self.mixer.or(lower.mixer),
             sndstat: self.sndstat.or(lower.sndstat),
             capture_device: self.capture_device.or(lower.capture_device),
@@ -601,6 +609,8 @@ pub struct Settings {
     /// [`Settings::capture`].
     pub capture_device: Vec<String>,
     pub dsp: String,
+    /// `None`: no Sun-compatible audio node.
+    pub audio: Option<String>,
     /// `None`: no mixer node.
     pub mixer: Option<String>,
     /// `None`: no sndstat node.
@@ -642,6 +652,7 @@ impl Default for Settings {
             device: Vec::new(),
             capture_device: Vec::new(),
             dsp: DEFAULT_DSP.into(),
+            audio: Some(DEFAULT_AUDIO.into()),
             mixer: Some(DEFAULT_MIXER.into()),
             sndstat: Some(DEFAULT_SNDSTAT.into()),
             monitor: None,
@@ -712,6 +723,7 @@ impl Settings {
             device: c.device.unwrap_or_default(),
             capture_device: c.capture_device.unwrap_or_default(),
             dsp: c.dsp.unwrap_or(d.dsp),
+            audio: node(c.audio, d.audio.as_deref()),
             mixer: node(c.mixer, d.mixer.as_deref()),
             sndstat: node(c.sndstat, d.sndstat.as_deref()),
             monitor: node(c.monitor, d.monitor.as_deref()),
@@ -759,6 +771,7 @@ impl Settings {
     pub fn nodes(&self) -> Vec<(&'static str, &str)> {
         let mut v = vec![("dsp", self.dsp.as_str())];
         for (k, n) in [
+            ("audio", &self.audio),
             ("mixer", &self.mixer),
             ("sndstat", &self.sndstat),
             ("monitor", &self.monitor),
@@ -822,6 +835,7 @@ mod tests {
 device = "hw:1,0"
 capture_device = "hw:1,0"
 dsp = "dsp1"
+audio = "audio1"
 mixer = "mixer1"
 sndstat = ""
 monitor = "dspmon"
@@ -849,6 +863,7 @@ control_socket = "/run/ossd1/control"
                 device: Some(vec!["hw:1,0".into()]),
                 capture_device: Some(vec!["hw:1,0".into()]),
                 dsp: Some("dsp1".into()),
+                audio: Some("audio1".into()),
                 mixer: Some("mixer1".into()),
                 sndstat: Some("".into()),
                 monitor: Some("dspmon".into()),
@@ -928,8 +943,8 @@ control_socket = "/run/ossd1/control"
         );
         assert_eq!(
             err("x = 1\ndevice = 0\n"),
-            "/etc/ossd.toml:1: unknown key `x` (known: device, capture_device, dsp, mixer, \
-             sndstat, monitor, format, rate, channels, period_frames, periods, resampler, \
+            "/etc/ossd.toml:1: unknown key `x` (known: device, capture_device, dsp, audio, \
+             mixer, sndstat, monitor, format, rate, channels, period_frames, periods, resampler, \
              limiter, adapt_latency, idle_release_ms, rt, rt_priority, user, state_file, \
              log_level, cuse, control_socket)\n\
              /etc/ossd.toml:2: key `device`: expected a string or an array of strings, found \
@@ -1059,7 +1074,12 @@ control_socket = "/run/ossd1/control"
         assert_eq!(s.cuse, Path::new("/dev/cuse"));
         assert_eq!(
             s.nodes(),
-            [("dsp", "dsp"), ("mixer", "mixer"), ("sndstat", "sndstat")]
+            [
+                ("dsp", "dsp"),
+                ("audio", "audio"),
+                ("mixer", "mixer"),
+                ("sndstat", "sndstat")
+            ]
         );
         assert_eq!(s.idle_release(), None);
         assert_eq!(s.state_file, None);

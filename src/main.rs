@@ -42,6 +42,10 @@ struct Args {
     /// Name of the device node under /dev (default dsp).
     #[arg(long)]
     dsp: Option<String>,
+    /// Name of the Sun-compatible node: the same device, starting in 8 kHz
+    /// mono mu-law ("" for none; default audio).
+    #[arg(long)]
+    audio: Option<String>,
     /// Name of the mixer node under /dev ("" for none; default mixer).
     #[arg(long)]
     mixer: Option<String>,
@@ -178,6 +182,7 @@ impl Args {
         FileConfig {
             device: (!self.device.is_empty()).then(|| self.device.clone()),
             dsp: self.dsp.clone(),
+            audio: self.audio.clone(),
             mixer: self.mixer.clone(),
             sndstat: self.sndstat.clone(),
             capture_device: (!self.capture_device.is_empty()).then(|| self.capture_device.clone()),
@@ -325,6 +330,7 @@ fn open_nodes(args: &Settings) -> Result<Vec<Node>, String> {
     };
     let mut nodes = vec![open_node(NodeKind::Dsp, &args.dsp)?];
     for (kind, name) in [
+        (NodeKind::Audio, args.audio.as_deref()),
         (NodeKind::Mixer, args.mixer.as_deref()),
         (NodeKind::Sndstat, args.sndstat.as_deref()),
         (NodeKind::Monitor, args.monitor.as_deref()),

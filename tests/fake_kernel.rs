@@ -308,7 +308,14 @@ fn two_writers_are_mixed() {
     let rb = k.release_async(b, WRONLY);
     k.wait(ra);
     k.wait(rb);
-    let f = frames(&k.captured());
+    assert_holds_500_and_1200(&k.captured());
+    k.stop();
+}
+
+/// The longest stretch of sound in `captured` holds 500 Hz and 1200 Hz,
+/// each far above what lies between them.
+fn assert_holds_500_and_1200(captured: &[u8]) {
+    let f = frames(captured);
     let (start, len) = longest_sound(&f, RATE);
     let left: Vec<f64> = f[start..start + len].iter().map(|x| x.0 as f64).collect();
     let power = |freq: f64| {
@@ -325,6 +332,56 @@ fn two_writers_are_mixed() {
         p500 > 20.0 * p850 && p1200 > 20.0 * p850,
         "{p500} {p1200} {p850}"
     );
+}
+
+/// /dev/audio, the Sun-compatible node, starts in 8 kHz mono mu-law and is
+/// the same device as /dev/dsp: `cat tone.au > /dev/audio` (its header
+/// played as sound too, 3 ms of it, as the drivers did) is mixed with a
+/// /dev/dsp writer, which still starts in U8.
+#[test]
+fn dev_audio_starts_in_mu_law_and_is_mixed_with_dsp() {
+    use ossd::daemon::NodeKind;
+    use ossd::pcm::format::{encode, SampleFormat};
+    let mut k = Kernel::start_with(ROBUST, &[NodeKind::Dsp, NodeKind::Audio], None);
+    k.on(1);
+    let au = k.open(WRONLY).unwrap();
+    assert_eq!(
+        k.ioctl_int(au, SNDCTL_DSP_SETFMT, AFMT_QUERY as i32),
+        Ok(AFMT_MU_LAW as i32)
+    );
+    assert_eq!(k.ioctl_int(au, SOUND_PCM_READ_RATE, 0), Ok(8000));
+    assert_eq!(k.ioctl_int(au, SOUND_PCM_READ_CHANNELS, 0), Ok(1));
+    // tone.au: a Sun header (magic, data offset, size, mu-law, 8000 Hz, 1
+    // channel, big-endian), then 0.5 s of 500 Hz.
+    let tone: Vec<f64> = (0..4000)
+        .map(|i| 0.4 * (std::f64::consts::TAU * 500.0 * i as f64 / 8000.0).cos())
+        .collect();
+    let mut body = vec![0u8; tone.len()];
+    encode(SampleFormat::MuLaw, &tone, &mut body);
+    let mut file = b".snd".to_vec();
+    for v in [24u32, body.len() as u32, 1, 8000, 1] {
+        file.extend_from_slice(&v.to_be_bytes());
+    }
+    file.extend_from_slice(&body);
+    k.on(0);
+    let dsp = k.open(WRONLY).unwrap();
+    assert_eq!(
+        k.ioctl_int(dsp, SNDCTL_DSP_SETFMT, AFMT_QUERY as i32),
+        Ok(AFMT_U8 as i32)
+    );
+    k.on(1);
+    let ua = k.write_async(au, &file, WRONLY);
+    k.on(0);
+    let ub = k.write_async(dsp, &u8_tone(8000, 1200.0, 0.5, 0.4), WRONLY);
+    assert_eq!(k.wait(ua).error, 0);
+    assert_eq!(k.wait(ub).error, 0);
+    k.on(1);
+    let ra = k.release_async(au, WRONLY);
+    k.on(0);
+    let rb = k.release_async(dsp, WRONLY);
+    k.wait(ra);
+    k.wait(rb);
+    assert_holds_500_and_1200(&k.captured());
     k.stop();
 }
 

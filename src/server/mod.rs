@@ -69,6 +69,9 @@ pub use recover::Recovered;
 pub enum NodeKind {
     /// /dev/dsp: playback, recording, duplex.
     Dsp,
+    /// /dev/audio, the Sun-compatible node: the same device and mixing as
+    /// /dev/dsp, its files starting in 8 kHz mono mu-law.
+    Audio,
     /// A read-only node that records the mix ossd plays.
     Monitor,
     /// /dev/mixer.

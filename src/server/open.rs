@@ -82,7 +82,7 @@ impl Server {
                     io.now(),
                 )))
             }
-            NodeKind::Dsp => {
+            kind @ (NodeKind::Dsp | NodeKind::Audio) => {
                 let (dev, period) = io.engines(|e| {
                     let dev = *e.mixer.device();
                     (
@@ -92,7 +92,10 @@ impl Server {
                             .map_or(dev.period_frames, |c| c.period_frames),
                     )
                 });
-                let mut dsp = Dsp::new(dev);
+                let mut dsp = match kind {
+                    NodeKind::Audio => Dsp::new_audio(dev),
+                    _ => Dsp::new(dev),
+                };
                 dsp.set_device_period(period);
                 let rec = if acc == libc::O_RDONLY || acc == libc::O_RDWR {
                     match self.add_capture_reader(&dsp, io) {

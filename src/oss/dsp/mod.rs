@@ -248,6 +248,16 @@ impl Dsp {
         }
     }
 
+    /// A fresh open of /dev/audio: mu-law, mono, 8000 Hz, as Sun's audio
+    /// device started and as the kernel's OSS emulation starts its
+    /// /dev/audio (`cat sound.au > /dev/audio` plays the header as sound
+    /// too, as it always did: about 3 ms of it).
+    pub fn new_audio(dev: DeviceConfig) -> Dsp {
+        let mut dsp = Dsp::new(dev);
+        dsp.fmt.sample = SampleFormat::MuLaw;
+        dsp
+    }
+
     /// The trigger bits (what GETTRIGGER reports, before masking with the
     /// file's directions).
     pub fn trigger_bits(&self) -> u32 {
