@@ -291,7 +291,7 @@ mmap_play() {
 # 9p share under $ART takes no sockets); its pid in CTL_PID, its log $ART/NAME.log.
 ctl_ossd() {
   local name=$1 sub=$2 log=$ART/$1.log
-  spawn_ossd --device "hw:Loopback,0,$sub" --dsp "dsp-$name" --mixer "" --sndstat "sndstat-$name" \
+  spawn_ossd --device "hw:Loopback,0,$sub" --dsp "dsp-$name" --audio "" --mixer "" --sndstat "sndstat-$name" \
     --capture-device none --control-socket "/run/ossd-vmtest/$name.sock" "${OSSD_OPTS[@]}" 2>"$log" &
   CTL_PID=$!
   wait_for 10 test -c "/dev/dsp-$name" || die_with_log "$log" "/dev/dsp-$name did not appear within 10 s"

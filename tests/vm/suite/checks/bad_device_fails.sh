@@ -5,7 +5,7 @@
 #    a non-zero exit with a message, no node left behind.
 t_bad_device_fails() {
   local rc=0 pid log=$ART/absent-device.log ms
-  spawn_ossd --device hw:9,0 --dsp dsp-absent --mixer "" --sndstat "" --capture-device none "${OSSD_OPTS[@]}" 2>"$log" &
+  spawn_ossd --device hw:9,0 --dsp dsp-absent --audio "" --mixer "" --sndstat "" --capture-device none "${OSSD_OPTS[@]}" 2>"$log" &
   pid=$!
   # shellcheck disable=SC2064
   trap "kill -KILL $pid 2>/dev/null || true" EXIT
@@ -21,7 +21,7 @@ t_bad_device_fails() {
   grep 'absent' "$log" | head -n 1
   rc=0
   need_source
-  timeout 10 "$OSSD" --device "$SRC_DEV" --dsp dsp-bad --mixer "" --sndstat "" "${OSSD_OPTS[@]}" >"$ART/bad-device.out" 2>"$ART/bad-device.err" || rc=$?
+  timeout 10 "$OSSD" --device "$SRC_DEV" --dsp dsp-bad --audio "" --mixer "" --sndstat "" "${OSSD_OPTS[@]}" >"$ART/bad-device.out" 2>"$ART/bad-device.err" || rc=$?
   [ "$rc" -ne 124 ] || die "ossd --device $SRC_DEV (busy) still running after 10 s"
   [ "$rc" -ne 0 ] || die "ossd --device $SRC_DEV (busy) exited 0"
   [ -s "$ART/bad-device.err" ] || die "ossd --device $SRC_DEV (busy) exited $rc with nothing on stderr"

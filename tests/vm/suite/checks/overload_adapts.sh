@@ -17,7 +17,7 @@ t_overload_adapts() {
   need_bin oss_write
   need_file "$ART/overload-2s.s16"
   local pid log=$ART/overload.log ms took rc=0 stat skipped
-  spawn_ossd --device hw:Loopback,0,3 --dsp dsp-overload --mixer "" --sndstat sndstat-overload \
+  spawn_ossd --device hw:Loopback,0,3 --dsp dsp-overload --audio "" --mixer "" --sndstat sndstat-overload \
     --capture-device none --period-frames 128 --periods 3 2>"$log" &
   pid=$!
   # shellcheck disable=SC2064

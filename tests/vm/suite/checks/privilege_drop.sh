@@ -12,7 +12,7 @@ t_privilege_drop() {
   uid=$(id -u ossd)
   gid=$(id -g ossd)
   echo "user ossd: $(id ossd)"
-  spawn_ossd --device "$PLAY_DEV" --dsp dsp-priv --mixer "" --sndstat "" --capture-device none --user ossd "${OSSD_OPTS[@]}" 2>"$log" &
+  spawn_ossd --device "$PLAY_DEV" --dsp dsp-priv --audio "" --mixer "" --sndstat "" --capture-device none --user ossd "${OSSD_OPTS[@]}" 2>"$log" &
   pid=$!
   # shellcheck disable=SC2064
   trap "kill -KILL $pid 2>/dev/null || true; userdel ossd 2>/dev/null || true" EXIT

@@ -6,7 +6,7 @@ t_sigterm_with_parked_client() {
   need_bin oss_write
   need_file "$ART/long-10s.u8"
   local node=/dev/dsp-term log=$ART/sigterm-parked.log clog=$ART/sigterm-client.log pid cpid rc=0 t_kill line n at
-  spawn_ossd --device hw:Loopback,0,3 --dsp dsp-term --mixer "" --sndstat "" --capture-device none "${OSSD_OPTS[@]}" 2>"$log" &
+  spawn_ossd --device hw:Loopback,0,3 --dsp dsp-term --audio "" --mixer "" --sndstat "" --capture-device none "${OSSD_OPTS[@]}" 2>"$log" &
   pid=$!
   # shellcheck disable=SC2064
   trap "kill -KILL $pid 2>/dev/null || true" EXIT

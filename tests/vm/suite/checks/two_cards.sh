@@ -7,7 +7,7 @@ t_two_cards() {
   need_file "$ART/cards-4s.u8"
   local drv=/sys/bus/platform/drivers/snd_aloop pid log=$ART/two-cards.log cpid crc=0 rc=0 cap=$ART/two-cards.raw rpid
   grep -q Dummy /proc/asound/cards || die "no Dummy card (snd-dummy) in this guest: $(tr '\n' ' ' </proc/asound/cards)"
-  spawn_ossd --device hw:Loopback,0,4 --device hw:Dummy,0 --dsp dsp-cards --mixer "" \
+  spawn_ossd --device hw:Loopback,0,4 --device hw:Dummy,0 --dsp dsp-cards --audio "" --mixer "" \
     --sndstat sndstat-cards --capture-device none "${OSSD_OPTS[@]}" 2>"$log" &
   pid=$!
   # shellcheck disable=SC2064
