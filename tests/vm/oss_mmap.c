@@ -1,7 +1,7 @@
 /*
  * oss_mmap: a client of /dev/dsp written the way the id-engine games' sound
  * drivers are (Quake's snd_linux.c and its descendants), for ossd-run's
- * preload library (preload/ossd_run.c).
+ * preload library (preload/: ossd_run.c says what it does).
  *
  *   oss_mmap [-d DSP] [-r RATE] [-f HZ] [-s SECONDS] [-a AHEAD_MS] [-w] [-t N] [-p] [-i USEC] [-o FILE] MODE
  *
