@@ -1,5 +1,5 @@
-//! Builds `ossd-run`'s preload library (preload/ossd_run.c, C: it must build
-//! for i386 too, and there is no 32-bit Rust target here) with gcc, for
+//! Builds `ossd-run`'s preload library (preload/*.c, C: it must build for
+//! i386 too, and there is no 32-bit Rust target here) with gcc, for
 //! x86_64 and for i386 (`gcc -m32`, gcc-multilib), into one place whatever the
 //! profile, laid out as the dynamic loader's `$LIB` expects:
 //!
@@ -16,11 +16,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SOURCE: &str = "preload/ossd_run.c";
+const SOURCES: &str = "preload";
 const SCRIPT: &str = "preload/ossd-run";
 
 fn main() {
-    println!("cargo:rerun-if-changed={SOURCE}");
+    println!("cargo:rerun-if-changed={SOURCES}");
     println!("cargo:rerun-if-changed={SCRIPT}");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -36,13 +36,19 @@ fn main() {
         return;
     }
     install(&manifest.join(SCRIPT), &root.join("bin/ossd-run"), 0o755);
-    let source = manifest.join(SOURCE);
+    let sources = match c_files(&manifest.join(SOURCES)) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("cargo:warning=ossd-run's library: cannot list {SOURCES}: {e}");
+            return;
+        }
+    };
     for (flag, dirs) in [
         ("-m64", &["lib/x86_64-linux-gnu"][..]),
         ("-m32", &["lib32", "lib/i386-linux-gnu"][..]),
     ] {
         let built = root.join(format!(".libossd-run{flag}.so"));
-        match gcc(flag, &source, &built) {
+        match gcc(flag, &sources, &built) {
             Ok(()) => {
                 for dir in dirs {
                     install(&built, &root.join(dir).join("libossd-run.so"), 0o755);
@@ -56,16 +62,38 @@ fn main() {
     }
 }
 
-/// `gcc FLAG -shared` of the library into `out`.
-fn gcc(flag: &str, source: &Path, out: &Path) -> Result<(), String> {
+/// The library's C files (its headers are found beside them), in a fixed order.
+fn c_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "c") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// `gcc FLAG -shared` of the library into `out`. Only the C library's names
+/// the library defines are exported (hidden visibility for the rest).
+fn gcc(flag: &str, sources: &[PathBuf], out: &Path) -> Result<(), String> {
     std::fs::create_dir_all(out.parent().expect("in root")).map_err(|e| e.to_string())?;
     let result = Command::new("gcc")
         .args([
-            flag, "-O2", "-g", "-Wall", "-Wextra", "-fPIC", "-shared", "-pthread",
+            flag,
+            "-O2",
+            "-g",
+            "-Wall",
+            "-Wextra",
+            "-fPIC",
+            "-fvisibility=hidden",
+            "-shared",
+            "-pthread",
         ])
         .arg("-o")
         .arg(out)
-        .arg(source)
+        .args(sources)
         .arg("-ldl")
         .output()
         .map_err(|e| format!("gcc: {e}"))?;

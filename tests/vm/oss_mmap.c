@@ -1,9 +1,9 @@
 /*
  * oss_mmap: a client of /dev/dsp written the way the id-engine games' sound
  * drivers are (Quake's snd_linux.c and its descendants), for ossd-run's
- * preload library (preload/ossd_run.c).
+ * preload library (preload/: ossd_run.c says what it does).
  *
- *   oss_mmap [-d DSP] [-r RATE] [-f HZ] [-s SECONDS] [-a AHEAD_MS] [-w] [-t N] [-p] [-o FILE] MODE
+ *   oss_mmap [-d DSP] [-r RATE] [-f HZ] [-s SECONDS] [-a AHEAD_MS] [-w] [-t N] [-p] [-i USEC] [-o FILE] MODE
  *
  * play    open O_RDWR, RESET, GETCAPS (no DSP_CAP_MMAP: say so, exit 0, as a
  *         game falls back to no sound), GETOSPACE before the format (a power
@@ -26,6 +26,24 @@
  *         trigger.
  * fork    play, painted by a forked child; the parent also forks a child that
  *         execs /bin/true with the fd inherited, and waits for both.
+ * signals play while a timer signal (setitimer, every -i USEC, default 1000)
+ *         runs a handler that write()s to a pipe and to /dev/null and dup()s
+ *         and close()s an fd (/dev/null's, and the mapped fd through fcntl
+ *         F_DUPFD_CLOEXEC), while the main thread makes the same kinds of calls
+ *         (and GETOSPACE, GETTRIGGER) between its GETOPTRs, every 2 ms. A
+ *         watchdog thread fails the run if it has not ended in time (the
+ *         library deadlocked: a handler called into it while its own thread
+ *         held a lock there). At least a tenth of the timer's expiries must
+ *         have run the handler, every call in it must have succeeded.
+ * reuse   play; once the pointer has moved (from the paint loop), dups of
+ *         the mapped fd are closed behind the library's table and their
+ *         numbers taken by other files: one closed by close_range then a
+ *         pipe, one by fclose(fdopen()) then a socket, one by a raw close
+ *         system call then another open of DSP (a raw openat). GETOPTR on each
+ *         new file must not answer with the mapped buffer's pointer, nor mmap
+ *         of the pipe fail with EBUSY. Then every fd above the mapped one goes
+ *         (close_range, then closefrom: the library's own among them) and the
+ *         painting goes on. Starts with close_range(3, ~0U).
  * close   paint the whole buffer with a tone that loops seamlessly (a whole
  *         number of cycles), SETTRIGGER, close the fd at once, let it play
  *         SECONDS through the mapping alone, munmap.
@@ -48,10 +66,13 @@
 #include <pthread.h>
 #include <sys/select.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 static const char *dsp = "/dev/dsp", *out_path;
-static int rate = 11025, prot_rw, ahead_ms = 100, nthreads, wait_poll;
+static int rate = 11025, prot_rw, ahead_ms = 100, nthreads, wait_poll, timer_usec = 1000;
 static double freq = 500, seconds = 3;
 
 static void ioctl_or_die(int fd, unsigned long req, void *arg, const char *name)
@@ -246,6 +267,12 @@ static int wait_ready(int fd, int second_half)
 	return r == 1 && FD_ISSET(fd, &w);
 }
 
+/* signals: more library calls between the GETOPTRs (NULL: none), and the
+ * time between them. */
+static void (*between_calls)(int fd);
+static int step_ms = 10;
+static uint32_t loop_bytes; /* the running total the last GETOPTR said */
+
 /* The game's S_Update: GETOPTR every 10 ms, paint ahead of the pointer. */
 static void paint_loop(const struct setup *g, int fd)
 {
@@ -285,6 +312,7 @@ static void paint_loop(const struct setup *g, int fd)
 		if (ci.blocks < 0 || (nthreads ? (uint32_t)ci.blocks > passed : (uint32_t)ci.blocks != passed))
 			die("SNDCTL_DSP_GETOPTR", "blocks is not the fragments passed since the last call");
 		bytes_last = (uint32_t)ci.bytes;
+		loop_bytes = bytes_last;
 		blocks_sum += ci.blocks;
 		if (painted < soundtime) {
 			if (painted > 0)
@@ -305,11 +333,13 @@ static void paint_loop(const struct setup *g, int fd)
 		}
 		if (tone_start >= 0 && soundtime > tone_start + tone_len + rate / 4)
 			break;
+		if (between_calls)
+			between_calls(fd);
 		if (wait_poll) {
 			polls++;
 			timeouts += !wait_ready(fd, soundtime > tone_start + tone_len / 2);
 		} else {
-			sleep_ms(10);
+			sleep_ms(step_ms);
 		}
 	}
 	stop_threads = 1;
@@ -339,6 +369,17 @@ static void paint_loop(const struct setup *g, int fd)
 		die("painting", "the pointer overtook what was painted (the client was too slow)");
 }
 
+/* The end of a mode that played: munmap, close, the client gone, "ok". */
+static int finish(const struct setup *g, int fd, const char *mode)
+{
+	if (munmap(g->buf, g->size) < 0)
+		die("munmap", strerror(errno));
+	close(fd);
+	client_gone("after munmap and close");
+	printf("oss_mmap %s: ok\n", mode);
+	return 0;
+}
+
 static int play(int mode_dup)
 {
 	struct setup g;
@@ -360,12 +401,7 @@ static int play(int mode_dup)
 		fd = c;
 	}
 	paint_loop(&g, fd);
-	if (munmap(g.buf, g.size) < 0)
-		die("munmap", strerror(errno));
-	close(fd);
-	client_gone("after munmap and close");
-	printf("oss_mmap %s: ok\n", mode_dup ? "dup" : "play");
-	return 0;
+	return finish(&g, fd, mode_dup ? "dup" : "play");
 }
 
 static int play_fork(void)
@@ -401,12 +437,198 @@ static int play_fork(void)
 	printf("# after the children: the pointer moved %d bytes in 200 ms\n", b.bytes - a.bytes);
 	if (b.bytes == a.bytes)
 		die("SNDCTL_DSP_GETOPTR", "the pointer stopped when the children exited");
-	if (munmap(g.buf, g.size) < 0)
-		die("munmap", strerror(errno));
-	close(g.fd);
-	client_gone("after munmap and close");
-	printf("oss_mmap fork: ok\n");
-	return 0;
+	return finish(&g, g.fd, "fork");
+}
+
+/* signals: what the timer's handler and the main thread call into the
+ * library with, while the copier runs. */
+static int sig_pipe[2] = {-1, -1}, sig_null = -1, sig_dsp = -1;
+static volatile sig_atomic_t sig_count, sig_errors, finished;
+static long main_calls;
+
+static void on_timer(int signo)
+{
+	(void)signo;
+	int e = errno;
+	char c = 's';
+	if (write(sig_pipe[1], &c, 1) < 0 && errno != EAGAIN)
+		sig_errors++;
+	if (write(sig_null, &c, 1) != 1)
+		sig_errors++;
+	int a = dup(sig_null), b = fcntl(sig_dsp, F_DUPFD_CLOEXEC, 0);
+	if (a < 0 || b < 0)
+		sig_errors++;
+	if (a >= 0 && close(a) < 0)
+		sig_errors++;
+	if (b >= 0 && close(b) < 0)
+		sig_errors++;
+	sig_count++;
+	errno = e;
+}
+
+static void ioctl_retry(int fd, unsigned long req, void *arg, const char *name)
+{
+	int r;
+	while ((r = ioctl(fd, req, arg)) < 0 && errno == EINTR) {
+	}
+	if (r < 0)
+		die(name, strerror(errno));
+}
+
+static void main_thread_calls(int fd)
+{
+	char c = 'm', buf[256];
+	if (write(sig_null, &c, 1) != 1)
+		die("write to /dev/null", strerror(errno));
+	int a = dup(sig_null), b = dup(fd);
+	if (a < 0 || b < 0)
+		die("dup", strerror(errno));
+	if (close(a) < 0 || close(b) < 0)
+		die("close", strerror(errno));
+	while (read(sig_pipe[0], buf, sizeof buf) > 0) {
+	}
+	audio_buf_info bi;
+	int trig = 0;
+	ioctl_retry(fd, SNDCTL_DSP_GETOSPACE, &bi, "SNDCTL_DSP_GETOSPACE");
+	ioctl_retry(fd, SNDCTL_DSP_GETTRIGGER, &trig, "SNDCTL_DSP_GETTRIGGER");
+	if (!(trig & PCM_ENABLE_OUTPUT))
+		die("SNDCTL_DSP_GETTRIGGER", "the output is not triggered while the mapping plays");
+	main_calls += 8;
+}
+
+/* Ends the program if it has not finished in time: a deadlock. */
+static void *watchdog(void *arg)
+{
+	double limit_ms = *(double *)arg, t0 = now_ms(CLOCK_MONOTONIC);
+	while (!finished && now_ms(CLOCK_MONOTONIC) - t0 < limit_ms)
+		sleep_ms(100);
+	if (!finished) {
+		fprintf(stderr, PROG ": signals: not finished %.0f s after the start: the program deadlocked "
+				"(%d timer signals had run the handler)\n", limit_ms / 1000, (int)sig_count);
+		_exit(1);
+	}
+	return NULL;
+}
+
+static void start_timer(int usec)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_timer;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) < 0)
+		die("sigaction", strerror(errno));
+	struct itimerval it = {{usec / 1000000, usec % 1000000}, {usec / 1000000, usec % 1000000}};
+	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
+		die("setitimer", strerror(errno));
+}
+
+static int play_signals(void)
+{
+	/* Only the main thread takes SIGALRM: the watchdog blocks it (the copier blocks all). */
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+	pthread_t wd;
+	double limit_ms = (2 * seconds + 20) * 1000;
+	pthread_create(&wd, NULL, watchdog, &limit_ms);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	struct setup g;
+	if (!game_init(&g))
+		return 0;
+	if (pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0 || (sig_null = open("/dev/null", O_WRONLY)) < 0)
+		die("pipe, /dev/null", strerror(errno));
+	sig_dsp = g.fd;
+	trigger(g.fd, PCM_ENABLE_OUTPUT);
+	double t0 = now_ms(CLOCK_MONOTONIC);
+	start_timer(timer_usec);
+	between_calls = main_thread_calls;
+	step_ms = 2;
+	paint_loop(&g, g.fd);
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &off, NULL);
+	double ms = now_ms(CLOCK_MONOTONIC) - t0;
+	long expiries = (long)(ms * 1000 / timer_usec);
+	printf("# %d timer signals in %.0f ms (%ld expiries of %d us), each handler: a write to a pipe and to "
+	       "/dev/null, dup and close of /dev/null's fd and of the mapped one; the main thread made %ld such "
+	       "calls between its GETOPTRs; %d calls in the handler failed\n",
+	       (int)sig_count, ms, expiries, timer_usec, main_calls, (int)sig_errors);
+	if (sig_errors)
+		die("the timer's handler", "a write, dup or close failed");
+	if (sig_count < expiries / 10)
+		die("the timer's handler", "ran for fewer than a tenth of the timer's expiries: nothing was tested");
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	close(sig_null);
+	int r = finish(&g, g.fd, "signals");
+	finished = 1;
+	pthread_join(wd, NULL);
+	return r;
+}
+
+/* reuse: fd `want` was closed behind the library's table and `fd` took its
+ * number: it must be its own file, not the mapped one. */
+static void not_the_mapping(int fd, int want, const char *what)
+{
+	char msg[120];
+	if (fd != want) {
+		snprintf(msg, sizeof msg, "it got fd %d, not the closed number %d", fd, want);
+		die(what, msg);
+	}
+	count_info ci;
+	int r = ioctl(fd, SNDCTL_DSP_GETOPTR, &ci);
+	if (r == 0 && ci.bytes != 0)
+		die(what, "GETOPTR there answered with the mapped buffer's pointer");
+	printf("# %s took fd %d: GETOPTR there %s\n", what, fd, r < 0 ? strerror(errno) : "is its own (0 bytes)");
+}
+
+/* reuse: the fds closed behind the table's back, once the pointer has moved
+ * (so that the mapping's answer to GETOPTR is not 0), from the paint loop. */
+static void reuse_calls(int fd)
+{
+	static int done;
+	if (done || loop_bytes == 0)
+		return;
+	done = 1;
+	int b = dup(fd), p[2];
+	if (b < 0 || close_range((unsigned)b, (unsigned)b, 0) < 0 || pipe(p) < 0)
+		die("dup, close_range, pipe", strerror(errno));
+	not_the_mapping(p[0], b, "a pipe after close_range");
+	void *m = mmap(NULL, 4096, PROT_WRITE, MAP_SHARED, p[0], 0);
+	if (m != MAP_FAILED || errno == EBUSY)
+		die("mmap of the pipe", m != MAP_FAILED ? "succeeded" : "EBUSY: taken for the mapped file");
+	int c = dup(fd), sv[2];
+	FILE *f = c < 0 ? NULL : fdopen(c, "w");
+	if (!f || fclose(f) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		die("dup, fdopen, fclose, socketpair", strerror(errno));
+	not_the_mapping(sv[0], c, "a socket after fclose");
+	int d = dup(fd);
+	if (d < 0 || syscall(SYS_close, d) < 0)
+		die("dup, close system call", strerror(errno));
+	int o = (int)syscall(SYS_openat, AT_FDCWD, dsp, O_WRONLY | O_NONBLOCK);
+	if (o < 0)
+		die(dsp, strerror(errno));
+	not_the_mapping(o, d, "another open of the device after a raw close");
+	if (close_range((unsigned)fd + 1, ~0U, 0) < 0 || dup(fd) < 0 || open("/dev/null", O_RDONLY) < 0)
+		die("close_range, dup, open", strerror(errno));
+	closefrom(fd + 1);
+	printf("# closed every fd above %d with close_range, then again with closefrom (the library's own "
+	       "among them); painting on through fd %d\n", fd, fd);
+}
+
+static int play_reuse(void)
+{
+	close_range(3, ~0U, 0);
+	fds_at_start = count_fds();
+	struct setup g;
+	if (!game_init(&g))
+		return 0;
+	trigger(g.fd, PCM_ENABLE_OUTPUT);
+	between_calls = reuse_calls;
+	paint_loop(&g, g.fd);
+	return finish(&g, g.fd, "reuse");
 }
 
 static int play_close_first(void)
@@ -492,7 +714,7 @@ int main(int argc, char **argv)
 {
 	int opt;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "d:r:f:s:a:wo:t:p")) != -1) {
+	while ((opt = getopt(argc, argv, "d:r:f:s:a:wo:t:pi:")) != -1) {
 		switch (opt) {
 		case 'd': dsp = optarg; break;
 		case 'r': rate = atoi(optarg); break;
@@ -503,6 +725,7 @@ int main(int argc, char **argv)
 		case 'o': out_path = optarg; break;
 		case 't': nthreads = atoi(optarg); break;
 		case 'p': wait_poll = 1; break;
+		case 'i': timer_usec = atoi(optarg); break;
 		default: goto usage;
 		}
 	}
@@ -518,10 +741,14 @@ int main(int argc, char **argv)
 		return play_fork();
 	if (strcmp(mode, "close") == 0)
 		return play_close_first();
+	if (strcmp(mode, "signals") == 0 && timer_usec > 0)
+		return play_signals();
+	if (strcmp(mode, "reuse") == 0)
+		return play_reuse();
 	if (strcmp(mode, "record") == 0 && out_path)
 		return record();
 usage:
-	fprintf(stderr, "usage: oss_mmap [-d DSP] [-r RATE] [-f HZ] [-s SECONDS] [-a AHEAD_MS] [-w] [-t N] [-p] [-o FILE] "
-			"play|dup|fork|close|record\n");
+	fprintf(stderr, "usage: oss_mmap [-d DSP] [-r RATE] [-f HZ] [-s SECONDS] [-a AHEAD_MS] [-w] [-t N] [-p] [-i USEC] "
+			"[-o FILE] play|dup|fork|signals|reuse|close|record\n");
 	return 1;
 }
