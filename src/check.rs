@@ -409,7 +409,7 @@ fn check_cuse(c: &Context<'_>, r: &mut CheckReport) {
             "cuse module",
             "not loaded",
             "`modprobe cuse` (the kernel needs CONFIG_CUSE); to load it at boot, \
-             `echo cuse > /etc/modules-load.d/ossd.conf` (scripts/install does)",
+             `echo cuse > /etc/modules-load.d/ossd.conf` (scripts/install and the Debian package do)",
         );
     }
     let cuse = settings.cuse.to_string_lossy();
@@ -562,7 +562,7 @@ fn check_installation(c: &Context<'_>, r: &mut CheckReport) {
             format!("no {UDEV_RULE}: /dev/{} will be root-only", settings.dsp),
             format!(
                 "install udev-rules/{UDEV_RULE} into /etc/udev/rules.d/ and run \
-                 `udevadm control --reload` (scripts/install does)"
+                 `udevadm control --reload` (scripts/install and the Debian package do)"
             ),
         ),
     }
