@@ -1,6 +1,7 @@
 //! `ossd --check`: looks at everything ossd needs from the system (CUSE, the
-//! sound card, the udev rule, its user, the config file) and says, for each,
-//! OK or PROBLEM and what to do about it. It changes nothing.
+//! sound card, the udev rule, the unit, ossd-run, its user, the config file)
+//! and says, for each, OK, NOTE or PROBLEM and what to do about it. It
+//! changes nothing.
 //!
 //! All looking goes through [`Probe`], so the checks run on fake trees in
 //! tests; [`Host`] is the real system, with its files read under a root
@@ -19,6 +20,31 @@ const UDEV_DIRS: [&str; 3] = [
     "/etc/udev/rules.d",
     "/lib/udev/rules.d",
     "/usr/lib/udev/rules.d",
+];
+/// Where systemd finds the unit (scripts/install puts it in /etc, the Debian
+/// package in /lib), and the link that enabling it makes.
+const UNIT_DIRS: [&str; 3] = [
+    "/etc/systemd/system",
+    "/lib/systemd/system",
+    "/usr/lib/systemd/system",
+];
+const UNIT_ENABLED: &str = "/etc/systemd/system/multi-user.target.wants/ossd.service";
+/// Files that load `cuse` at boot (systemd-modules-load, and Debian's /etc/modules).
+const MODULES_LOAD: [&str; 4] = [
+    "/etc/modules-load.d/ossd.conf",
+    "/usr/lib/modules-load.d/ossd.conf",
+    "/lib/modules-load.d/ossd.conf",
+    "/etc/modules",
+];
+/// ossd-run's library under its root, one per `$LIB` of Debian's loader,
+/// and the programs that load it.
+const PRELOAD_LIBS: [(&str, &str); 3] = [
+    ("lib/x86_64-linux-gnu", "64-bit programs"),
+    ("lib32", "32-bit programs (libc6-i386)"),
+    (
+        "lib/i386-linux-gnu",
+        "32-bit programs (multiarch libc6:i386)",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +184,8 @@ pub trait Probe {
     fn processes(&self) -> Vec<String>;
     /// Whether a thread may become SCHED_FIFO at `priority`.
     fn try_realtime(&self, priority: i32) -> Result<(), String>;
+    /// The running ossd's own path (ossd-run is looked for beside it).
+    fn exe(&self) -> Option<PathBuf>;
 }
 
 /// The real system; its files are read under `root` ("/" for the real ones).
@@ -256,6 +284,10 @@ impl Probe for Host {
             .join()
             .unwrap_or_else(|_| Err("the probing thread panicked".into()))
     }
+
+    fn exe(&self) -> Option<PathBuf> {
+        std::env::current_exe().ok()
+    }
 }
 
 /// `ossd --check` on this system: the config file (`--config PATH`, else
@@ -353,11 +385,12 @@ impl<'a> Context<'a> {
 type Check = fn(&Context<'_>, &mut CheckReport);
 
 /// Every check, in the order the report lists them.
-const CHECKS: [Check; 6] = [
+const CHECKS: [Check; 7] = [
     check_cuse,
     check_oss_nodes,
     check_sound_card,
     check_installation,
+    check_unit_and_ossd_run,
     check_user,
     check_state_and_scheduling,
 ];
@@ -376,7 +409,7 @@ fn check_cuse(c: &Context<'_>, r: &mut CheckReport) {
             "cuse module",
             "not loaded",
             "`modprobe cuse` (the kernel needs CONFIG_CUSE); to load it at boot, \
-             `echo cuse > /etc/modules-load.d/ossd.conf` (scripts/install does)",
+             `echo cuse > /etc/modules-load.d/ossd.conf` (scripts/install and the Debian package do)",
         );
     }
     let cuse = settings.cuse.to_string_lossy();
@@ -529,7 +562,7 @@ fn check_installation(c: &Context<'_>, r: &mut CheckReport) {
             format!("no {UDEV_RULE}: /dev/{} will be root-only", settings.dsp),
             format!(
                 "install udev-rules/{UDEV_RULE} into /etc/udev/rules.d/ and run \
-                 `udevadm control --reload` (scripts/install does)"
+                 `udevadm control --reload` (scripts/install and the Debian package do)"
             ),
         ),
     }
@@ -613,6 +646,98 @@ fn check_state_and_scheduling(c: &Context<'_>, r: &mut CheckReport) {
             Err(e) => r.note("real-time", "refused: ossd will run without it", e),
         }
     }
+}
+
+/// What an installation (scripts/install, the Debian package) adds besides
+/// the udev rule: the unit, `cuse` at boot, and ossd-run with its libraries.
+/// A missing one is a note: ossd started by hand works without them.
+fn check_unit_and_ossd_run(c: &Context<'_>, r: &mut CheckReport) {
+    let probe = c.probe;
+    let how = "install it: `sudo scripts/install`, or the Debian package (scripts/build-deb)";
+    let unit = UNIT_DIRS
+        .iter()
+        .map(|d| format!("{d}/ossd.service"))
+        .find(|p| probe.exists(p));
+    match unit {
+        Some(p) if probe.exists(UNIT_ENABLED) => r.ok("systemd unit", format!("{p}, enabled")),
+        Some(p) => r.note(
+            "systemd unit",
+            format!("{p} is not enabled: ossd does not start at boot"),
+            "`systemctl enable --now ossd`",
+        ),
+        None => r.note(
+            "systemd unit",
+            "no ossd.service: ossd runs only when started by hand",
+            how,
+        ),
+    }
+
+    let loads_cuse = |p: &&&str| {
+        probe
+            .read(p)
+            .is_some_and(|t| t.lines().any(|l| l.trim() == "cuse"))
+    };
+    match MODULES_LOAD.iter().find(loads_cuse) {
+        Some(p) => r.ok("cuse at boot", format!("loaded by {p}")),
+        None => r.note(
+            "cuse at boot",
+            "nothing loads cuse at boot (ossd.service loads it when it starts)",
+            format!(
+                "`echo cuse > {}`; scripts/install and the Debian package do",
+                MODULES_LOAD[0]
+            ),
+        ),
+    }
+
+    let Some(exe) = probe.exe() else { return };
+    let found = ossd_run_roots(&exe)
+        .into_iter()
+        .find(|root| probe.exists(&root.join("bin/ossd-run").to_string_lossy()));
+    let Some(root) = found else {
+        r.note(
+            "ossd-run",
+            format!(
+                "no ossd-run beside {}: games that mmap /dev/dsp get no mmap",
+                exe.display()
+            ),
+            how,
+        );
+        return;
+    };
+    let missing: Vec<String> = PRELOAD_LIBS
+        .iter()
+        .map(|(dir, who)| (root.join(dir).join("libossd-run.so"), who))
+        .filter(|(lib, _)| !probe.exists(&lib.to_string_lossy()))
+        .map(|(lib, who)| format!("no {}: {who} get no mmap under it", lib.display()))
+        .collect();
+    let run = root.join("bin/ossd-run");
+    if missing.is_empty() {
+        r.ok(
+            "ossd-run",
+            format!(
+                "{}, its library for 64-bit and 32-bit programs",
+                run.display()
+            ),
+        );
+    } else {
+        r.note(
+            "ossd-run",
+            format!("{}, but {}", run.display(), missing.join("; ")),
+            "build with gcc and gcc-multilib installed (`apt-get install gcc gcc-multilib`, \
+             then `cargo build`), and install again",
+        );
+    }
+}
+
+/// Where ossd-run may be for the ossd at `exe`: installed, one directory up
+/// (/usr/bin/ossd: /usr/bin/ossd-run and /usr/$LIB/libossd-run.so); in a
+/// build tree, under the target directory (target/release/ossd:
+/// target/ossd-run/bin/ossd-run).
+fn ossd_run_roots(exe: &Path) -> Vec<PathBuf> {
+    let Some(up) = exe.parent().and_then(Path::parent) else {
+        return Vec::new();
+    };
+    vec![up.to_path_buf(), up.join("ossd-run")]
 }
 
 /// Device `i` of a list: past the first it is a fallback, and its absence
@@ -754,6 +879,13 @@ mod tests {
                 " 0 [PCH            ]: HDA-Intel - HDA Intel PCH\n                      HDA Intel PCH at 0xf7f10000 irq 32\n",
             );
             f.file("/etc/udev/rules.d/60-ossd.rules", "");
+            f.file("/lib/systemd/system/ossd.service", "");
+            f.file(UNIT_ENABLED, "");
+            f.file("/etc/modules-load.d/ossd.conf", "# CUSE\ncuse\n");
+            f.file("/usr/bin/ossd-run", "");
+            for (d, _) in PRELOAD_LIBS {
+                f.file(&format!("/usr/{d}/libossd-run.so"), "");
+            }
             f.file("/var/lib/ossd/.keep", "");
             f.pcms.insert("hw:0,0".into(), 0);
             f.default_pcm = Ok("hw:0,0".into());
@@ -833,6 +965,9 @@ mod tests {
         }
         fn try_realtime(&self, _priority: i32) -> Result<(), String> {
             self.rt.clone()
+        }
+        fn exe(&self) -> Option<PathBuf> {
+            Some("/usr/bin/ossd".into())
         }
     }
 
@@ -1052,6 +1187,72 @@ mod tests {
             r.item("udev rule").unwrap().detail,
             "/usr/lib/udev/rules.d/60-ossd.rules"
         );
+    }
+
+    #[test]
+    fn what_an_installation_adds() {
+        let f = Fake::healthy("installed");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(
+            r.item("systemd unit").unwrap().detail,
+            "/lib/systemd/system/ossd.service, enabled"
+        );
+        assert_eq!(
+            r.item("cuse at boot").unwrap().detail,
+            "loaded by /etc/modules-load.d/ossd.conf"
+        );
+        assert_eq!(
+            r.item("ossd-run").unwrap().detail,
+            "/usr/bin/ossd-run, its library for 64-bit and 32-bit programs"
+        );
+        // Each one missing is a note, and says what to do.
+        f.remove(UNIT_ENABLED);
+        f.remove("/etc/modules-load.d/ossd.conf");
+        f.remove("/usr/lib32/libossd-run.so");
+        let r = run_checks_with(&f, &Settings::default());
+        assert!(r.is_ok(), "{r}");
+        assert_eq!(status(&r, "systemd unit"), Status::Note);
+        assert_eq!(fix(&r, "systemd unit"), "`systemctl enable --now ossd`");
+        assert_eq!(status(&r, "cuse at boot"), Status::Note);
+        assert!(fix(&r, "cuse at boot").starts_with("`echo cuse > /etc/modules-load.d/ossd.conf`"));
+        assert_eq!(status(&r, "ossd-run"), Status::Note);
+        assert_eq!(
+            r.item("ossd-run").unwrap().detail,
+            "/usr/bin/ossd-run, but no /usr/lib32/libossd-run.so: \
+             32-bit programs (libc6-i386) get no mmap under it"
+        );
+        // Debian's /etc/modules counts; a commented line does not.
+        f.file("/etc/modules", "# cuse\n");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(status(&r, "cuse at boot"), Status::Note);
+        f.file("/etc/modules", "loop\ncuse\n");
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(
+            r.item("cuse at boot").unwrap().detail,
+            "loaded by /etc/modules"
+        );
+        f.remove("/lib/systemd/system/ossd.service");
+        f.remove("/usr/bin/ossd-run");
+        let r = run_checks_with(&f, &Settings::default());
+        assert!(fix(&r, "systemd unit").contains("scripts/build-deb"));
+        assert!(r
+            .item("ossd-run")
+            .unwrap()
+            .detail
+            .starts_with("no ossd-run beside /usr/bin/ossd"));
+    }
+
+    #[test]
+    fn ossd_run_is_looked_for_where_it_is_installed_or_built() {
+        assert_eq!(
+            ossd_run_roots(Path::new("/usr/bin/ossd")),
+            [PathBuf::from("/usr"), PathBuf::from("/usr/ossd-run")]
+        );
+        assert_eq!(
+            ossd_run_roots(Path::new("/src/ossd/target/release/ossd"))[1],
+            PathBuf::from("/src/ossd/target/ossd-run")
+        );
+        assert!(ossd_run_roots(Path::new("ossd")).is_empty());
     }
 
     #[test]
