@@ -14,6 +14,7 @@ pub mod control;
 pub mod cuse;
 pub mod daemon;
 pub mod device;
+pub mod host;
 pub mod input;
 pub mod mix;
 pub mod oss;
