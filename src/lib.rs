@@ -13,6 +13,7 @@ pub mod config;
 pub mod control;
 pub mod cuse;
 pub mod daemon;
+pub mod desktop;
 pub mod device;
 pub mod host;
 pub mod input;

@@ -144,14 +144,18 @@ impl<P: PlaybackPcm> Sink for AlsaSink<P> {
     }
 }
 
-/// The first card's `hw:N,0` that opens for playback, for when no device is
-/// named. Returns the name, or a message listing what was tried.
+/// The first card's `hw:N,0` that can play, for when no device is named:
+/// one that opens for playback, or that another program holds (a sound
+/// server: the card is there, and its own), never a later card that
+/// happens to be free (an HDMI output nobody hears). Returns the name, or
+/// a message listing what was tried.
 pub fn first_playback_device() -> Result<String, String> {
     let mut tried = Vec::new();
     for card in alsa::card::Iter::new().flatten() {
         let name = format!("hw:{},0", card.get_index());
-        match PCM::new(&name, Direction::Playback, true) {
+        match crate::device::quietly(|| PCM::new(&name, Direction::Playback, true)) {
             Ok(_) => return Ok(name),
+            Err(e) if e.errno() == libc::EBUSY => return Ok(name),
             Err(e) => tried.push(format!("{name} ({e})")),
         }
     }

@@ -9,6 +9,7 @@ pub mod adapt;
 pub mod alsa;
 pub mod clock;
 pub mod pace;
+pub mod pulse;
 
 pub use crate::pcm::Position;
 use crate::pcm::{DeviceConfig, DeviceError};
