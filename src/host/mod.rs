@@ -9,6 +9,10 @@ pub mod servers;
 
 use std::path::Path;
 
+/// The programs that are a desktop's sound server, or part of one: what a
+/// busy card's holder is called when a session's server holds it.
+pub const SERVER_PROGRAMS: [&str; 4] = ["pulseaudio", "pipewire-pulse", "pipewire", "wireplumber"];
+
 /// A running process, as `/proc/PID` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
