@@ -20,7 +20,7 @@ use ossd::input::{Source, SourceOpener};
 use ossd::mix::Quality;
 use ossd::output::alsa::{card_names, first_playback_device, AlsaSink};
 use ossd::output::clock::ClockSink;
-use ossd::output::pulse::PulseSink;
+use ossd::output::pulse::Connector;
 use ossd::output::SinkOpener;
 use ossd::pcm::format::SampleFormat;
 use ossd::{check, system};
@@ -523,6 +523,7 @@ fn reopener(
     user_format: Option<SampleFormat>,
     user_dropped: Arc<AtomicBool>,
 ) -> SinkOpener {
+    let mut servers = Connector::default();
     Box::new(move |name, want| {
         if let Some(address) = name.strip_prefix(SERVER_PREFIX) {
             if !user_dropped.load(Ordering::Acquire) {
@@ -537,7 +538,8 @@ fn reopener(
             if user_format.is_none() {
                 want.pcm.sample = SampleFormat::S16Le;
             }
-            return PulseSink::open(Some(address), &want)
+            return servers
+                .open(address, &want)
                 .map(|s| Box::new(s) as Box<dyn ossd::output::Sink>);
         }
         let pinned = AlsaRequest {

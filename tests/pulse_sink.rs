@@ -171,3 +171,35 @@ fn a_sink_on_a_sound_server_keeps_its_time_and_notices_it_going_away() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_server_that_does_not_answer_never_holds_the_engine_up() {
+    use ossd::output::pulse::{Connector, QUICK};
+    // A TCP port that takes connections (the kernel's backlog does) and
+    // never says a word, as a server on a machine that froze.
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("tcp:{}", mute.local_addr().unwrap());
+    let mut connector = Connector::default();
+    let t0 = Instant::now();
+    let err = connector.open(&address, &want()).expect_err("no answer");
+    assert!(err.is_absent(), "{err}");
+    assert!(
+        t0.elapsed() < QUICK + Duration::from_millis(400),
+        "the engine waited {:?}",
+        t0.elapsed()
+    );
+    assert!(err.to_string().contains("still connecting"), "{err}");
+    // The try goes on alone and ends in its own time; a later try takes
+    // its end (the server never answered) and starts afresh.
+    std::thread::sleep(Duration::from_secs(4));
+    let err = connector
+        .open(&address, &want())
+        .expect_err("still no answer");
+    assert!(err.to_string().contains("no answer in 3 s"), "{err}");
+    // Nobody listening at all: absent, as quickly.
+    drop(mute);
+    let t0 = Instant::now();
+    let err = connector.open(&address, &want()).expect_err("nobody");
+    assert!(err.is_absent(), "{err}");
+    assert!(t0.elapsed() < QUICK + Duration::from_millis(400));
+}

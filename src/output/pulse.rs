@@ -23,6 +23,7 @@
 //! gone, as an unplugged card is.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -273,6 +274,62 @@ impl PulseSink {
         DeviceError::ServerGone {
             server: self.server.clone(),
             why: why.to_string(),
+        }
+    }
+}
+
+/// Opens server sinks for the engine without making it wait on a network:
+/// each try runs on a thread of its own, and the engine waits for it only
+/// [`QUICK`] (a local server answers in a few milliseconds). A try that
+/// takes longer (a server across a network that is down, a server that is
+/// stuck) goes on alone; the engine's next try, a [`RETRY`] later, takes its
+/// result. Meanwhile the engine goes on pacing the clients on its stand-in.
+///
+/// [`RETRY`]: crate::presence::RETRY
+#[derive(Default)]
+pub struct Connector {
+    /// The try under way (or done and not taken), for this server and config.
+    pending: Option<(
+        String,
+        DeviceConfig,
+        Receiver<Result<PulseSink, DeviceError>>,
+    )>,
+}
+
+/// How long the engine waits for a try to connect before it goes on.
+pub const QUICK: Duration = Duration::from_millis(100);
+
+impl Connector {
+    /// A sink on the server at `address` as `want` asks, if one is ready
+    /// now or within [`QUICK`]; else the device is absent for now.
+    pub fn open(&mut self, address: &str, want: &DeviceConfig) -> Result<PulseSink, DeviceError> {
+        let same = |p: &(String, DeviceConfig, _)| p.0 == address && p.1 == *want;
+        if !self.pending.as_ref().is_some_and(same) {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (a, w) = (address.to_owned(), *want);
+            std::thread::Builder::new()
+                .name("ossd-connect".into())
+                .spawn(move || {
+                    // A result nobody takes any more is dropped here.
+                    let _ = tx.send(PulseSink::open(Some(&a), &w));
+                })
+                .map_err(|e| unreachable(address, format!("cannot start a thread: {e}")))?;
+            self.pending = Some((address.to_owned(), *want, rx));
+        }
+        let rx = &self.pending.as_ref().expect("just set").2;
+        match rx.recv_timeout(QUICK) {
+            Ok(result) => {
+                self.pending = None;
+                result
+            }
+            Err(RecvTimeoutError::Timeout) => Err(unreachable(
+                address,
+                "still connecting (tried again in the background)",
+            )),
+            Err(RecvTimeoutError::Disconnected) => {
+                self.pending = None;
+                Err(unreachable(address, "the connecting thread failed"))
+            }
         }
     }
 }
