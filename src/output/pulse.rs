@@ -288,12 +288,16 @@ impl PulseSink {
 /// [`RETRY`]: crate::presence::RETRY
 #[derive(Default)]
 pub struct Connector {
-    /// The try under way (or done and not taken), for this server and config.
-    pending: Option<(
-        String,
-        DeviceConfig,
-        Receiver<Result<PulseSink, DeviceError>>,
-    )>,
+    /// The try under way (or done and not taken).
+    pending: Option<Try>,
+}
+
+/// A try to open a sink on a server: which server and config, and where
+/// its result comes.
+struct Try {
+    address: String,
+    want: DeviceConfig,
+    result: Receiver<Result<PulseSink, DeviceError>>,
 }
 
 /// How long the engine waits for a try to connect before it goes on.
@@ -303,7 +307,7 @@ impl Connector {
     /// A sink on the server at `address` as `want` asks, if one is ready
     /// now or within [`QUICK`]; else the device is absent for now.
     pub fn open(&mut self, address: &str, want: &DeviceConfig) -> Result<PulseSink, DeviceError> {
-        let same = |p: &(String, DeviceConfig, _)| p.0 == address && p.1 == *want;
+        let same = |t: &Try| t.address == address && t.want == *want;
         if !self.pending.as_ref().is_some_and(same) {
             let (tx, rx) = std::sync::mpsc::channel();
             let (a, w) = (address.to_owned(), *want);
@@ -314,9 +318,13 @@ impl Connector {
                     let _ = tx.send(PulseSink::open(Some(&a), &w));
                 })
                 .map_err(|e| unreachable(address, format!("cannot start a thread: {e}")))?;
-            self.pending = Some((address.to_owned(), *want, rx));
+            self.pending = Some(Try {
+                address: address.to_owned(),
+                want: *want,
+                result: rx,
+            });
         }
-        let rx = &self.pending.as_ref().expect("just set").2;
+        let rx = &self.pending.as_ref().expect("just set").result;
         match rx.recv_timeout(QUICK) {
             Ok(result) => {
                 self.pending = None;
