@@ -8,10 +8,12 @@
 //! server left idle for a while is free only until the server wants it
 //! back. So with no `device` named (`server = "auto"`, the default), ossd
 //! plays through the session's server when one runs, and to the first
-//! card's hw device otherwise; the server comes first in the device list
-//! and the card after it, so a server that ends (the session ends) is a
-//! device that went away, and a server that starts (the user logs in) is
-//! one that came back ([`crate::presence`]).
+//! card's hw device otherwise. The card is then not in the device list: a
+//! server that ends (the session ends, or it restarts) is a device that
+//! went away (ossd waits on its stand-in clock, and never takes the card
+//! the server will want back), and a server that starts (the user logs in)
+//! is one that came back ([`crate::presence`]). A card as a fallback is
+//! there for the asking: `server = ADDRESS` with `device = "hw:0,0"`.
 //!
 //! A session's server lets in only its own user (its socket is in the
 //! user's runtime directory, mode 0700). ossd, started as root, therefore
@@ -115,7 +117,7 @@ pub fn plan(i: &Inputs) -> Plan {
             };
             match running {
                 Some(s) => {
-                    p.devices = vec![server_of(s.uid), card.clone()];
+                    p.devices = vec![server_of(s.uid)];
                     p.notes
                         .push((false, format!("{s} runs: playing through it")));
                 }
@@ -124,12 +126,12 @@ pub fn plan(i: &Inputs) -> Plan {
                     let name = i
                         .user
                         .map_or_else(|| format!("uid {uid}"), |u| u.0.to_owned());
-                    p.devices = vec![server_of(uid), card.clone()];
+                    p.devices = vec![server_of(uid)];
                     p.notes.push((
                         false,
                         format!(
-                            "no sound server of {name} runs: playing to {card}, and through \
-                             {name}'s server when it starts"
+                            "no sound server of {name} runs yet: playing through it when it \
+                             starts (a stand-in clock paces the clients meanwhile)"
                         ),
                     ));
                 }
@@ -156,7 +158,7 @@ pub fn plan(i: &Inputs) -> Plan {
         }
         None => match choose(i.servers, None, i.active_uid) {
             Some(s) => {
-                p.devices = vec![server_of(s.uid), card.clone()];
+                p.devices = vec![server_of(s.uid)];
                 p.user = Some(s.user.clone());
                 p.notes.push((
                     false,
@@ -202,7 +204,7 @@ mod tests {
     fn root_with_no_user_plays_through_the_running_server_as_its_user() {
         let servers = [server(1000, "alice")];
         let p = plan(&inputs(&servers, &Server::Auto));
-        assert_eq!(p.devices, [ALICE, "hw:0,0"]);
+        assert_eq!(p.devices, [ALICE]);
         assert_eq!(p.user.as_deref(), Some("alice"));
         assert!(p.chosen);
         assert_eq!(
@@ -239,13 +241,15 @@ mod tests {
         let mut i = inputs(&[], &server_auto);
         i.user = Some(("alice", Some(1000)));
         let p = plan(&i);
-        assert_eq!(p.devices, [ALICE, "hw:0,0"]);
+        assert_eq!(p.devices, [ALICE]);
         assert_eq!(p.user, None, "the configured user is kept");
-        assert!(p.notes[0].1.starts_with("no sound server of alice runs"));
+        assert!(p.notes[0]
+            .1
+            .starts_with("no sound server of alice runs yet"));
         // Bob's server is not alice's.
         let servers = [server(1001, "bob")];
         i.servers = &servers;
-        assert_eq!(plan(&i).devices, [ALICE, "hw:0,0"]);
+        assert_eq!(plan(&i).devices, [ALICE]);
     }
 
     #[test]
