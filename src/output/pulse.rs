@@ -117,6 +117,11 @@ pub struct PulseSink {
     underflows: Arc<AtomicU64>,
     cfg: DeviceConfig,
     server: String,
+    /// The mix blocks written and not yet sent: they go to the server a
+    /// period at a time (one message instead of one per block; the engine
+    /// mixes a period's blocks back to back anyway, when the server asks
+    /// for a period). Allocated once, at open.
+    unsent: Vec<u8>,
 }
 
 // SAFETY: the libpulse objects are used only by the thread that owns the
@@ -194,6 +199,7 @@ impl PulseSink {
                 buffer_frames: buffer,
             },
             server: name.to_owned(),
+            unsent: Vec::new(),
         };
         let w = s.wake.clone();
         s.context
@@ -266,6 +272,9 @@ impl PulseSink {
             s.cfg.buffer_frames = (a.tlength as usize / fb).max(1) as u32;
         }
         drop(guard);
+        // A period, and room for a block beyond it (a block is at most a
+        // period).
+        s.unsent = Vec::with_capacity(2 * s.cfg.period_frames as usize * fb);
         Ok(s)
     }
 
@@ -389,7 +398,7 @@ impl Sink for PulseSink {
                     return Err(self.gone(why));
                 }
             }
-            if stream.writable_size().unwrap_or(0) >= need {
+            if stream.writable_size().unwrap_or(0) >= self.unsent.len() + need {
                 return Ok(());
             }
             let now = Instant::now();
@@ -406,23 +415,31 @@ impl Sink for PulseSink {
     }
 
     fn write_period(&mut self, period: &[u8]) -> Result<(), DeviceError> {
+        self.unsent.extend_from_slice(period);
+        let fb = self.cfg.pcm.frame_bytes();
+        if self.unsent.len() < self.cfg.period_frames as usize * fb {
+            return Ok(());
+        }
         let g = Locked::new(&mut self.mainloop);
-        let r = self
-            .stream
-            .as_mut()
-            .expect("opened")
-            .write_copy(period, 0, SeekMode::Relative);
+        let r =
+            self.stream
+                .as_mut()
+                .expect("opened")
+                .write_copy(&self.unsent, 0, SeekMode::Relative);
         drop(g);
+        self.unsent.clear();
         r.map_err(|e| self.gone(e))
     }
 
     fn delay(&mut self) -> u64 {
         let rate = u64::from(self.cfg.pcm.rate);
+        let unsent = (self.unsent.len() / self.cfg.pcm.frame_bytes()) as u64;
         let _g = Locked::new(&mut self.mainloop);
-        match self.stream.as_ref().map(|s| s.get_latency()) {
-            Some(Ok(Latency::Positive(us))) => us.0 * rate / 1_000_000,
-            _ => 0,
-        }
+        unsent
+            + match self.stream.as_ref().map(|s| s.get_latency()) {
+                Some(Ok(Latency::Positive(us))) => us.0 * rate / 1_000_000,
+                _ => 0,
+            }
     }
 
     fn xruns(&self) -> u64 {
