@@ -256,6 +256,13 @@ fn main() -> ExitCode {
 fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<(), String> {
     let nodes = open_nodes(&args)?;
     let plan = output_plan(&args);
+    // A sound server's client library looks in the home and runtime
+    // directory of the user ossd becomes (set while ossd has one thread).
+    if plan.devices.iter().any(|d| d.starts_with(SERVER_PREFIX)) {
+        if let Some(user) = run_as(&args, plan.user.as_deref()) {
+            system::use_home_of(&user);
+        }
+    }
     let Output {
         devices,
         first,
@@ -565,6 +572,15 @@ fn reopener(
     })
 }
 
+/// The user ossd runs as: the configured one, else the one whose sound
+/// server it plays through, else the default (`None`: stay root).
+fn run_as(args: &Settings, server_user: Option<&str>) -> Option<String> {
+    args.user
+        .clone()
+        .or(server_user.map(str::to_owned))
+        .or_else(system::default_user)
+}
+
 /// SIGHUP: read the config file again and apply what can change live.
 fn reloader(config_path: Option<PathBuf>, cli: FileConfig) -> Reloader {
     Box::new(move || {
@@ -582,11 +598,7 @@ fn reloader(config_path: Option<PathBuf>, cli: FileConfig) -> Reloader {
 /// user whose sound server ossd plays through (`server_user`), else the
 /// default one.
 fn become_user(args: &Settings, server_user: Option<&str>) -> Result<(), String> {
-    let user = args
-        .user
-        .clone()
-        .or(server_user.map(str::to_owned))
-        .or_else(system::default_user);
+    let user = run_as(args, server_user);
     match user.as_deref() {
         None => tracing::warn!(
             "running as root: there is no user `ossd` \
