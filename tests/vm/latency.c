@@ -387,6 +387,189 @@ static double play_mmap(int fd, const audio_buf_info *bi, struct click *clicks, 
     return ns >= 0 && secs > 0 ? ns / 1e6 / secs : -1;
 }
 
+/* /dev/dsp's geometry as set up for the run, and where the clicks go. */
+struct geometry {
+    audio_buf_info bi;
+    int frag_frames;
+    long ring_frames;
+    long dev_period, dev_buffer, underruns0;
+    long configured; /* ring + device buffer, frames */
+    int K;           /* a click every K blocks */
+    int click_pos;   /* its frame in its block */
+};
+
+/* 2. /dev/dsp: S16_LE stereo 48 kHz; reads its geometry and the device's, and
+ * spaces the clicks (>= interval_ms, >= 1.5 x the configured buffer). */
+static int setup_dsp(const char *dsp, const char *sndstat, int mmap_mode, int interval_ms, struct geometry *g)
+{
+    int fd = open(dsp, mmap_mode ? O_RDWR : O_WRONLY);
+    if (fd < 0)
+        die(dsp, strerror(errno));
+    int v = 0;
+    if (mmap_mode) {
+        if (ioctl(fd, SNDCTL_DSP_GETCAPS, &v) < 0)
+            die("SNDCTL_DSP_GETCAPS", strerror(errno));
+        if (!(v & DSP_CAP_MMAP) || !(v & DSP_CAP_TRIGGER))
+            die("SNDCTL_DSP_GETCAPS", "no DSP_CAP_MMAP|DSP_CAP_TRIGGER (run -m under ossd-run)");
+    }
+    v = AFMT_S16_LE;
+    if (ioctl(fd, SNDCTL_DSP_SETFMT, &v) < 0 || v != AFMT_S16_LE)
+        die("SNDCTL_DSP_SETFMT", "S16_LE refused");
+    v = CHANNELS;
+    if (ioctl(fd, SNDCTL_DSP_CHANNELS, &v) < 0 || v != CHANNELS)
+        die("SNDCTL_DSP_CHANNELS", "2 refused");
+    v = RATE;
+    if (ioctl(fd, SNDCTL_DSP_SPEED, &v) < 0 || v != RATE)
+        die("SNDCTL_DSP_SPEED", "48000 refused");
+    if (ioctl(fd, SNDCTL_DSP_GETOSPACE, &g->bi) < 0)
+        die("SNDCTL_DSP_GETOSPACE", strerror(errno));
+    g->frag_frames = g->bi.fragsize / FRAME_BYTES;
+    g->ring_frames = (long)g->bi.fragstotal * g->bi.fragsize / FRAME_BYTES;
+    char stline[512];
+    read_sndstat(sndstat, stline, sizeof stline, &g->dev_period, &g->dev_buffer, &g->underruns0);
+    printf("# /dev/dsp: fragments %d x %d bytes (%d frames, %.2f ms each); ring %ld frames = %.2f ms\n",
+           g->bi.fragstotal, g->bi.fragsize, g->frag_frames, g->frag_frames * 1e3 / RATE, g->ring_frames,
+           g->ring_frames * 1e3 / RATE);
+    printf("# sndstat: %s\n", stline[0] ? stline : "(no playback line)");
+    g->configured = g->ring_frames + (g->dev_buffer > 0 ? g->dev_buffer : 0);
+    printf("# configured buffer: ring %ld + device %ld = %ld frames = %.2f ms\n", g->ring_frames,
+           g->dev_buffer, g->configured, g->configured * 1e3 / RATE);
+
+    /* a click every K blocks: >= interval, >= 1.5 x the configured buffer */
+    double want_ms = interval_ms;
+    if (want_ms < 1.5 * g->configured * 1e3 / RATE)
+        want_ms = 1.5 * g->configured * 1e3 / RATE;
+    g->K = (int)ceil(want_ms / (g->frag_frames * 1e3 / RATE));
+    if (g->K < 1)
+        g->K = 1;
+    g->click_pos = g->frag_frames / 2;
+    printf("# a click every %d blocks (%.1f ms), at frame %d of its %d-frame block\n", g->K,
+           g->K * g->frag_frames * 1e3 / RATE, g->click_pos, g->frag_frames);
+    fflush(stdout);
+    return fd;
+}
+
+/* Blocking one-fragment writes of silence, a click every K blocks: a warm-up
+ * first (the ring filled, >= 1 s), then the clicks, then a tail that lets the
+ * last one come out. */
+static void play_writes(int fd, const struct geometry *g, struct click *clicks, int nclicks)
+{
+    int fragsize = g->bi.fragsize, frag_frames = g->frag_frames;
+    char *silence = calloc(1, fragsize);
+    char *clickblk = calloc(1, fragsize);
+    int16_t *s = (int16_t *)clickblk;
+    for (int f = 0; f < CLICK_FRAMES; f++)
+        for (int c = 0; c < CHANNELS; c++)
+            s[(g->click_pos + f) * CHANNELS + c] = f < CLICK_FRAMES / 2 ? 32767 : -32767;
+
+    /* warm-up: fill the ring, let everything settle (>= 1 s) */
+    int warm = (int)ceil((1.0 * RATE + g->configured) / frag_frames);
+    for (int i = 0; i < warm; i++)
+        write_all(fd, silence, fragsize);
+
+    for (int k = 0; k < nclicks; k++) {
+        for (int i = 0; i < g->K - 1; i++)
+            write_all(fd, silence, fragsize);
+        write_all(fd, clickblk, fragsize);
+        clicks[k].t0 = now_s();
+        int od = -1;
+        if (ioctl(fd, SNDCTL_DSP_GETODELAY, &od) < 0)
+            die("SNDCTL_DSP_GETODELAY", strerror(errno));
+        clicks[k].t_after_ioctl = now_s();
+        clicks[k].odelay = od;
+        clicks[k].predicted = (od / FRAME_BYTES - (frag_frames - g->click_pos)) / (double)RATE;
+        clicks[k].onset = -1;
+    }
+    /* let the last click come out */
+    int tail = (int)ceil((0.5 * RATE + 2.0 * g->configured) / frag_frames);
+    for (int i = 0; i < tail; i++)
+        write_all(fd, silence, fragsize);
+    free(silence);
+    free(clickblk);
+}
+
+/* The clicks found in the capture, in ms (and us for the ioctl), unsorted. */
+struct matches {
+    int n;
+    double meas[MAX_CLICKS], pred[MAX_CLICKS], diff[MAX_CLICKS], ioc[MAX_CLICKS], ptrlat[MAX_CLICKS];
+    double sum_diff, sum_simple, sum_ioctl;
+    int spacing_ok, spacing_pairs;
+};
+
+/* 3. match: click k's onset is the first one in [t0 - 20 ms, t0 + spacing - 20 ms);
+ * prints one line per click. */
+static void match_clicks(struct click *clicks, int nclicks, const struct geometry *g, struct matches *m)
+{
+    double spacing = g->K * g->frag_frames / (double)RATE;
+    uint64_t spacing_frames = (uint64_t)g->K * g->frag_frames;
+    int next = 0, prev_onset = -1;
+    printf("# click  measured_ms  predicted_ms  meas-pred_ms  odelay_bytes  getodelay_us  capture_frame\n");
+    for (int k = 0; k < nclicks; k++) {
+        struct click *c = &clicks[k];
+        while (next < n_onsets && onsets[next].t < c->t0 - 0.020)
+            next++;
+        double ioctl_us = (c->t_after_ioctl - c->t0) * 1e6;
+        if (next < n_onsets && onsets[next].t < c->t0 + spacing - 0.020) {
+            struct onset *o = &onsets[next];
+            c->onset = next++;
+            double t = o->t - c->t0;
+            int i = m->n++;
+            m->meas[i] = t * 1e3;
+            m->ptrlat[i] = (t - c->ahead) * 1e3;
+            m->pred[i] = c->predicted * 1e3;
+            m->diff[i] = (t - c->predicted) * 1e3;
+            m->ioc[i] = ioctl_us;
+            m->sum_diff += m->diff[i];
+            m->sum_simple += (o->t_simple - o->t) * 1e3;
+            m->sum_ioctl += ioctl_us;
+            if (prev_onset >= 0) {
+                m->spacing_pairs++;
+                if (o->frame - onsets[prev_onset].frame == spacing_frames)
+                    m->spacing_ok++;
+            }
+            prev_onset = c->onset;
+            printf("%7d  %11.2f  %12.2f  %12.2f  %12d  %12.0f  %13llu\n", k, t * 1e3,
+                   c->predicted * 1e3, m->diff[i], c->odelay, ioctl_us,
+                   (unsigned long long)o->frame);
+        } else {
+            prev_onset = -1;
+            printf("%7d  %11s  %12.2f  %12s  %12d  %12.0f  %13s\n", k, "missing", c->predicted * 1e3,
+                   "-", c->odelay, ioctl_us, "-");
+        }
+    }
+}
+
+/* The figures of the matched clicks (sorts them): RESULT lines. */
+static void print_figures(struct matches *m)
+{
+    int n = m->n;
+    double mean_meas = 0, mean_pred = 0;
+    for (int i = 0; i < n; i++) {
+        mean_meas += m->meas[i];
+        mean_pred += m->pred[i];
+    }
+    mean_meas /= n;
+    mean_pred /= n;
+    qsort(m->meas, n, sizeof *m->meas, cmp_double);
+    qsort(m->pred, n, sizeof *m->pred, cmp_double);
+    qsort(m->diff, n, sizeof *m->diff, cmp_double);
+    qsort(m->ioc, n, sizeof *m->ioc, cmp_double);
+    qsort(m->ptrlat, n, sizeof *m->ptrlat, cmp_double);
+    printf("RESULT pointer_latency_min_ms=%.2f pointer_latency_median_ms=%.2f pointer_latency_p90_ms=%.2f "
+           "pointer_latency_max_ms=%.2f\n",
+           m->ptrlat[0], pct(m->ptrlat, n, 50), pct(m->ptrlat, n, 90), m->ptrlat[n - 1]);
+    printf("RESULT measured_min_ms=%.2f measured_median_ms=%.2f measured_p90_ms=%.2f "
+           "measured_max_ms=%.2f measured_mean_ms=%.2f\n",
+           m->meas[0], pct(m->meas, n, 50), pct(m->meas, n, 90), m->meas[n - 1], mean_meas);
+    printf("RESULT predicted_min_ms=%.2f predicted_median_ms=%.2f predicted_p90_ms=%.2f "
+           "predicted_max_ms=%.2f predicted_mean_ms=%.2f\n",
+           m->pred[0], pct(m->pred, n, 50), pct(m->pred, n, 90), m->pred[n - 1], mean_pred);
+    printf("RESULT diff_mean_ms=%.2f diff_min_ms=%.2f diff_median_ms=%.2f diff_max_ms=%.2f\n",
+           m->sum_diff / n, m->diff[0], pct(m->diff, n, 50), m->diff[n - 1]);
+    printf("RESULT getodelay_median_us=%.0f getodelay_max_us=%.0f\n", pct(m->ioc, n, 50), m->ioc[n - 1]);
+    printf("RESULT simple_minus_htstamp_mean_ms=%.2f\n", m->sum_simple / n);
+}
+
 int main(int argc, char **argv)
 {
     const char *dsp = "/dev/dsp", *capname = "hw:Loopback,1,0", *sndstat = "/dev/sndstat";
@@ -417,183 +600,47 @@ int main(int argc, char **argv)
     pthread_t th;
     pthread_create(&th, NULL, capture_thread, NULL);
 
-    /* 2. /dev/dsp: S16_LE stereo 48 kHz */
-    int fd = open(dsp, mmap_mode ? O_RDWR : O_WRONLY);
-    if (fd < 0)
-        die(dsp, strerror(errno));
-    int v = 0;
-    if (mmap_mode) {
-        if (ioctl(fd, SNDCTL_DSP_GETCAPS, &v) < 0)
-            die("SNDCTL_DSP_GETCAPS", strerror(errno));
-        if (!(v & DSP_CAP_MMAP) || !(v & DSP_CAP_TRIGGER))
-            die("SNDCTL_DSP_GETCAPS", "no DSP_CAP_MMAP|DSP_CAP_TRIGGER (run -m under ossd-run)");
-    }
-    v = AFMT_S16_LE;
-    if (ioctl(fd, SNDCTL_DSP_SETFMT, &v) < 0 || v != AFMT_S16_LE)
-        die("SNDCTL_DSP_SETFMT", "S16_LE refused");
-    v = CHANNELS;
-    if (ioctl(fd, SNDCTL_DSP_CHANNELS, &v) < 0 || v != CHANNELS)
-        die("SNDCTL_DSP_CHANNELS", "2 refused");
-    v = RATE;
-    if (ioctl(fd, SNDCTL_DSP_SPEED, &v) < 0 || v != RATE)
-        die("SNDCTL_DSP_SPEED", "48000 refused");
-    audio_buf_info bi;
-    if (ioctl(fd, SNDCTL_DSP_GETOSPACE, &bi) < 0)
-        die("SNDCTL_DSP_GETOSPACE", strerror(errno));
-    int frag_frames = bi.fragsize / FRAME_BYTES;
-    long ring_frames = (long)bi.fragstotal * bi.fragsize / FRAME_BYTES;
-    char stline[512];
-    long dev_period, dev_buffer, underruns0, underruns1;
-    read_sndstat(sndstat, stline, sizeof stline, &dev_period, &dev_buffer, &underruns0);
-    printf("# /dev/dsp: fragments %d x %d bytes (%d frames, %.2f ms each); ring %ld frames = %.2f ms\n",
-           bi.fragstotal, bi.fragsize, frag_frames, frag_frames * 1e3 / RATE, ring_frames,
-           ring_frames * 1e3 / RATE);
-    printf("# sndstat: %s\n", stline[0] ? stline : "(no playback line)");
-    long configured = ring_frames + (dev_buffer > 0 ? dev_buffer : 0);
-    printf("# configured buffer: ring %ld + device %ld = %ld frames = %.2f ms\n", ring_frames,
-           dev_buffer, configured, configured * 1e3 / RATE);
-
-    /* a click every K blocks: >= interval, >= 1.5 x the configured buffer */
-    double want_ms = interval_ms;
-    if (want_ms < 1.5 * configured * 1e3 / RATE)
-        want_ms = 1.5 * configured * 1e3 / RATE;
-    int K = (int)ceil(want_ms / (frag_frames * 1e3 / RATE));
-    if (K < 1)
-        K = 1;
-    int click_pos = frag_frames / 2;
-    printf("# a click every %d blocks (%.1f ms), at frame %d of its %d-frame block\n", K,
-           K * frag_frames * 1e3 / RATE, click_pos, frag_frames);
-    fflush(stdout);
-
+    static struct geometry g;
+    int fd = setup_dsp(dsp, sndstat, mmap_mode, interval_ms, &g);
     static struct click clicks[MAX_CLICKS];
-    int spacing_frames = K * frag_frames;
+    int spacing_frames = g.K * g.frag_frames;
     double copier_ms_per_s = -1;
     if (mmap_mode) {
         printf("# mmap: painting %d ms ahead of GETOPTR's pointer, a click every %d frames\n", ahead_ms,
                spacing_frames);
-        copier_ms_per_s = play_mmap(fd, &bi, clicks, nclicks, spacing_frames, ahead_ms, configured);
-        goto played;
+        copier_ms_per_s = play_mmap(fd, &g.bi, clicks, nclicks, spacing_frames, ahead_ms, g.configured);
+    } else {
+        play_writes(fd, &g, clicks, nclicks);
     }
-    char *silence = calloc(1, bi.fragsize);
-    char *clickblk = calloc(1, bi.fragsize);
-    int16_t *s = (int16_t *)clickblk;
-    for (int f = 0; f < CLICK_FRAMES; f++)
-        for (int c = 0; c < CHANNELS; c++)
-            s[(click_pos + f) * CHANNELS + c] = f < CLICK_FRAMES / 2 ? 32767 : -32767;
-
-    /* warm-up: fill the ring, let everything settle (>= 1 s) */
-    int warm = (int)ceil((1.0 * RATE + configured) / frag_frames);
-    for (int i = 0; i < warm; i++)
-        write_all(fd, silence, bi.fragsize);
-
-    for (int k = 0; k < nclicks; k++) {
-        for (int i = 0; i < K - 1; i++)
-            write_all(fd, silence, bi.fragsize);
-        write_all(fd, clickblk, bi.fragsize);
-        clicks[k].t0 = now_s();
-        int od = -1;
-        if (ioctl(fd, SNDCTL_DSP_GETODELAY, &od) < 0)
-            die("SNDCTL_DSP_GETODELAY", strerror(errno));
-        clicks[k].t_after_ioctl = now_s();
-        clicks[k].odelay = od;
-        clicks[k].predicted = (od / FRAME_BYTES - (frag_frames - click_pos)) / (double)RATE;
-        clicks[k].onset = -1;
-    }
-    /* let the last click come out */
-    int tail = (int)ceil((0.5 * RATE + 2.0 * configured) / frag_frames);
-    for (int i = 0; i < tail; i++)
-        write_all(fd, silence, bi.fragsize);
-played:
     atomic_store(&cap_stop, true);
     pthread_join(th, NULL);
+    char stline[512];
+    long dev_period, dev_buffer, underruns1;
     read_sndstat(sndstat, stline, sizeof stline, &dev_period, &dev_buffer, &underruns1);
     close(fd);
     snd_pcm_close(cap);
     if (cap_error)
         die("capture", cap_error);
 
-    /* 3. match: click k's onset is the first one in [t0 - 20 ms, t0 + spacing - 20 ms) */
-    double spacing = K * frag_frames / (double)RATE;
-    int next = 0, matched = 0, spacing_ok = 0, spacing_pairs = 0, prev_onset = -1;
-    double meas[MAX_CLICKS], pred[MAX_CLICKS], diff[MAX_CLICKS], ioc[MAX_CLICKS], ptrlat[MAX_CLICKS];
-    double sum_diff = 0, sum_simple = 0, sum_ioctl = 0;
-    printf("# click  measured_ms  predicted_ms  meas-pred_ms  odelay_bytes  getodelay_us  capture_frame\n");
-    for (int k = 0; k < nclicks; k++) {
-        struct click *c = &clicks[k];
-        while (next < n_onsets && onsets[next].t < c->t0 - 0.020)
-            next++;
-        double ioctl_us = (c->t_after_ioctl - c->t0) * 1e6;
-        if (next < n_onsets && onsets[next].t < c->t0 + spacing - 0.020) {
-            struct onset *o = &onsets[next];
-            c->onset = next++;
-            double m = o->t - c->t0;
-            meas[matched] = m * 1e3;
-            ptrlat[matched] = (m - c->ahead) * 1e3;
-            pred[matched] = c->predicted * 1e3;
-            diff[matched] = (m - c->predicted) * 1e3;
-            ioc[matched] = ioctl_us;
-            sum_diff += diff[matched];
-            sum_simple += (o->t_simple - o->t) * 1e3;
-            sum_ioctl += ioctl_us;
-            if (prev_onset >= 0) {
-                spacing_pairs++;
-                if (o->frame - onsets[prev_onset].frame == (uint64_t)spacing_frames)
-                    spacing_ok++;
-            }
-            prev_onset = c->onset;
-            printf("%7d  %11.2f  %12.2f  %12.2f  %12d  %12.0f  %13llu\n", k, m * 1e3,
-                   c->predicted * 1e3, diff[matched], c->odelay, ioctl_us,
-                   (unsigned long long)o->frame);
-            matched++;
-        } else {
-            prev_onset = -1;
-            printf("%7d  %11s  %12.2f  %12s  %12d  %12.0f  %13s\n", k, "missing", c->predicted * 1e3,
-                   "-", c->odelay, ioctl_us, "-");
-        }
-    }
+    static struct matches m;
+    match_clicks(clicks, nclicks, &g, &m);
     printf("# onsets detected in the capture: %d (clicks written: %d); capture overruns: %d; "
            "htstamp missing: %d\n", n_onsets, nclicks, cap_xruns, htstamp_missing);
 
-    printf("RESULT mode=%s clicks=%d matched=%d\n", mmap_mode ? "mmap" : "write", nclicks, matched);
+    printf("RESULT mode=%s clicks=%d matched=%d\n", mmap_mode ? "mmap" : "write", nclicks, m.n);
     if (mmap_mode)
         printf("RESULT ahead_ms=%d copier_cpu_ms_per_s=%.3f\n", ahead_ms, copier_ms_per_s);
     printf("RESULT capture_format=%s capture_period_frames=%lu capture_overruns=%d\n",
            snd_pcm_format_name(cap_fmt), (unsigned long)cap_period, cap_xruns);
-    printf("RESULT frag_bytes=%d frags=%d ring_frames=%ld ring_ms=%.3f\n", bi.fragsize, bi.fragstotal,
-           ring_frames, ring_frames * 1e3 / RATE);
+    printf("RESULT frag_bytes=%d frags=%d ring_frames=%ld ring_ms=%.3f\n", g.bi.fragsize, g.bi.fragstotal,
+           g.ring_frames, g.ring_frames * 1e3 / RATE);
     printf("RESULT device_period_frames=%ld device_buffer_frames=%ld configured_ms=%.3f\n", dev_period,
-           dev_buffer, configured * 1e3 / RATE);
+           dev_buffer, g.configured * 1e3 / RATE);
     printf("RESULT device_underruns_during=%ld\n",
-           underruns0 >= 0 && underruns1 >= 0 ? underruns1 - underruns0 : -1);
-    printf("RESULT click_spacing_exact=%d of %d\n", spacing_ok, spacing_pairs);
-    if (matched > 0) {
-        double mean_meas = 0, mean_pred = 0;
-        for (int i = 0; i < matched; i++) {
-            mean_meas += meas[i];
-            mean_pred += pred[i];
-        }
-        mean_meas /= matched;
-        mean_pred /= matched;
-        qsort(meas, matched, sizeof *meas, cmp_double);
-        qsort(pred, matched, sizeof *pred, cmp_double);
-        qsort(diff, matched, sizeof *diff, cmp_double);
-        qsort(ioc, matched, sizeof *ioc, cmp_double);
-        qsort(ptrlat, matched, sizeof *ptrlat, cmp_double);
-        printf("RESULT pointer_latency_min_ms=%.2f pointer_latency_median_ms=%.2f pointer_latency_p90_ms=%.2f "
-               "pointer_latency_max_ms=%.2f\n",
-               ptrlat[0], pct(ptrlat, matched, 50), pct(ptrlat, matched, 90), ptrlat[matched - 1]);
-        printf("RESULT measured_min_ms=%.2f measured_median_ms=%.2f measured_p90_ms=%.2f "
-               "measured_max_ms=%.2f measured_mean_ms=%.2f\n",
-               meas[0], pct(meas, matched, 50), pct(meas, matched, 90), meas[matched - 1], mean_meas);
-        printf("RESULT predicted_min_ms=%.2f predicted_median_ms=%.2f predicted_p90_ms=%.2f "
-               "predicted_max_ms=%.2f predicted_mean_ms=%.2f\n",
-               pred[0], pct(pred, matched, 50), pct(pred, matched, 90), pred[matched - 1], mean_pred);
-        printf("RESULT diff_mean_ms=%.2f diff_min_ms=%.2f diff_median_ms=%.2f diff_max_ms=%.2f\n",
-               sum_diff / matched, diff[0], pct(diff, matched, 50), diff[matched - 1]);
-        printf("RESULT getodelay_median_us=%.0f getodelay_max_us=%.0f\n", pct(ioc, matched, 50),
-               ioc[matched - 1]);
-        printf("RESULT simple_minus_htstamp_mean_ms=%.2f\n", sum_simple / matched);
-    }
+           g.underruns0 >= 0 && underruns1 >= 0 ? underruns1 - g.underruns0 : -1);
+    printf("RESULT click_spacing_exact=%d of %d\n", m.spacing_ok, m.spacing_pairs);
+    if (m.n > 0)
+        print_figures(&m);
     int need = nclicks < 20 ? nclicks : 20;
-    return matched >= need ? 0 : 1;
+    return m.n >= need ? 0 : 1;
 }

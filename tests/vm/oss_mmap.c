@@ -332,9 +332,9 @@ static void paint_loop(const struct setup *g, int fd)
 		printf("# cpu: ossd-run's copier thread used %.1f ms for %.2f s of audio: %.3f ms per second\n",
 		       ns / 1e6, audio, ns / 1e6 / audio);
 	if (late > 0 && worst_gap > ahead_ms)
-		/* vm-suite runs a check once more after a line starting so */
-		printf("# stall: this client went %.0f ms without a GETOPTR call, more than the %d ms it "
-		       "paints ahead (the emulated guest stalled it)\n", worst_gap, ahead_ms);
+		/* vm-suite reruns the check if its stall meter saw the guest stand still that long */
+		printf("# held up: this client went %.0f ms without a GETOPTR call, more than the %d ms it "
+		       "paints ahead\n", worst_gap, ahead_ms);
 	if (late > 0)
 		die("painting", "the pointer overtook what was painted (the client was too slow)");
 }

@@ -30,7 +30,7 @@ import sys
 
 sys.dont_write_bytecode = True  # the repo is shared read-write with the VM: leave no __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-import wavtool  # noqa: E402  (scripts/wavtool.py)
+from wavlib import analysis, audio as wavaudio  # noqa: E402  (scripts/wavlib: wavtool's parts)
 
 
 def read_s16(path):
@@ -144,7 +144,7 @@ def parse_tone(s):
 
 
 def cmd_tones(args):
-    audio = wavtool.load(args.file, args.format, args.rate, args.channels)
+    audio = wavaudio.load(args.file, args.format, args.rate, args.channels)
     tones = sorted(args.tone)
     freqs = [t[0] for t in tones]
     # Pure tones under 1/4 of the rate: plain decimation keeps them (cheaper in the VM).
@@ -155,17 +155,17 @@ def cmd_tones(args):
     win_s = 0.05
     n = int(win_s * rate)
     refs = [freqs[0] * 0.75] + [(f1 + f2) / 2 for f1, f2 in zip(freqs, freqs[1:])] + [freqs[-1] * 1.25]
-    window = wavtool.hann(n)
+    window = analysis.hann(n)
     nwin = len(x) // n
     on = [[False] * nwin for _ in tones]
     peak_amp = [0.0] * len(tones)
     floor_max = 0.0
     for w in range(nwin):
         seg = x[w * n:(w + 1) * n]
-        floor = max(wavtool.goertzel_amp(seg, rate, f, window) for f in refs) / scale
+        floor = max(analysis.goertzel_amp(seg, rate, f, window) for f in refs) / scale
         floor_max = max(floor_max, floor)
         for i, (f, _, amp) in enumerate(tones):
-            v = wavtool.goertzel_amp(seg, rate, f, window) / scale
+            v = analysis.goertzel_amp(seg, rate, f, window) / scale
             peak_amp[i] = max(peak_amp[i], v)
             on[i][w] = v >= 0.4 * amp and v >= 10 * floor
     together = sum(1 for w in range(nwin) if all(o[w] for o in on)) * win_s

@@ -633,41 +633,147 @@ static void quiet_sample(pid_t pid, int n, double t)
 	       open_clients);
 }
 
-int main(int argc, char **argv)
-{
-	uint64_t seed = 1;
-	double seconds = 60;
-	int maxj = 8, opt;
-	double quiet_every = 0;
-	pid_t daemon_pid = 0;
-	while ((opt = getopt(argc, argv, "d:s:t:j:q:p:")) != -1) {
-		switch (opt) {
-		case 'd': dsp_path = optarg; break;
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		case 't': seconds = atof(optarg); break;
-		case 'j': maxj = atoi(optarg); break;
-		case 'q': quiet_every = atof(optarg); break;
-		case 'p': daemon_pid = atoi(optarg); break;
-		default:
-			fprintf(stderr, "usage: soak_chaos [-d DSP] [-s SEED] [-t SECONDS] [-j MAX] [-q SECONDS -p PID]\n");
-			return 2;
-		}
-	}
-	if (maxj < 1 || maxj > MAXJ)
-		die("-j", "1..32");
-	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		die("mmap", strerror(errno));
-	rng_state = seed * 0x2545f4914f6cdd1dull + 1;
-	setvbuf(stdout, NULL, _IOLBF, 0);
+/* What the driver counted over the run. */
+struct tally {
+	long long started, exited_ok, escaped, by_fate[NFATE];
+	long long killed[NPHASE], killed_blocked[NPHASE], hung, stuck, bad_exit, bad_signal;
+	long long open_failed, end_killed, slow, slow_state[3];
+	double reap_max[NPHASE], reap_sum[NPHASE];
+	struct slot tot;
+};
 
+/* Forks a client into a free slot, its fate drawn. */
+static void spawn(struct child *ch, double now, struct tally *t)
+{
+	int i = 0;
+	while (ch[i].pid)
+		i++;
+	struct child *c = &ch[i];
+	memset(c, 0, sizeof *c);
+	memset(&sh->slot[i], 0, sizeof sh->slot[i]);
+	int f = rn(100);
+	c->fate = f < 25 ? F_EXIT : f < 40 ? F_KILL_WRITE : f < 55 ? F_KILL_SYNC : f < 70 ? F_KILL_CLOSE
+		: f < 82 ? F_KILL_READ : F_KILL_RANDOM;
+	c->delay = c->fate == F_KILL_RANDOM ? rn(4000) : rn(500);
+	c->need_blocked = chance(85);
+	c->start = now;
+	uint64_t child_seed = rnd();
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork", strerror(errno));
+	if (pid == 0) {
+		rng_state = child_seed;
+		me = &sh->slot[i];
+		client_main(c->fate);
+	}
+	c->pid = pid;
+	t->started++, t->by_fate[c->fate]++;
+}
+
+/* A child that ended: how, and its requests into the totals. */
+static void reaped(const struct child *c, const struct slot *s, int status, double now, struct tally *t)
+{
+	if (c->killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		double d = now - c->kill_at;
+		t->reap_sum[c->kill_phase] += d;
+		if (d > t->reap_max[c->kill_phase])
+			t->reap_max[c->kill_phase] = d;
+		if (c->stuck)
+			printf("soak_chaos: stuck child %d finally gone after %.0f ms\n", c->pid, d);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		t->exited_ok++;
+		if (c->fate != F_EXIT)
+			t->escaped++;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
+		t->open_failed++;
+	} else if (WIFEXITED(status)) {
+		t->bad_exit++;
+		printf("soak_chaos: child %d (%s) exited with status %d\n", c->pid, fate_name[c->fate],
+		       WEXITSTATUS(status));
+	} else {
+		t->bad_signal++;
+		printf("soak_chaos: child %d (%s) died of signal %d (%s) in %s\n", c->pid, fate_name[c->fate],
+		       WTERMSIG(status), strsignal(WTERMSIG(status)), phase_name[s->phase]);
+	}
+	t->tot.opens += s->opens, t->tot.writes += s->writes, t->tot.wbytes += s->wbytes;
+	t->tot.reads += s->reads, t->tot.rbytes += s->rbytes, t->tot.ioctls += s->ioctls;
+	t->tot.polls += s->polls, t->tot.closes += s->closes;
+}
+
+/* A killed child still there: slow after SLOW_MS, stuck after STUCK_MS (plus
+ * what its ring may take to drain). */
+static void watch_killed(struct child *c, const struct slot *s, double now, struct tally *t)
+{
+	if (!c->slow && now - c->kill_at > SLOW_MS) {
+		char w[64];
+		char st = proc_state(c->pid, w, sizeof w);
+		c->slow = 1, t->slow++;
+		t->slow_state[st == 'D' ? 0 : st == 'S' ? 1 : 2]++;
+		if (t->slow <= 5)
+			printf("soak_chaos: slow to die: child %d (%s) killed in %s %.0f ms ago: state %c, wchan %s; its ring lasts %.0f ms\n",
+			       c->pid, fate_name[c->fate], phase_name[c->kill_phase], now - c->kill_at, st, w, s->drain_ms);
+	}
+	if (!c->stuck && now - c->kill_at > STUCK_MS + s->drain_ms) {
+		char w[64];
+		char st = proc_state(c->pid, w, sizeof w);
+		c->stuck = 1, t->stuck++;
+		printf("soak_chaos: STUCK: child %d (%s) killed in %s %.0f ms ago is still there: state %c, wchan %s; its ring lasts %.0f ms\n",
+		       c->pid, fate_name[c->fate], phase_name[c->kill_phase], now - c->kill_at, st, w, s->drain_ms);
+	}
+}
+
+/* Carries out a living child's fate: SIGKILL once it is in its call (blocked
+ * there, if it must be) or at its random moment; at the end or a quiet point;
+ * or when it hangs past the watchdog. */
+static void fate_of(struct child *c, const struct slot *s, double now, int ending, struct tally *t)
+{
+	int phase = __atomic_load_n(&s->phase, __ATOMIC_SEQ_CST);
+	int kill_now = 0, blocked = 0;
+	char st = 0;
+	int target = c->fate == F_KILL_WRITE ? PH_WRITE : c->fate == F_KILL_SYNC ? PH_SYNC
+		: c->fate == F_KILL_CLOSE ? PH_CLOSE : c->fate == F_KILL_READ ? PH_READ : -1;
+	if (ending) {
+		kill_now = 1, t->end_killed++;
+	} else if (now - c->start > WATCHDOG_MS + 6 * s->drain_ms) {
+		char w[64];
+		st = proc_state(c->pid, w, sizeof w);
+		t->hung++;
+		printf("soak_chaos: HUNG: child %d (%s) alive for %.0f s, in %s for %.0f ms: state %c, wchan %s\n",
+		       c->pid, fate_name[c->fate], (now - c->start) / 1e3, phase_name[phase], now - s->since, st, w);
+		kill_now = 1;
+	} else if (target >= 0 && phase == target && now - s->since >= c->delay) {
+		st = proc_state(c->pid, NULL, 0);
+		kill_now = !c->need_blocked || st == 'S' || st == 'D';
+	} else if (c->fate == F_KILL_RANDOM && now - c->start >= c->delay) {
+		kill_now = 1;
+	}
+	if (!kill_now)
+		return;
+	if (!st)
+		st = proc_state(c->pid, NULL, 0);
+	phase = __atomic_load_n(&s->phase, __ATOMIC_SEQ_CST);
+	blocked = st == 'S' || st == 'D';
+	kill(c->pid, SIGKILL);
+	c->killed = 1, c->kill_at = now_ms(CLOCK_MONOTONIC), c->kill_phase = phase, c->kill_blocked = blocked;
+	t->killed[phase]++;
+	if (blocked)
+		t->killed_blocked[phase]++;
+}
+
+static long long all_killed(const struct tally *t)
+{
+	long long k = 0;
+	for (int p = 0; p < NPHASE; p++)
+		k += t->killed[p];
+	return k;
+}
+
+/* The run: clients forked and their fates carried out until the deadline, with
+ * a quiet point every quiet_every seconds (all killed, the daemon measured). */
+static void drive(double seconds, int maxj, double quiet_every, pid_t daemon_pid, struct tally *t)
+{
 	struct child ch[MAXJ];
 	memset(ch, 0, sizeof ch);
-	long long started = 0, exited_ok = 0, escaped = 0, by_fate[NFATE] = {0};
-	long long killed[NPHASE] = {0}, killed_blocked[NPHASE] = {0}, hung = 0, stuck = 0, bad_exit = 0, bad_signal = 0;
-	long long open_failed = 0, end_killed = 0, slow = 0, slow_state[3] = {0};
-	double reap_max[NPHASE] = {0}, reap_sum[NPHASE] = {0};
-	struct slot tot = {0};
 	double t0 = now_ms(CLOCK_MONOTONIC), deadline = t0 + seconds * 1e3, next_spawn = t0, last_report = t0;
 	int alive = 0, quiet = 0, nquiet = 0;
 	double next_quiet = quiet_every > 0 ? t0 + quiet_every * 1e3 : deadline + 1;
@@ -687,29 +793,8 @@ int main(int argc, char **argv)
 			next_spawn = now;
 		}
 		if (!quiet && now < deadline && alive < maxj && now >= next_spawn) {
-			int i = 0;
-			while (ch[i].pid)
-				i++;
-			struct child *c = &ch[i];
-			memset(c, 0, sizeof *c);
-			memset(&sh->slot[i], 0, sizeof sh->slot[i]);
-			int f = rn(100);
-			c->fate = f < 25 ? F_EXIT : f < 40 ? F_KILL_WRITE : f < 55 ? F_KILL_SYNC : f < 70 ? F_KILL_CLOSE
-				: f < 82 ? F_KILL_READ : F_KILL_RANDOM;
-			c->delay = c->fate == F_KILL_RANDOM ? rn(4000) : rn(500);
-			c->need_blocked = chance(85);
-			c->start = now;
-			uint64_t child_seed = rnd();
-			pid_t pid = fork();
-			if (pid < 0)
-				die("fork", strerror(errno));
-			if (pid == 0) {
-				rng_state = child_seed;
-				me = &sh->slot[i];
-				client_main(c->fate);
-			}
-			c->pid = pid;
-			alive++, started++, by_fate[c->fate]++;
+			spawn(ch, now, t);
+			alive++;
 			next_spawn = now + rn(300);
 		}
 		for (int i = 0; i < maxj; i++) {
@@ -721,125 +806,30 @@ int main(int argc, char **argv)
 			pid_t r = waitpid(c->pid, &status, WNOHANG);
 			now = now_ms(CLOCK_MONOTONIC);
 			if (r == c->pid) {
-				if (c->killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
-					double d = now - c->kill_at;
-					reap_sum[c->kill_phase] += d;
-					if (d > reap_max[c->kill_phase])
-						reap_max[c->kill_phase] = d;
-					if (c->stuck)
-						printf("soak_chaos: stuck child %d finally gone after %.0f ms\n", c->pid, d);
-				} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-					exited_ok++;
-					if (c->fate != F_EXIT)
-						escaped++;
-				} else if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
-					open_failed++;
-				} else if (WIFEXITED(status)) {
-					bad_exit++;
-					printf("soak_chaos: child %d (%s) exited with status %d\n", c->pid, fate_name[c->fate],
-					       WEXITSTATUS(status));
-				} else {
-					bad_signal++;
-					printf("soak_chaos: child %d (%s) died of signal %d (%s) in %s\n", c->pid, fate_name[c->fate],
-					       WTERMSIG(status), strsignal(WTERMSIG(status)), phase_name[s->phase]);
-				}
-				tot.opens += s->opens, tot.writes += s->writes, tot.wbytes += s->wbytes;
-				tot.reads += s->reads, tot.rbytes += s->rbytes, tot.ioctls += s->ioctls;
-				tot.polls += s->polls, tot.closes += s->closes;
+				reaped(c, s, status, now, t);
 				c->pid = 0;
 				alive--;
-				continue;
+			} else if (c->killed) {
+				watch_killed(c, s, now, t);
+			} else {
+				fate_of(c, s, now, now >= deadline || quiet, t);
 			}
-			if (c->killed) {
-				if (!c->slow && now - c->kill_at > SLOW_MS) {
-					char w[64];
-					char st = proc_state(c->pid, w, sizeof w);
-					c->slow = 1, slow++;
-					slow_state[st == 'D' ? 0 : st == 'S' ? 1 : 2]++;
-					if (slow <= 5)
-						printf("soak_chaos: slow to die: child %d (%s) killed in %s %.0f ms ago: state %c, wchan %s; its ring lasts %.0f ms\n",
-						       c->pid, fate_name[c->fate], phase_name[c->kill_phase], now - c->kill_at, st, w, s->drain_ms);
-				}
-				if (!c->stuck && now - c->kill_at > STUCK_MS + s->drain_ms) {
-					char w[64];
-					char st = proc_state(c->pid, w, sizeof w);
-					c->stuck = 1, stuck++;
-					printf("soak_chaos: STUCK: child %d (%s) killed in %s %.0f ms ago is still there: state %c, wchan %s; its ring lasts %.0f ms\n",
-					       c->pid, fate_name[c->fate], phase_name[c->kill_phase], now - c->kill_at, st, w, s->drain_ms);
-				}
-				continue;
-			}
-			int phase = __atomic_load_n(&s->phase, __ATOMIC_SEQ_CST);
-			int kill_now = 0, blocked = 0;
-			char st = 0;
-			int target = c->fate == F_KILL_WRITE ? PH_WRITE : c->fate == F_KILL_SYNC ? PH_SYNC
-				: c->fate == F_KILL_CLOSE ? PH_CLOSE : c->fate == F_KILL_READ ? PH_READ : -1;
-			if (now >= deadline || quiet) {
-				kill_now = 1, end_killed++;
-			} else if (now - c->start > WATCHDOG_MS + 6 * s->drain_ms) {
-				char w[64];
-				st = proc_state(c->pid, w, sizeof w);
-				hung++;
-				printf("soak_chaos: HUNG: child %d (%s) alive for %.0f s, in %s for %.0f ms: state %c, wchan %s\n",
-				       c->pid, fate_name[c->fate], (now - c->start) / 1e3, phase_name[phase], now - s->since, st, w);
-				kill_now = 1;
-			} else if (target >= 0 && phase == target && now - s->since >= c->delay) {
-				st = proc_state(c->pid, NULL, 0);
-				kill_now = !c->need_blocked || st == 'S' || st == 'D';
-			} else if (c->fate == F_KILL_RANDOM && now - c->start >= c->delay) {
-				kill_now = 1;
-			}
-			if (!kill_now)
-				continue;
-			if (!st)
-				st = proc_state(c->pid, NULL, 0);
-			phase = __atomic_load_n(&s->phase, __ATOMIC_SEQ_CST);
-			blocked = st == 'S' || st == 'D';
-			kill(c->pid, SIGKILL);
-			c->killed = 1, c->kill_at = now_ms(CLOCK_MONOTONIC), c->kill_phase = phase, c->kill_blocked = blocked;
-			killed[phase]++;
-			if (blocked)
-				killed_blocked[phase]++;
 		}
 		if (now >= deadline && alive == 0)
 			break;
 		if (now - last_report >= 10000) {
 			last_report = now;
-			long long k = 0;
-			for (int p = 0; p < NPHASE; p++)
-				k += killed[p];
 			printf("soak_chaos: %.0f s: %lld started, %lld alive, %lld exited, %lld killed\n", (now - t0) / 1e3,
-			       started, (long long)alive, exited_ok, k);
+			       t->started, (long long)alive, t->exited_ok, all_killed(t));
 		}
 		usleep(5000);
 	}
+}
 
-	long long k = 0;
-	for (int p = 0; p < NPHASE; p++)
-		k += killed[p];
-	printf("soak_chaos: children=%lld exited=%lld killed=%lld open_failed=%lld bad_exit=%lld bad_signal=%lld "
-	       "stuck=%lld hung=%lld playvol_fail=%lld\n",
-	       started, exited_ok, k, open_failed, bad_exit, bad_signal, stuck, hung, sh->playvol_fail);
-	printf("soak_chaos: fates:");
-	for (int f = 0; f < NFATE; f++)
-		printf(" %s=%lld", fate_name[f], by_fate[f]);
-	printf(" (targeted children that ended before their kill: %lld; killed at a quiet point or the end: %lld)\n", escaped,
-	       end_killed);
-	printf("soak_chaos: killed_in:");
-	for (int p = 0; p < NPHASE; p++)
-		if (killed[p])
-			printf(" %s=%lld(blocked %lld)", phase_name[p], killed[p], killed_blocked[p]);
-	printf("\n");
-	printf("soak_chaos: kill_to_reap_ms:");
-	for (int p = 0; p < NPHASE; p++)
-		if (killed[p])
-			printf(" %s=%.0f/%.0f", phase_name[p], reap_sum[p] / killed[p], reap_max[p]);
-	printf(" (mean/max)\n");
-	printf("soak_chaos: slow_to_die=%lld (still there %d ms after SIGKILL; then in state D %lld, S %lld, other %lld)\n", slow,
-	       SLOW_MS, slow_state[0], slow_state[1], slow_state[2]);
-	printf("soak_chaos: requests opens=%lld writes=%lld bytes_written=%lld reads=%lld bytes_read=%lld ioctls=%lld "
-	       "polls=%lld closes=%lld\n",
-	       tot.opens, tot.writes, tot.wbytes, tot.reads, tot.rbytes, tot.ioctls, tot.polls, tot.closes);
+/* The errors the clients met, by call and errno, then the failed ioctls by
+ * number; returns how many were unexpected (not EAGAIN, EINVAL, ENOTTY). */
+static long long report_errors(void)
+{
 	long long unexpected = 0;
 	printf("soak_chaos: errors:");
 	int any = 0;
@@ -882,8 +872,72 @@ int main(int argc, char **argv)
 					       sh->ioctl_errors[t][nr][e]);
 			}
 	printf("%s\n", any ? "" : " none");
+	return unexpected;
+}
+
+/* The run's figures; returns whether it passed. */
+static int report(const struct tally *t)
+{
+	printf("soak_chaos: children=%lld exited=%lld killed=%lld open_failed=%lld bad_exit=%lld bad_signal=%lld "
+	       "stuck=%lld hung=%lld playvol_fail=%lld\n",
+	       t->started, t->exited_ok, all_killed(t), t->open_failed, t->bad_exit, t->bad_signal, t->stuck, t->hung,
+	       sh->playvol_fail);
+	printf("soak_chaos: fates:");
+	for (int f = 0; f < NFATE; f++)
+		printf(" %s=%lld", fate_name[f], t->by_fate[f]);
+	printf(" (targeted children that ended before their kill: %lld; killed at a quiet point or the end: %lld)\n",
+	       t->escaped, t->end_killed);
+	printf("soak_chaos: killed_in:");
+	for (int p = 0; p < NPHASE; p++)
+		if (t->killed[p])
+			printf(" %s=%lld(blocked %lld)", phase_name[p], t->killed[p], t->killed_blocked[p]);
+	printf("\n");
+	printf("soak_chaos: kill_to_reap_ms:");
+	for (int p = 0; p < NPHASE; p++)
+		if (t->killed[p])
+			printf(" %s=%.0f/%.0f", phase_name[p], t->reap_sum[p] / t->killed[p], t->reap_max[p]);
+	printf(" (mean/max)\n");
+	printf("soak_chaos: slow_to_die=%lld (still there %d ms after SIGKILL; then in state D %lld, S %lld, other %lld)\n",
+	       t->slow, SLOW_MS, t->slow_state[0], t->slow_state[1], t->slow_state[2]);
+	printf("soak_chaos: requests opens=%lld writes=%lld bytes_written=%lld reads=%lld bytes_read=%lld ioctls=%lld "
+	       "polls=%lld closes=%lld\n",
+	       t->tot.opens, t->tot.writes, t->tot.wbytes, t->tot.reads, t->tot.rbytes, t->tot.ioctls, t->tot.polls,
+	       t->tot.closes);
+	long long unexpected = report_errors();
 	printf("soak_chaos: unexpected_errors=%lld\n", unexpected);
-	int ok = !stuck && !hung && !bad_exit && !bad_signal && !unexpected && !sh->playvol_fail;
+	int ok = !t->stuck && !t->hung && !t->bad_exit && !t->bad_signal && !unexpected && !sh->playvol_fail;
 	printf("soak_chaos: %s\n", ok ? "ok" : "FAILED");
-	return ok ? 0 : 1;
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = 1;
+	double seconds = 60;
+	int maxj = 8, opt;
+	double quiet_every = 0;
+	pid_t daemon_pid = 0;
+	while ((opt = getopt(argc, argv, "d:s:t:j:q:p:")) != -1) {
+		switch (opt) {
+		case 'd': dsp_path = optarg; break;
+		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 't': seconds = atof(optarg); break;
+		case 'j': maxj = atoi(optarg); break;
+		case 'q': quiet_every = atof(optarg); break;
+		case 'p': daemon_pid = atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: soak_chaos [-d DSP] [-s SEED] [-t SECONDS] [-j MAX] [-q SECONDS -p PID]\n");
+			return 2;
+		}
+	}
+	if (maxj < 1 || maxj > MAXJ)
+		die("-j", "1..32");
+	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		die("mmap", strerror(errno));
+	rng_state = seed * 0x2545f4914f6cdd1dull + 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	static struct tally t;
+	drive(seconds, maxj, quiet_every, daemon_pid, &t);
+	return report(&t) ? 0 : 1;
 }

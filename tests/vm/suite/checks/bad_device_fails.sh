@@ -1,0 +1,30 @@
+# shellcheck shell=bash
+# A device that does not exist is waited for (issue 11): ossd serves its node on a
+#    stand-in clock, a client plays to it without an error, SIGTERM exits 0. A device
+#    that is there and refuses (busy: the recording source's aplay holds $SRC_DEV) is
+#    a non-zero exit with a message, no node left behind.
+t_bad_device_fails() {
+  local rc=0 pid log=$ART/absent-device.log ms
+  spawn_ossd --device hw:9,0 --dsp dsp-absent --mixer "" --sndstat "" --capture-device none "${OSSD_OPTS[@]}" 2>"$log" &
+  pid=$!
+  # shellcheck disable=SC2064
+  trap "kill -KILL $pid 2>/dev/null || true" EXIT
+  wait_for 10 test -c /dev/dsp-absent || die_with_log "$log" "ossd --device hw:9,0 made no /dev/dsp-absent within 10 s"
+  grep -q 'waiting for the card' "$log" || die_with_log "$log" "ossd --device hw:9,0 did not say it waits for the card"
+  ms=$(now_ms)
+  timeout 10 sh -c 'exec cat "$1" > /dev/dsp-absent' cat "$ART/tone-500.u8" || die_with_log "$log" "cat to the stand-in failed (exit status $?)"
+  echo "1 s played to the stand-in clock in $(($(now_ms) - ms)) ms"
+  kill -TERM "$pid"
+  timeout 5 tail --pid="$pid" -f /dev/null || die_with_log "$log" "still running 5 s after SIGTERM"
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 0 ] || die_with_log "$log" "exited with status $rc after SIGTERM, not 0"
+  grep 'absent' "$log" | head -n 1
+  rc=0
+  need_source
+  timeout 10 "$OSSD" --device "$SRC_DEV" --dsp dsp-bad --mixer "" --sndstat "" "${OSSD_OPTS[@]}" >"$ART/bad-device.out" 2>"$ART/bad-device.err" || rc=$?
+  [ "$rc" -ne 124 ] || die "ossd --device $SRC_DEV (busy) still running after 10 s"
+  [ "$rc" -ne 0 ] || die "ossd --device $SRC_DEV (busy) exited 0"
+  [ -s "$ART/bad-device.err" ] || die "ossd --device $SRC_DEV (busy) exited $rc with nothing on stderr"
+  [ ! -e /dev/dsp-bad ] || die "/dev/dsp-bad left behind"
+  echo "refusing device: exit status $rc, stderr ($(wc -l <"$ART/bad-device.err") lines), last: $(tail -n 1 "$ART/bad-device.err")"
+}
