@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck source=../server.sh
+# shellcheck source=tests/vm/suite/server.sh
 . "$SUITE/server.sh"
 # A desktop's sound server holds the card (issue 19): alice's PulseAudio plays to
 # hw:Loopback,0,0. ossd started as root with no --device finds it, says so in one line,
@@ -18,7 +18,7 @@ t_server_auto() {
   srv_device server-auto
   grep -E "alice's sound server \(pulseaudio, pid $PA_PID\) runs: playing through it, as alice" "$log" ||
     die_with_log "$log" "ossd did not say that it plays through alice's sound server (pid $PA_PID)"
-  grep -q "^Uid:[[:space:]]*$SRV_UID[[:space:]]" "/proc/$SRV_OSSD/status" ||
+  grep -q "^Uid:[[:space:]]*${SRV_UID}[[:space:]]" "/proc/$SRV_OSSD/status" ||
     die "ossd does not run as alice: $(grep '^Uid:' "/proc/$SRV_OSSD/status")"
   srv_device server-auto | grep -q "^0: server:unix:$SRV_SOCK " || die "ossd does not play through $SRV_SOCK: $(srv_device server-auto)"
   echo "device underruns in ossd's first second: $u"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck source=../server.sh
+# shellcheck source=tests/vm/suite/server.sh
 . "$SUITE/server.sh"
 # A busy card is a card that is not there, for now (issue 19): with alice's PulseAudio
 # holding hw:Loopback,0,0, an ossd told --device hw:Loopback,0,0 --device hw:Dummy,0
@@ -15,7 +15,7 @@ t_server_busy() {
     die_with_log "$log" "ossd did not name PulseAudio (pid $PA_PID, user alice) as the busy card's holder"
   wait_for 5 grep -q '^0: hw:Dummy,0 ' "/dev/sndstat-server-busy" || die_with_log "$log" "ossd does not play on hw:Dummy,0: $(srv_device server-busy)"
   srv_device server-busy
-  pa_stop
+  pa_stop TERM
   wait_for 5 grep -q '^0: hw:Loopback,0,0 ' "/dev/sndstat-server-busy" ||
     die_with_log "$log" "the mix did not move to hw:Loopback,0,0 within 5 s of PulseAudio ending: $(srv_device server-busy)"
   grep 'is back after .*; playing on it instead of hw:Dummy,0' "$log" || die_with_log "$log" "ossd logged no line that it took the card"
@@ -28,6 +28,6 @@ t_server_busy() {
   play_to_dsp "$ART/server-660.u8" /dev/dsp-server-busy || die_with_log "$log" "the client on the freed card failed (exit status $?)"
   wait "$rpid" || rc=$?
   [ "$rc" -eq 0 ] || die "arecord on hw:Loopback,1,0 exited with status $rc: $(cat "$ART/server-busy.arecord")"
-  judge "on the freed card" "$ART/server-busy.raw" --format "$(tr 'A-Z' 'a-z' <<<"${fmt//_/}")" --freq 660 --seconds 0.9
+  judge "on the freed card" "$ART/server-busy.raw" --format "$(tr "[:upper:]" "[:lower:]" <<<"${fmt//_/}")" --freq 660 --seconds 0.9
   srv_ossd_stop "$log"
 }

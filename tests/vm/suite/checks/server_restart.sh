@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck source=../server.sh
+# shellcheck source=tests/vm/suite/server.sh
 . "$SUITE/server.sh"
 # The sound server is killed (SIGKILL) under a playing client and started again a
 # second later, as a session that ends and begins (issue 19): the client plays on

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck source=../server.sh
+# shellcheck source=tests/vm/suite/server.sh
 . "$SUITE/server.sh"
 # A sound server on another machine, over its TCP transport (issue 19): ossd
 # --server tcp:127.0.0.1:4713 plays through alice's PulseAudio (module-native-
@@ -44,5 +44,5 @@ t_server_tcp() {
   srv_capture_stop
   judge "over TCP again" "$ART/server-tcp-back.raw" --freq 660 --seconds 0.9
   srv_ossd_stop "$log"
-  pa_stop
+  pa_stop TERM
 }
