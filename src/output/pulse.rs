@@ -245,9 +245,10 @@ impl PulseSink {
             minreq: period * fb as u32,
             fragsize: u32::MAX,
         };
-        let flags = StreamFlags::ADJUST_LATENCY
-            | StreamFlags::AUTO_TIMING_UPDATE
-            | StreamFlags::INTERPOLATE_TIMING;
+        let mut flags = StreamFlags::AUTO_TIMING_UPDATE | StreamFlags::INTERPOLATE_TIMING;
+        if std::env::var_os("OSSD_PULSE_NO_ADJUST").is_none() {
+            flags |= StreamFlags::ADJUST_LATENCY; // EXPERIMENT
+        }
         let connected = stream.connect_playback(None, Some(&attr), flags, None, None);
         let stream = s.stream.insert(stream);
         connected.map_err(|e| unreachable(name, e))?;

@@ -90,7 +90,7 @@ srv_ossd() {
   local name=$1
   shift
   spawn_ossd --dsp "dsp-$name" --mixer "" --sndstat "sndstat-$name" --capture-device none \
-    --control-socket "" "$@" 2>"$ART/$name.log" &
+    "$@" 2>"$ART/$name.log" &
   SRV_OSSD=$!
   wait_for 10 test -c "/dev/dsp-$name" || die_with_log "$ART/$name.log" "/dev/dsp-$name did not appear within 10 s"
   wait_for 5 test -c "/dev/sndstat-$name" || die_with_log "$ART/$name.log" "/dev/sndstat-$name did not appear within 5 s"
