@@ -46,8 +46,12 @@ PA
   echo "snd-aloop reloaded with one subdevice per PCM; user alice (uid $SRV_UID)"
 }
 
-# pa_start: alice's PulseAudio, holding hw:Loopback,0,0; its pid in PA_PID.
+# pa_start: alice's PulseAudio, holding hw:Loopback,0,0; its pid in PA_PID. Each
+# check runs in a subshell of its own: a server that an earlier check started (and
+# left running) is found by its pid file, and kept.
 pa_start() {
+  PA_PID=$(cat "$ART/pulseaudio.pid" 2>/dev/null || true)
+  if [ -n "$PA_PID" ] && kill -0 "$PA_PID" 2>/dev/null; then return 0; fi
   server_setup
   setpriv --reuid $SRV_UID --regid $SRV_UID --clear-groups \
     env HOME=/tmp/alice XDG_RUNTIME_DIR=/run/user/$SRV_UID \
@@ -62,12 +66,13 @@ pa_start() {
 
 # pa_stop [SIGNAL]: alice's PulseAudio ends (SIGTERM, or as said).
 pa_stop() {
-  [ -n "${PA_PID:-}" ] || return 0
+  PA_PID=$(cat "$ART/pulseaudio.pid" 2>/dev/null || true)
+  [ -n "$PA_PID" ] || return 0
   kill "-${1:-TERM}" "$PA_PID" 2>/dev/null || true
   timeout 5 tail --pid="$PA_PID" -f /dev/null || kill -KILL "$PA_PID" 2>/dev/null || true
   wait "$PA_PID" 2>/dev/null || true
   PA_PID=""
-  rm -f $SRV_SOCK
+  rm -f $SRV_SOCK "$ART/pulseaudio.pid"
 }
 
 # srv_capture_start NAME / srv_capture_stop: what the card plays, into $ART/NAME.raw
@@ -92,6 +97,8 @@ srv_ossd() {
   spawn_ossd --dsp "dsp-$name" --mixer "" --sndstat "sndstat-$name" --capture-device none \
     "$@" 2>"$ART/$name.log" &
   SRV_OSSD=$!
+  # shellcheck disable=SC2064
+  trap "kill -KILL $SRV_OSSD 2>/dev/null || true" EXIT
   wait_for 10 test -c "/dev/dsp-$name" || die_with_log "$ART/$name.log" "/dev/dsp-$name did not appear within 10 s"
   wait_for 5 test -c "/dev/sndstat-$name" || die_with_log "$ART/$name.log" "/dev/sndstat-$name did not appear within 5 s"
 }

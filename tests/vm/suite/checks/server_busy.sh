@@ -9,7 +9,7 @@ t_server_busy() {
   need_file "$ART/server-660.u8"
   local log=$ART/server-busy.log
   grep -q Dummy /proc/asound/cards || die "no Dummy card (snd-dummy) in this guest"
-  [ -n "${PA_PID:-}" ] || pa_start
+  pa_start
   srv_ossd server-busy --device hw:Loopback,0,0 --device hw:Dummy,0 --server none "${OSSD_OPTS[@]}"
   grep -E "output device hw:Loopback,0,0 is busy: held by pulseaudio \(pid $PA_PID, user alice\)" "$log" ||
     die_with_log "$log" "ossd did not name PulseAudio (pid $PA_PID, user alice) as the busy card's holder"

@@ -9,7 +9,7 @@ t_server_restart() {
   need_file "$ART/server-4s.u8"
   need_file "$ART/server-660.u8"
   local log=$ART/server-restart.log cpid crc=0 t0 ms
-  [ -n "${PA_PID:-}" ] || pa_start
+  pa_start
   srv_ossd server-restart
   wait_for 5 grep -q "^0: server:" "/dev/sndstat-server-restart" || die_with_log "$log" "ossd does not play through the server: $(srv_device server-restart)"
   t0=$(now_ms)

@@ -13,7 +13,7 @@ t_server_tcp() {
   need_file "$ART/server-660.u8"
   need_bin oss_write
   local log=$ART/server-tcp.log out ms cpid crc=0 t0
-  [ -n "${PA_PID:-}" ] || pa_start
+  pa_start
   srv_ossd server-tcp --server tcp:127.0.0.1:4713
   wait_for 5 grep -q '^0: server:tcp:127.0.0.1:4713 ' /dev/sndstat-server-tcp || die_with_log "$log" "ossd does not play through tcp:127.0.0.1:4713: $(srv_device server-tcp)"
   srv_capture_start server-tcp
