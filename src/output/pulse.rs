@@ -290,7 +290,7 @@ impl PulseSink {
 
 /// Opens server sinks for the engine without making it wait on a network:
 /// each try runs on a thread of its own, and the engine waits for it only
-/// [`QUICK`] (a local server answers in a few milliseconds). A try that
+/// [`QUICK`] ([`QUICK_LOCAL`] for a server on this machine). A try that
 /// takes longer (a server across a network that is down, a server that is
 /// stuck) goes on alone; the engine's next try, a [`RETRY`] later, takes its
 /// result. Meanwhile the engine goes on pacing the clients on its stand-in.
@@ -310,8 +310,15 @@ struct Try {
     result: Receiver<Result<PulseSink, DeviceError>>,
 }
 
-/// How long the engine waits for a try to connect before it goes on.
+/// How long the engine waits for a try to connect to a server across a
+/// network before it goes on.
 pub const QUICK: Duration = Duration::from_millis(100);
+/// The same for a server on this machine (a unix socket): one that is not
+/// there fails at once, and one that is answers in milliseconds, unless
+/// the machine is very busy; the engine rather waits than starts a client
+/// on its stand-in (the sound lost) when the device reopens for it after
+/// an idle release.
+pub const QUICK_LOCAL: Duration = Duration::from_secs(1);
 
 impl Connector {
     /// A sink on the server at `address` as `want` asks, if one is ready
@@ -335,7 +342,12 @@ impl Connector {
             });
         }
         let rx = &self.pending.as_ref().expect("just set").result;
-        match rx.recv_timeout(QUICK) {
+        let quick = if address.starts_with("unix:") {
+            QUICK_LOCAL
+        } else {
+            QUICK
+        };
+        match rx.recv_timeout(quick) {
             Ok(result) => {
                 self.pending = None;
                 result

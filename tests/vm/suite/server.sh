@@ -111,5 +111,5 @@ srv_ossd_stop() {
 }
 # srv_device NAME: the device line of /dev/sndstat-NAME.
 srv_device() { grep '^0: ' "/dev/sndstat-$1" || true; }
-# srv_underruns NAME: the device underruns /dev/sndstat-NAME counts.
-srv_underruns() { sed -n 's/.*, \([0-9]*\) device underruns$/\1/p' "/dev/sndstat-$1"; }
+# srv_underruns NAME: the device underruns /dev/sndstat-NAME's device line counts.
+srv_underruns() { sed -n 's/^0: .*, \([0-9]*\) underruns\{0,1\}$/\1/p' "/dev/sndstat-$1"; }
