@@ -30,7 +30,7 @@ t_server_auto() {
   echo "2 s through the server took $ms ms, open to close"
   srv_capture_stop
   [ "$ms" -le 3000 ] || die_with_log "$log" "2 s through the server took $ms ms (at most 3000)"
-  judge "through PulseAudio" "$ART/server-auto.raw" --freq 500 --seconds 1.9
+  judge "through PulseAudio" "$ART/server-auto.raw" --freq 500 --seconds 2.0
   srv_device server-auto
   srv_ossd_stop "$log"
 }

@@ -28,6 +28,6 @@ t_server_busy() {
   play_to_dsp "$ART/server-660.u8" /dev/dsp-server-busy || die_with_log "$log" "the client on the freed card failed (exit status $?)"
   wait "$rpid" || rc=$?
   [ "$rc" -eq 0 ] || die "arecord on hw:Loopback,1,0 exited with status $rc: $(cat "$ART/server-busy.arecord")"
-  judge "on the freed card" "$ART/server-busy.raw" --format "$(tr "[:upper:]" "[:lower:]" <<<"${fmt//_/}")" --freq 660 --seconds 0.9
+  judge "on the freed card" "$ART/server-busy.raw" --format "$(tr "[:upper:]" "[:lower:]" <<<"${fmt//_/}")" --freq 660 --seconds 1.0
   srv_ossd_stop "$log"
 }

@@ -32,6 +32,6 @@ t_server_restart() {
   srv_capture_start server-restart
   play_to_dsp "$ART/server-660.u8" /dev/dsp-server-restart || die_with_log "$log" "the client after the restart failed (exit status $?)"
   srv_capture_stop
-  judge "through the new server" "$ART/server-restart.raw" --freq 660 --seconds 0.9
+  judge "through the new server" "$ART/server-restart.raw" --freq 660 --seconds 1.0
   srv_ossd_stop "$log"
 }

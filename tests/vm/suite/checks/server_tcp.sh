@@ -24,7 +24,7 @@ t_server_tcp() {
   srv_capture_stop
   echo "2 s over TCP took $ms ms, open to close"
   [ "$ms" -le 3000 ] || die_with_log "$log" "2 s over TCP took $ms ms (at most 3000)"
-  judge "over TCP" "$ART/server-tcp.raw" --freq 500 --seconds 1.9
+  judge "over TCP" "$ART/server-tcp.raw" --freq 500 --seconds 2.0
   # The network drops under a client, and comes back.
   t0=$(now_ms)
   play_to_dsp "$ART/server-4s.u8" /dev/dsp-server-tcp &
@@ -42,7 +42,7 @@ t_server_tcp() {
   srv_capture_start server-tcp-back
   play_to_dsp "$ART/server-660.u8" /dev/dsp-server-tcp || die_with_log "$log" "the client after the network's return failed (exit status $?)"
   srv_capture_stop
-  judge "over TCP again" "$ART/server-tcp-back.raw" --freq 660 --seconds 0.9
+  judge "over TCP again" "$ART/server-tcp-back.raw" --freq 660 --seconds 1.0
   srv_ossd_stop "$log"
   pa_stop TERM
 }
