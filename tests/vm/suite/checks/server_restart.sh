@@ -13,7 +13,11 @@ t_server_restart() {
   srv_ossd server-restart
   wait_for 5 grep -q "^0: server:" "/dev/sndstat-server-restart" || die_with_log "$log" "ossd does not play through the server: $(srv_device server-restart)"
   t0=$(now_ms)
-  play_to_dsp "$ART/server-4s.u8" /dev/dsp-server-restart &
+  (
+    t=$(now_ms)
+    play_to_dsp "$ART/server-4s.u8" /dev/dsp-server-restart || exit
+    echo $(($(now_ms) - t)) >"$ART/server-restart.client-ms"
+  ) &
   cpid=$!
   sleep 1
   pa_stop KILL
@@ -22,10 +26,12 @@ t_server_restart() {
   sleep 1
   pa_start
   wait "$cpid" || crc=$?
-  ms=$(($(now_ms) - t0))
-  echo "the 4 s client exited with status $crc after $ms ms"
+  ms=$(cat "$ART/server-restart.client-ms" 2>/dev/null || echo "?")
+  echo "the 4 s client exited with status $crc after $ms ms (the server came back after $(($(now_ms) - t0)) ms)"
   [ "$crc" -eq 0 ] || die_with_log "$log" "the client playing across the restart exited with status $crc"
-  [ "$ms" -le 9000 ] || die_with_log "$log" "the 4 s client took $ms ms across the restart (at most 9000)"
+  # Paced by the stand-in while the server is away: its own time, and what
+  # noticing the server's going took.
+  [ "$ms" -le 6000 ] || die_with_log "$log" "the 4 s client took $ms ms across the restart (at most 6000)"
   kill -0 "$SRV_OSSD" || die_with_log "$log" "ossd is gone"
   wait_for 5 sh -c "grep -q 'is back after' '$log'" || die_with_log "$log" "ossd logged no 'is back' line within 5 s of the new server"
   grep 'is back after' "$log"
