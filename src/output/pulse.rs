@@ -245,10 +245,12 @@ impl PulseSink {
             minreq: period * fb as u32,
             fragsize: u32::MAX,
         };
-        let mut flags = StreamFlags::AUTO_TIMING_UPDATE | StreamFlags::INTERPOLATE_TIMING;
-        if std::env::var_os("OSSD_PULSE_NO_ADJUST").is_none() {
-            flags |= StreamFlags::ADJUST_LATENCY; // EXPERIMENT
-        }
+        // ADJUST_LATENCY: the server fits its own latency to what ossd
+        // asks (with timer-based scheduling; a server without it, as
+        // PulseAudio in a VM, raises the stream's buffer to its own).
+        let flags = StreamFlags::ADJUST_LATENCY
+            | StreamFlags::AUTO_TIMING_UPDATE
+            | StreamFlags::INTERPOLATE_TIMING;
         let connected = stream.connect_playback(None, Some(&attr), flags, None, None);
         let stream = s.stream.insert(stream);
         connected.map_err(|e| unreachable(name, e))?;
@@ -311,8 +313,9 @@ struct Try {
 }
 
 /// How long the engine waits for a try to connect to a server across a
-/// network before it goes on.
-pub const QUICK: Duration = Duration::from_millis(100);
+/// network before it goes on (once per try: while the try goes on, later
+/// calls do not wait).
+pub const QUICK: Duration = Duration::from_millis(300);
 /// The same for a server on this machine (a unix socket): one that is not
 /// there fails at once, and one that is answers in milliseconds, unless
 /// the machine is very busy; the engine rather waits than starts a client
@@ -325,7 +328,8 @@ impl Connector {
     /// now or within [`QUICK`]; else the device is absent for now.
     pub fn open(&mut self, address: &str, want: &DeviceConfig) -> Result<PulseSink, DeviceError> {
         let same = |t: &Try| t.address == address && t.want == *want;
-        if !self.pending.as_ref().is_some_and(same) {
+        let waited = self.pending.as_ref().is_some_and(same);
+        if !waited {
             let (tx, rx) = std::sync::mpsc::channel();
             let (a, w) = (address.to_owned(), *want);
             std::thread::Builder::new()
@@ -342,10 +346,10 @@ impl Connector {
             });
         }
         let rx = &self.pending.as_ref().expect("just set").result;
-        let quick = if address.starts_with("unix:") {
-            QUICK_LOCAL
-        } else {
-            QUICK
+        let quick = match (waited, address.starts_with("unix:")) {
+            (true, _) => Duration::ZERO,
+            (false, true) => QUICK_LOCAL,
+            (false, false) => QUICK,
         };
         match rx.recv_timeout(quick) {
             Ok(result) => {

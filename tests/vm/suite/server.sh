@@ -37,7 +37,7 @@ server_setup() {
   chmod 700 /run/user/$SRV_UID
   ip link set lo up || die "ip link set lo up failed"
   cat >"$SRV_PA" <<PA
-load-module module-alsa-sink device=hw:Loopback,0,0 rate=48000 format=s16le channels=2 sink_name=loopback
+load-module module-alsa-sink device=hw:Loopback,0,0 rate=48000 format=s16le channels=2 sink_name=loopback fragments=4 fragment_size=1920
 load-module module-native-protocol-unix auth-anonymous=1
 load-module module-native-protocol-tcp auth-anonymous=1 listen=127.0.0.1 port=4713
 set-default-sink loopback
