@@ -37,7 +37,7 @@ server_setup() {
   chmod 700 /run/user/$SRV_UID
   ip link set lo up || die "ip link set lo up failed"
   cat >"$SRV_PA" <<PA
-load-module module-alsa-sink device=hw:Loopback,0,0 rate=48000 format=s16le channels=2 sink_name=loopback fragments=4 fragment_size=1920
+load-module module-alsa-sink device=hw:Loopback,0,0 rate=48000 format=s16le channels=2 sink_name=loopback
 load-module module-native-protocol-unix auth-anonymous=1
 load-module module-native-protocol-tcp auth-anonymous=1 listen=127.0.0.1 port=4713
 set-default-sink loopback
@@ -59,7 +59,7 @@ pa_start() {
     >>"$ART/pulseaudio.log" 2>&1 &
   PA_PID=$!
   echo "$PA_PID" >"$ART/pulseaudio.pid"
-  wait_for 10 test -S $SRV_SOCK || die_with_log "$ART/pulseaudio.log" "PulseAudio's socket $SRV_SOCK did not appear within 10 s"
+  wait_for 30 test -S $SRV_SOCK || die_with_log "$ART/pulseaudio.log" "PulseAudio's socket $SRV_SOCK did not appear within 30 s"
   wait_for 5 grep -q RUNNING /proc/asound/Loopback/pcm0p/sub0/status ||
     die_with_log "$ART/pulseaudio.log" "PulseAudio does not hold hw:Loopback,0,0 (it is not running)"
 }

@@ -21,8 +21,8 @@ t_server_restart() {
   cpid=$!
   sleep 1
   pa_stop KILL
-  wait_for 6 grep -q 'went away' "$log" || die_with_log "$log" "ossd did not notice the server going within 6 s"
-  grep 'went away' "$log"
+  wait_for 6 grep -q "output device server:unix:$SRV_SOCK failed" "$log" || die_with_log "$log" "ossd did not notice the server going within 6 s"
+  grep "output device server:unix:$SRV_SOCK failed" "$log"
   sleep 1
   pa_start
   wait "$cpid" || crc=$?

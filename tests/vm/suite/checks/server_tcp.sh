@@ -35,8 +35,8 @@ t_server_tcp() {
   cpid=$!
   sleep 1
   ip link set lo down
-  wait_for 8 grep -q 'went away' "$log" || { ip link set lo up; die_with_log "$log" "ossd did not notice the network dropping within 8 s"; }
-  echo "noticed $(($(now_ms) - t0 - 1000)) ms after the drop: $(grep 'went away' "$log" | tail -n 1)"
+  wait_for 8 grep -q 'output device server:tcp:127.0.0.1:4713 failed' "$log" || { ip link set lo up; die_with_log "$log" "ossd did not notice the network dropping within 8 s"; }
+  echo "noticed $(($(now_ms) - t0 - 1000)) ms after the drop: $(grep 'output device server:tcp:127.0.0.1:4713 failed' "$log" | tail -n 1)"
   ip link set lo up
   wait "$cpid" || crc=$?
   ms=$(cat "$ART/server-tcp.client-ms" 2>/dev/null || echo "?")
