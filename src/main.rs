@@ -463,8 +463,17 @@ fn open_output(args: &Settings, devices: &[String]) -> Result<Output, String> {
                     }
                 );
             }
-            let req = args.alsa_request(&devices[0]);
-            (0, Box::new(ClockSink::stand_in(req.stand_in())), true)
+            let mut cfg = args.alsa_request(&devices[0]).stand_in();
+            if devices[0].starts_with(SERVER_PREFIX) {
+                // Through a server the mix runs in blocks of its shortest
+                // period, unless asked for longer ones.
+                let block = ossd::output::pulse::server_block(cfg.pcm.rate);
+                if cfg.period_frames < block {
+                    cfg.buffer_frames = cfg.buffer_frames / cfg.period_frames.max(1) * block;
+                    cfg.period_frames = block;
+                }
+            }
+            (0, Box::new(ClockSink::stand_in(cfg)), true)
         }
     };
     let device = devices[first].clone();

@@ -47,6 +47,14 @@ const STALL: Duration = Duration::from_secs(2);
 pub const MIN_PERIOD: Duration = Duration::from_millis(10);
 pub const MIN_BUFFER: Duration = Duration::from_millis(40);
 
+/// The mix block ossd uses through a server: [`MIN_PERIOD`] at `rate`, to
+/// the next power of two (512 frames at 48 kHz). A smaller block would only
+/// wake the engine more often: the server asks for a period at a time.
+pub fn server_block(rate: u32) -> u32 {
+    let frames = (u64::from(rate) * MIN_PERIOD.as_micros() as u64).div_ceil(1_000_000);
+    (frames.max(16) as u32).next_power_of_two()
+}
+
 /// The period and buffer (frames) to ask a server for, given what the mix
 /// wants: at least [`MIN_PERIOD`] and [`MIN_BUFFER`], in whole mix periods.
 pub fn server_geometry(want: &DeviceConfig) -> (u32, u32) {
@@ -511,6 +519,14 @@ mod tests {
         // Other rates: 10 ms of 44.1 kHz is 441 frames: 4 blocks of 128.
         assert_eq!(server_geometry(&want(128, 384, 44100)), (512, 2048));
         assert_eq!(server_geometry(&want(100, 300, 8000)), (100, 400));
+    }
+
+    #[test]
+    fn the_mix_block_through_a_server_is_10_ms_to_a_power_of_two() {
+        assert_eq!(server_block(48000), 512);
+        assert_eq!(server_block(44100), 512);
+        assert_eq!(server_block(96000), 1024);
+        assert_eq!(server_block(8000), 128);
     }
 
     #[test]
