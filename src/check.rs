@@ -12,7 +12,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::config::{self, ConfigError, FileConfig, Settings, DEFAULT_PATH};
+use crate::config::{self, ConfigError, FileConfig, Server, Settings, DEFAULT_PATH, SERVER_PREFIX};
+use crate::desktop;
+use crate::host::servers::{self, SoundServer};
+use crate::host::{holders, SERVER_PROGRAMS};
 
 /// The udev rule's name, and where udev looks for it.
 pub const UDEV_RULE: &str = "60-ossd.rules";
@@ -186,6 +189,14 @@ pub trait Probe {
     fn try_realtime(&self, priority: i32) -> Result<(), String>;
     /// The running ossd's own path (ossd-run is looked for beside it).
     fn exe(&self) -> Option<PathBuf>;
+    /// The users' sound servers that run ([`servers::find`]).
+    fn sound_servers(&self) -> Vec<SoundServer>;
+    /// The user of the seat's active session ([`servers::active_uid`]).
+    fn active_uid(&self) -> Option<u32>;
+    /// Who holds the device `name`, in words ([`holders::held_by`]).
+    fn held_by(&self, name: &str, capture: bool) -> String;
+    /// Whether a sound server takes connections at `address`.
+    fn reach_server(&self, address: &str) -> Result<(), String>;
 }
 
 /// The real system; its files are read under `root` ("/" for the real ones).
@@ -288,6 +299,48 @@ impl Probe for Host {
     fn exe(&self) -> Option<PathBuf> {
         std::env::current_exe().ok()
     }
+
+    fn sound_servers(&self) -> Vec<SoundServer> {
+        servers::find(&self.root)
+    }
+
+    fn active_uid(&self) -> Option<u32> {
+        servers::active_uid(&self.root)
+    }
+
+    fn held_by(&self, name: &str, capture: bool) -> String {
+        holders::held_by(&self.root, name, capture)
+    }
+
+    fn reach_server(&self, address: &str) -> Result<(), String> {
+        use std::net::ToSocketAddrs;
+        let timeout = std::time::Duration::from_secs(2);
+        if let Some(path) = address.strip_prefix("unix:") {
+            return std::os::unix::net::UnixStream::connect(self.path(path))
+                .map(drop)
+                .map_err(|e| e.to_string());
+        }
+        let rest = address.split_once(':').map_or(address, |(_, r)| r);
+        let hostport = if rest
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            rest.to_owned()
+        } else {
+            format!("{rest}:4713")
+        };
+        let addrs = hostport
+            .to_socket_addrs()
+            .map_err(|e| format!("{hostport}: {e}"))?;
+        let mut last = format!("{hostport}: no address");
+        for a in addrs {
+            match std::net::TcpStream::connect_timeout(&a, timeout) {
+                Ok(_) => return Ok(()),
+                Err(e) => last = format!("{a}: {e}"),
+            }
+        }
+        Err(last)
+    }
 }
 
 /// `ossd --check` on this system: the config file (`--config PATH`, else
@@ -385,9 +438,10 @@ impl<'a> Context<'a> {
 type Check = fn(&Context<'_>, &mut CheckReport);
 
 /// Every check, in the order the report lists them.
-const CHECKS: [Check; 7] = [
+const CHECKS: [Check; 8] = [
     check_cuse,
     check_oss_nodes,
+    check_sound_server,
     check_sound_card,
     check_installation,
     check_unit_and_ossd_run,
@@ -512,14 +566,20 @@ fn check_sound_card(c: &Context<'_>, r: &mut CheckReport) {
         Some(c) => r.ok("ALSA cards", c.join(", ")),
     }
     let card_list = cards.as_deref().unwrap_or_default().join(", ");
-    let playback = match settings.device.as_slice() {
-        [] => probe.first_playback_device().map(|d| vec![d]),
-        list => Ok(list.to_vec()),
+    let plan = output_plan(c);
+    let playback = match (plan.devices.as_slice(), probe.first_playback_device()) {
+        ([card], Err(e)) if settings.device.is_empty() && !card.starts_with(SERVER_PREFIX) => {
+            Err(e)
+        }
+        (list, _) => Ok(list.to_vec()),
     };
     match &playback {
         Ok(list) => {
             for (i, d) in list.iter().enumerate() {
-                let item = pcm_item(probe, d, false, c.ossd_running, &card_list);
+                let item = match d.strip_prefix(SERVER_PREFIX) {
+                    Some(address) => server_item(probe, address, settings),
+                    None => pcm_item(probe, d, false, c.ossd_running, &card_list),
+                };
                 r.items.push(fallback(item, i, "plays"));
             }
         }
@@ -531,9 +591,15 @@ fn check_sound_card(c: &Context<'_>, r: &mut CheckReport) {
     }
     // Recording opens when the first reader comes. Without capture on the
     // card only recording fails: a note, unless a capture device was named.
-    let captures = playback
-        .as_deref()
-        .map_or(Vec::new(), |p| settings.capture(p));
+    // (A sound server is played through, not recorded from.)
+    let captures = playback.as_deref().map_or(Vec::new(), |p| {
+        let cards: Vec<String> = p
+            .iter()
+            .filter(|d| !d.starts_with(SERVER_PREFIX))
+            .cloned()
+            .collect();
+        settings.capture(&cards)
+    });
     for (i, d) in captures.iter().enumerate() {
         let mut item = pcm_item(probe, d, true, c.ossd_running, &card_list);
         if i == 0 && settings.capture_device.is_empty() && item.status == Status::Problem {
@@ -545,6 +611,93 @@ fn check_sound_card(c: &Context<'_>, r: &mut CheckReport) {
             ));
         }
         r.items.push(fallback(item, i, "records"));
+    }
+}
+
+/// Where the output goes ([`desktop::plan`]), as ossd would decide now.
+fn output_plan(c: &Context<'_>) -> desktop::Plan {
+    let (probe, settings) = (c.probe, c.settings);
+    let first_card = probe
+        .first_playback_device()
+        .unwrap_or_else(|_| "hw:0,0".into());
+    let user = settings
+        .user
+        .as_deref()
+        .map(|u| (u, probe.user(u).ok().flatten().map(|i| i.uid)));
+    let servers = probe.sound_servers();
+    desktop::plan(&desktop::Inputs {
+        devices: &settings.device,
+        server: &settings.server,
+        user,
+        servers: &servers,
+        active_uid: probe.active_uid(),
+        first_card: &first_card,
+        uid: if probe.is_root() {
+            0
+        } else {
+            nix::unistd::geteuid().as_raw()
+        },
+    })
+}
+
+/// The sessions' sound servers, and whether ossd plays through one.
+fn check_sound_server(c: &Context<'_>, r: &mut CheckReport) {
+    let plan = output_plan(c);
+    let servers = c.probe.sound_servers();
+    match plan.notes.first() {
+        Some((true, note)) => r.note(
+            "sound server",
+            note.clone(),
+            "ossd plays to the card, which that server may hold (see README: \
+             \"On a desktop with PipeWire or PulseAudio\")",
+        ),
+        Some((false, note)) => r.ok("sound server", note.clone()),
+        None if servers.is_empty() => r.ok("sound server", "none runs"),
+        None => {
+            let names: Vec<String> = servers.iter().map(ToString::to_string).collect();
+            let how = match &c.settings.server {
+                Server::None => "server = \"none\"",
+                _ => "a `device` is named",
+            };
+            r.ok(
+                "sound server",
+                format!("{} runs; not played through ({how})", names.join(", ")),
+            )
+        }
+    }
+}
+
+/// A sound server in the device list: does it answer?
+fn server_item(probe: &dyn Probe, address: &str, settings: &Settings) -> CheckItem {
+    let item = |status, detail: String, fix: Option<String>| CheckItem {
+        status,
+        name: "playback device".to_owned(),
+        detail,
+        fix,
+    };
+    match probe.reach_server(address) {
+        Ok(()) => item(
+            Status::Ok,
+            format!("the sound server at {address} answers"),
+            None,
+        ),
+        // ossd chose it: the session's server, which starts when the user
+        // logs in.
+        Err(e) if settings.server == Server::Auto => item(
+            Status::Note,
+            format!("no sound server at {address} now ({e})"),
+            Some("nothing to do: ossd plays to the card until the session's server starts".into()),
+        ),
+        Err(e) => item(
+            Status::Problem,
+            format!("cannot reach the sound server at {address}: {e}"),
+            Some(
+                "start it, or check `server`; over TCP the server must load \
+                 module-native-protocol-tcp, and ossd's unit must be let onto the network \
+                 (README: \"On a desktop with PipeWire or PulseAudio\")"
+                    .into(),
+            ),
+        ),
     }
 }
 
@@ -777,21 +930,31 @@ fn pcm_item(
     let Err(e) = probe.open_pcm(device, capture) else {
         return item(Status::Ok, format!("{device} opens"), None);
     };
+    if e.errno == libc::EBUSY && !ossd_running {
+        let who = probe.held_by(device, capture);
+        let server = SERVER_PROGRAMS
+            .iter()
+            .any(|p| who.contains(&format!("{p} (pid")));
+        return item(
+            Status::Problem,
+            format!("{device} is busy: {who}"),
+            Some(if server {
+                "that is a desktop's sound server: play through it (leave out `device`, or \
+                 server = \"auto\"); ossd waits for a busy card and takes it when it is free"
+                    .into()
+            } else {
+                "stop that program, or pick another card; ossd waits for a busy card and \
+                 takes it when it is free"
+                    .into()
+            }),
+        );
+    }
     let detail = format!("{device} does not open: {}", e.message);
     match e.errno {
         libc::EBUSY if ossd_running => item(
             Status::Note,
             format!("{device} is busy: held by the running ossd?"),
             Some("nothing to do if it is; else `fuser -v /dev/snd/*` shows who holds it".into()),
-        ),
-        libc::EBUSY => item(
-            Status::Problem,
-            detail,
-            Some(
-                "another program holds it (PulseAudio? PipeWire? `fuser -v /dev/snd/*`): \
-                 stop it, or pick another card"
-                    .into(),
-            ),
         ),
         libc::EACCES | libc::EPERM => item(
             Status::Problem,
@@ -848,6 +1011,10 @@ mod tests {
         rt: Result<(), String>,
         capture_fails: bool,
         opened: RefCell<Vec<String>>,
+        servers: Vec<SoundServer>,
+        holder: String,
+        /// The server addresses that answer.
+        answering: Vec<String>,
     }
 
     impl Fake {
@@ -866,6 +1033,9 @@ mod tests {
                 rt: Ok(()),
                 capture_fails: false,
                 opened: RefCell::new(Vec::new()),
+                servers: Vec::new(),
+                holder: "another program holds /dev/snd/pcmC0D0p".into(),
+                answering: Vec::new(),
             }
         }
 
@@ -968,6 +1138,32 @@ mod tests {
         }
         fn exe(&self) -> Option<PathBuf> {
             Some("/usr/bin/ossd".into())
+        }
+        fn sound_servers(&self) -> Vec<SoundServer> {
+            self.servers.clone()
+        }
+        fn active_uid(&self) -> Option<u32> {
+            None
+        }
+        fn held_by(&self, _name: &str, _capture: bool) -> String {
+            self.holder.clone()
+        }
+        fn reach_server(&self, address: &str) -> Result<(), String> {
+            if self.answering.iter().any(|a| a == address) {
+                Ok(())
+            } else {
+                Err("Connection refused (os error 111)".into())
+            }
+        }
+    }
+
+    fn alices_server() -> SoundServer {
+        SoundServer {
+            uid: 1000,
+            user: "alice".into(),
+            pid: 4242,
+            program: "pulseaudio".into(),
+            socket: "/run/user/1000/pulse/native".into(),
         }
     }
 
@@ -1081,6 +1277,65 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_card_names_its_holder_and_a_sound_server_is_played_through() {
+        let mut f = Fake::healthy("server");
+        f.pcms.insert("hw:0,0".into(), libc::EBUSY);
+        f.holder = "held by pulseaudio (pid 4242, user alice)".into();
+        let s = Settings {
+            device: vec!["hw:0,0".into()],
+            ..Settings::default()
+        };
+        let r = run_checks_with(&f, &s);
+        let item = r.item("playback device").unwrap();
+        assert_eq!(item.status, Status::Problem);
+        assert_eq!(
+            item.detail,
+            "hw:0,0 is busy: held by pulseaudio (pid 4242, user alice)"
+        );
+        assert!(fix(&r, "playback device").starts_with("that is a desktop's sound server"));
+        // The same machine, no device named, alice's server running: ossd
+        // plays through it, as alice, and the card is the fallback.
+        f.servers = vec![alices_server()];
+        f.answering = vec!["unix:/run/user/1000/pulse/native".into()];
+        f.opened.borrow_mut().clear();
+        let r = run_checks_with(&f, &Settings::default());
+        assert_eq!(
+            r.item("sound server").unwrap().detail,
+            "alice's sound server (pulseaudio, pid 4242) runs: playing through it, as alice"
+        );
+        assert_eq!(
+            r.item("playback device").unwrap().detail,
+            "the sound server at unix:/run/user/1000/pulse/native answers"
+        );
+        assert!(r.item("fallback playback device").is_none(), "{r}");
+        // A named server that does not answer is a problem.
+        f.answering.clear();
+        let s = Settings {
+            server: Server::At("tcp:desktop:4713".into()),
+            ..Settings::default()
+        };
+        let r = run_checks_with(&f, &s);
+        assert_eq!(status(&r, "playback device"), Status::Problem);
+        assert!(r
+            .item("playback device")
+            .unwrap()
+            .detail
+            .starts_with("cannot reach the sound server at tcp:desktop:4713"));
+        // The system user ossd cannot reach alice's server: a note says how.
+        let s = Settings {
+            user: Some("ossd".into()),
+            ..Settings::default()
+        };
+        let r = run_checks_with(&f, &s);
+        assert_eq!(status(&r, "sound server"), Status::Note);
+        assert!(r
+            .item("sound server")
+            .unwrap()
+            .detail
+            .contains("set user = \"alice\""));
+    }
+
+    #[test]
     fn no_cards() {
         let mut f = Fake::healthy("nocards");
         f.file("/proc/asound/cards", "--- no soundcards ---\n");
@@ -1105,7 +1360,7 @@ mod tests {
         let r = run_checks_with(&f, &s);
         assert_eq!(*f.opened.borrow(), ["hw:1,0", "hw:7,0"]);
         assert_eq!(status(&r, "playback device"), Status::Problem);
-        assert!(fix(&r, "playback device").contains("PulseAudio"));
+        assert!(fix(&r, "playback device").starts_with("stop that program"));
         // hw:7 is no card here: absent.
         assert!(fix(&r, "capture device").ends_with(
             "pick a card with `capture_device = \"hw:N,0\"`; cards here: hw:0 (HDA Intel PCH)"

@@ -35,6 +35,9 @@ pub const DEFAULT_SNDSTAT: &str = "sndstat";
 /// within 10 ms (benches/figures, part e; README "Latency").
 pub const DEFAULT_PERIOD_FRAMES: u32 = 128;
 pub const DEFAULT_PERIODS: u32 = 3;
+/// How long a device ossd chose itself (no `device` named) stays open
+/// with nobody playing, unless `idle_release_ms` says otherwise.
+pub const CHOSEN_IDLE_RELEASE: Duration = Duration::from_secs(5);
 /// Below the kernel's threaded interrupt handlers (50), so the sound card's
 /// own interrupt is never starved by the mixer; the most rtkit grants a user.
 pub const DEFAULT_RT_PRIORITY: i32 = 20;
@@ -52,6 +55,10 @@ pub struct FileConfig {
     /// ["hw:CARD=Headset,0", "hw:0,0"].
     #[serde(default, deserialize_with = "de_list")]
     pub device: Option<Vec<String>>,
+    /// The sound server to play through: "auto" (a session's server when
+    /// one runs and no device is named), "none", or a server address
+    /// ("unix:/run/user/1000/pulse/native", "tcp:host:4713").
+    pub server: Option<String>,
     /// Node name of the OSS audio device under /dev.
     pub dsp: Option<String>,
     /// Node name of the Sun-compatible audio device (mu-law by default);
@@ -122,6 +129,7 @@ impl Kind {
 /// Every key, in the order of the example file, with its type and range.
 const KEYS: &[(&str, Kind)] = &[
     ("device", Kind::List),
+    ("server", Kind::Str),
     ("capture_device", Kind::List),
     ("dsp", Kind::Str),
     ("audio", Kind::Str),
@@ -214,6 +222,7 @@ fn check_str(key: &str, s: &str) -> Result<(), String> {
         "dsp" => check_node(s, false),
         "audio" | "mixer" | "sndstat" | "monitor" => check_node(s, true),
         "device" | "capture_device" if s.is_empty() => Err("must not be empty".into()),
+        "server" => parse_server(s).map(drop),
         "format" => parse_format(s).map(drop),
         "resampler" => parse_resampler(s).map(drop),
         "log_level" => parse_log_level(s).map(drop),
@@ -228,6 +237,59 @@ fn check_str(key: &str, s: &str) -> Result<(), String> {
             Err(format!("must be an absolute path, not {s:?}"))
         }
         _ => Ok(()),
+    }
+}
+
+/// Where the output goes when it goes through a sound server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Server {
+    /// With no `device` named: through the server of a user's session
+    /// when one runs (or of `user`, when it starts), else to the first
+    /// card. With a `device`: to the devices named.
+    Auto,
+    /// Never through a server.
+    None,
+    /// Through this server (a PulseAudio server string), with the
+    /// `device`s as fallbacks.
+    At(String),
+}
+
+/// The prefix that makes a device name a sound server's: the device list
+/// holds `server:unix:/run/user/1000/pulse/native`, `server:tcp:host:4713`.
+pub const SERVER_PREFIX: &str = "server:";
+
+impl Server {
+    /// The device name of the server at `address`.
+    pub fn device(address: &str) -> String {
+        format!("{SERVER_PREFIX}{address}")
+    }
+}
+
+/// Parses `server`: "auto", "none", or an address: `unix:/path` (or just
+/// `/path`), `tcp:host[:port]`, `tcp4:`/`tcp6:` the same.
+pub fn parse_server(s: &str) -> Result<Server, String> {
+    match s {
+        "auto" => return Ok(Server::Auto),
+        "none" => return Ok(Server::None),
+        _ => {}
+    }
+    let bad = || {
+        format!(
+            "{s:?} is not a sound server: \"auto\", \"none\", \"unix:/path/to/socket\" or \
+             \"tcp:host[:port]\""
+        )
+    };
+    if s.starts_with('/') {
+        return Ok(Server::At(format!("unix:{s}")));
+    }
+    match s.split_once(':') {
+        Some(("unix", path)) if path.starts_with('/') => Ok(Server::At(s.to_owned())),
+        Some(("tcp" | "tcp4" | "tcp6", rest))
+            if !rest.is_empty() && !rest.contains(char::is_whitespace) =>
+        {
+            Ok(Server::At(s.to_owned()))
+        }
+        _ => Err(bad()),
     }
 }
 
@@ -522,7 +584,8 @@ impl FileConfig {
             ("device", self.device.as_deref()),
             ("capture_device", self.capture_device.as_deref()),
         ];
-        let strs: [(&'static str, Option<&str>); 9] = [
+        let strs: [(&'static str, Option<&str>); 10] = [
+            ("server", self.server.as_deref()),
             ("dsp", self.dsp.as_deref()),
             ("audio", self.audio.as_deref()),
             ("mixer", self.mixer.as_deref()),
@@ -572,6 +635,7 @@ impl FileConfig {
     pub fn or(self, lower: FileConfig) -> FileConfig {
         FileConfig {
             device: self.device.or(lower.device),
+            server: self.server.or(lower.server),
             dsp: self.dsp.or(lower.dsp),
             audio: self.audio.or(lower.audio),
             mixer: self.mixer.or(lower.mixer),
@@ -604,6 +668,8 @@ pub struct Settings {
     /// ALSA playback PCMs, most preferred first; empty: the first card
     /// that can play.
     pub device: Vec<String>,
+    /// The sound server to play through (default [`Server::Auto`]).
+    pub server: Server,
     /// ALSA capture PCMs as given: empty is the capture side of each
     /// playback device, `["none"]` is no recording; see
     /// [`Settings::capture`].
@@ -629,8 +695,10 @@ pub struct Settings {
     /// Raise the device's period under repeated underruns (and lower it
     /// again when calm); default true.
     pub adapt_latency: bool,
-    /// 0: never close the device while the daemon runs.
-    pub idle_release_ms: u32,
+    /// 0: never close the device while the daemon runs; `None` (not
+    /// configured): never, unless ossd chose the device (see
+    /// [`Settings::idle_release`]).
+    pub idle_release_ms: Option<u32>,
     pub rt: bool,
     pub rt_priority: i32,
     /// `None`: "ossd" if that user exists, else stay root
@@ -650,6 +718,7 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             device: Vec::new(),
+            server: Server::Auto,
             capture_device: Vec::new(),
             dsp: DEFAULT_DSP.into(),
             audio: Some(DEFAULT_AUDIO.into()),
@@ -665,7 +734,7 @@ impl Default for Settings {
             // Off: a full-scale stream must stay bit-exact unless asked.
             limiter: false,
             adapt_latency: true,
-            idle_release_ms: 0,
+            idle_release_ms: None,
             // Off: asked for with --rt, which says clearly when it is refused.
             rt: false,
             rt_priority: DEFAULT_RT_PRIORITY,
@@ -721,6 +790,10 @@ impl Settings {
         let d = Settings::default();
         let s = Settings {
             device: c.device.unwrap_or_default(),
+            server: match c.server {
+                Some(s) => parse_server(&s).map_err(|m| ConfigError::Flags(vec![m]))?,
+                None => d.server,
+            },
             capture_device: c.capture_device.unwrap_or_default(),
             dsp: c.dsp.unwrap_or(d.dsp),
             audio: node(c.audio, d.audio.as_deref()),
@@ -735,7 +808,7 @@ impl Settings {
             resampler: c.resampler.unwrap_or(d.resampler),
             limiter: c.limiter.unwrap_or(d.limiter),
             adapt_latency: c.adapt_latency.unwrap_or(d.adapt_latency),
-            idle_release_ms: c.idle_release_ms.unwrap_or(d.idle_release_ms),
+            idle_release_ms: c.idle_release_ms,
             rt: c.rt.unwrap_or(d.rt),
             rt_priority: c.rt_priority.unwrap_or(d.rt_priority),
             user: c.user,
@@ -793,9 +866,16 @@ impl Settings {
         }
     }
 
-    /// `None` when the device is never released.
-    pub fn idle_release(&self) -> Option<Duration> {
-        (self.idle_release_ms > 0).then(|| Duration::from_millis(self.idle_release_ms.into()))
+    /// How long the device stays open with nobody playing; `None`: for
+    /// ever. Unless configured: for ever when a `device` or `server` was
+    /// named, [`CHOSEN_IDLE_RELEASE`] when ossd chose it itself (`chosen`),
+    /// so that the desktop may use the card, or its server suspend.
+    pub fn idle_release(&self, chosen: bool) -> Option<Duration> {
+        match self.idle_release_ms {
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms.into())),
+            None => chosen.then_some(CHOSEN_IDLE_RELEASE),
+        }
     }
 
     /// What to ask of the playback device `device` (the resolved name).
@@ -833,6 +913,7 @@ mod tests {
     fn every_key_parses() {
         let text = r#"
 device = "hw:1,0"
+server = "tcp:box:4713"
 capture_device = "hw:1,0"
 dsp = "dsp1"
 audio = "audio1"
@@ -861,6 +942,7 @@ control_socket = "/run/ossd1/control"
             c,
             FileConfig {
                 device: Some(vec!["hw:1,0".into()]),
+                server: Some("tcp:box:4713".into()),
                 capture_device: Some(vec!["hw:1,0".into()]),
                 dsp: Some("dsp1".into()),
                 audio: Some("audio1".into()),
@@ -925,6 +1007,35 @@ control_socket = "/run/ossd1/control"
     }
 
     #[test]
+    fn a_server_is_auto_none_or_an_address() {
+        assert_eq!(parse_server("auto"), Ok(Server::Auto));
+        assert_eq!(parse_server("none"), Ok(Server::None));
+        assert_eq!(
+            parse_server("/run/user/1000/pulse/native"),
+            Ok(Server::At("unix:/run/user/1000/pulse/native".into()))
+        );
+        assert_eq!(
+            parse_server("tcp:127.0.0.1:4713"),
+            Ok(Server::At("tcp:127.0.0.1:4713".into()))
+        );
+        assert_eq!(
+            parse_server("tcp6:[::1]"),
+            Ok(Server::At("tcp6:[::1]".into()))
+        );
+        for bad in ["", "pulse", "unix:relative", "tcp:", "tcp:a b", "udp:x"] {
+            assert!(parse_server(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            err("server = \"pulse\"\n"),
+            "/etc/ossd.toml:1: key `server`: \"pulse\" is not a sound server: \"auto\", \
+             \"none\", \"unix:/path/to/socket\" or \"tcp:host[:port]\""
+        );
+        let s = Settings::resolve(FileConfig::default(), FileConfig::default()).unwrap();
+        assert_eq!(s.server, Server::Auto);
+        assert_eq!(Server::device("tcp:box"), "server:tcp:box");
+    }
+
+    #[test]
     fn a_table_is_an_unknown_key() {
         let e = err("rate = 48000\n\n[alsa]\ndevice = \"hw:0\"\n");
         assert!(e.starts_with("/etc/ossd.toml:3: unknown key `alsa`"), "{e}");
@@ -943,7 +1054,7 @@ control_socket = "/run/ossd1/control"
         );
         assert_eq!(
             err("x = 1\ndevice = 0\n"),
-            "/etc/ossd.toml:1: unknown key `x` (known: device, capture_device, dsp, audio, \
+            "/etc/ossd.toml:1: unknown key `x` (known: device, server, capture_device, dsp, audio, \
              mixer, sndstat, monitor, format, rate, channels, period_frames, periods, resampler, \
              limiter, adapt_latency, idle_release_ms, rt, rt_priority, user, state_file, \
              log_level, cuse, control_socket)\n\
@@ -1081,7 +1192,8 @@ control_socket = "/run/ossd1/control"
                 ("sndstat", "sndstat")
             ]
         );
-        assert_eq!(s.idle_release(), None);
+        assert_eq!(s.idle_release(false), None);
+        assert_eq!(s.idle_release(true), Some(CHOSEN_IDLE_RELEASE));
         assert_eq!(s.state_file, None);
         assert_eq!(s.capture(&["hw:0,0".to_string()]), ["hw:0,0"]);
     }

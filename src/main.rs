@@ -2,14 +2,16 @@
 //! and the ALSA device, drops privileges, and runs the daemon in the
 //! foreground until SIGTERM or SIGINT (SIGHUP reloads the config).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use clap::Parser;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use ossd::config::{self, FileConfig, LogLevel, Settings};
+use ossd::config::{self, FileConfig, LogLevel, Settings, SERVER_PREFIX};
 use ossd::cuse::channel::Channel;
 use ossd::daemon::{Config, Daemon, Devices, EngineOptions, Node, NodeKind, Reload, Reloader};
 use ossd::device::AlsaRequest;
@@ -18,6 +20,7 @@ use ossd::input::{Source, SourceOpener};
 use ossd::mix::Quality;
 use ossd::output::alsa::{card_names, first_playback_device, AlsaSink};
 use ossd::output::clock::ClockSink;
+use ossd::output::pulse::Connector;
 use ossd::output::SinkOpener;
 use ossd::pcm::format::SampleFormat;
 use ossd::{check, system};
@@ -39,6 +42,11 @@ struct Args {
     /// ossd plays to the first that is there.
     #[arg(long)]
     device: Vec<String>,
+    /// Sound server to play through: auto (default: a session's PulseAudio
+    /// or PipeWire when one runs and no --device is named), none, or an
+    /// address (unix:/run/user/1000/pulse/native, tcp:host:4713).
+    #[arg(long)]
+    server: Option<String>,
     /// Name of the device node under /dev (default dsp).
     #[arg(long)]
     dsp: Option<String>,
@@ -181,6 +189,7 @@ impl Args {
     fn as_config(&self) -> FileConfig {
         FileConfig {
             device: (!self.device.is_empty()).then(|| self.device.clone()),
+            server: self.server.clone(),
             dsp: self.dsp.clone(),
             audio: self.audio.clone(),
             mixer: self.mixer.clone(),
@@ -251,17 +260,32 @@ fn main() -> ExitCode {
 /// privileges dropped, then served until SIGTERM or SIGINT.
 fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<(), String> {
     let nodes = open_nodes(&args)?;
+    let plan = output_plan(&args);
+    // A sound server's client library looks in the home and runtime
+    // directory of the user ossd becomes (set while ossd has one thread).
+    if plan.devices.iter().any(|d| d.starts_with(SERVER_PREFIX)) {
+        if let Some(user) = run_as(&args, plan.user.as_deref()) {
+            system::use_home_of(&user);
+        }
+    }
     let Output {
         devices,
         first,
         sink,
         absent,
-    } = open_output(&args)?;
+    } = open_output(&args, &plan.devices)?;
     let device = devices[first].clone();
     let req = args.alsa_request(&device);
     let signals = block_signals()?;
 
-    let capture_names = args.capture(&devices);
+    // Recording comes from the cards' capture side (a sound server is
+    // played through, not recorded from).
+    let cards: Vec<String> = devices
+        .iter()
+        .filter(|d| !d.starts_with(SERVER_PREFIX))
+        .cloned()
+        .collect();
+    let capture_names = args.capture(&cards);
     let capture = capture_opener(&req, &capture_names);
     let cfg = Config {
         device_name: devices.join(", "),
@@ -277,12 +301,15 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
         control_socket: args.control_socket.clone(),
         ..Config::default()
     };
+    // A server is reached as the user ossd runs as: the engine opens it
+    // once ossd is that user (within `presence::RETRY` of the start).
+    let user_dropped = Arc::new(AtomicBool::new(false));
     let devices = Devices {
         sink,
         engine: EngineOptions {
             realtime: args.rt.then_some(args.rt_priority),
-            idle_release: args.idle_release(),
-            reopen: Some(reopener(req.clone(), args.format)),
+            idle_release: args.idle_release(plan.chosen),
+            reopen: Some(reopener(req.clone(), args.format, user_dropped.clone())),
             devices: devices.clone(),
             device: first,
             absent,
@@ -292,7 +319,8 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
     };
     let mut daemon = Daemon::new(cfg, nodes, devices).map_err(|e| e.to_string())?;
     daemon.on_reload(reloader(config_path, cli));
-    become_user(&args)?;
+    become_user(&args, plan.user.as_deref())?;
+    user_dropped.store(true, Ordering::Release);
 
     tracing::info!(node = format!("/dev/{}", args.dsp), "serving");
     system::notify(&format!(
@@ -351,28 +379,66 @@ struct Output {
     absent: bool,
 }
 
-/// Opens the first device of the list that is there.
-fn open_output(args: &Settings) -> Result<Output, String> {
-    // No device named and no card at all: wait for the first card (card 0).
-    let devices = if args.device.is_empty() {
-        vec![match first_playback_device() {
-            Ok(d) => d,
-            Err(_) if card_names().is_empty() => "hw:0,0".to_string(),
-            Err(e) => return Err(e),
-        }]
-    } else {
-        args.device.clone()
-    };
-    // The first device of the list that opens is played to. A card that is
-    // absent is waited for on a stand-in clock; one that is there and
-    // refuses (busy, no permission, no format) is an error.
+/// Where the output goes, and as whom ([`ossd::desktop`]), from the settings
+/// and what runs on this machine; says so in the log.
+fn output_plan(args: &Settings) -> ossd::desktop::Plan {
+    let root = Path::new("/");
+    let servers = ossd::host::servers::find(root);
+    // No card at all: wait for the first card (card 0).
+    let first_card = first_playback_device().unwrap_or_else(|_| "hw:0,0".to_string());
+    let user = args.user.as_deref().map(|u| {
+        let uid = nix::unistd::User::from_name(u)
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw());
+        (u, uid)
+    });
+    let plan = ossd::desktop::plan(&ossd::desktop::Inputs {
+        devices: &args.device,
+        server: &args.server,
+        user,
+        servers: &servers,
+        active_uid: ossd::host::servers::active_uid(root),
+        first_card: &first_card,
+        uid: nix::unistd::geteuid().as_raw(),
+    });
+    for (warn, note) in &plan.notes {
+        if *warn {
+            tracing::warn!("{note}");
+        } else {
+            tracing::info!("{note}");
+        }
+    }
+    plan
+}
+
+/// Opens the first device of `devices` that is there. One that is absent
+/// (a card unplugged, a server not running) or busy (another program, a
+/// sound server, holds it) is waited for on a stand-in clock and tried
+/// again; one that is there and refuses (no permission, no format) is an
+/// error. A sound server is left to the engine, which opens it as the
+/// user ossd becomes.
+fn open_output(args: &Settings, devices: &[String]) -> Result<Output, String> {
+    let devices = devices.to_vec();
     let mut opened = None;
     for (i, device) in devices.iter().enumerate() {
+        if device.starts_with(SERVER_PREFIX) {
+            break;
+        }
         let req = args.alsa_request(device);
         match ossd::device::quietly(|| AlsaSink::open(&req)) {
             Ok(sink) => {
                 opened = Some((i, sink));
                 break;
+            }
+            Err(e) if e.is_busy() => {
+                let who = ossd::host::holders::held_by(Path::new("/"), device, false);
+                tracing::warn!(
+                    "output device {device} is busy: {who}; tried again every {} ms (a \
+                     desktop's sound server? then play through it: leave out --device, or \
+                     --server auto)",
+                    ossd::presence::RETRY.as_millis()
+                );
             }
             Err(e) if e.is_absent() => {
                 tracing::warn!("output device {device} is absent ({e})");
@@ -393,16 +459,27 @@ fn open_output(args: &Settings) -> Result<Output, String> {
     let (first, sink, absent): (usize, Box<dyn ossd::output::Sink>, bool) = match opened {
         Some((i, sink)) => (i, Box::new(sink), false),
         None => {
-            tracing::warn!(
-                "serving on a stand-in clock and waiting for {}",
-                if devices.len() > 1 {
-                    "a card"
-                } else {
-                    "the card"
+            if !devices[0].starts_with(SERVER_PREFIX) {
+                tracing::warn!(
+                    "serving on a stand-in clock and waiting for {}",
+                    if devices.len() > 1 {
+                        "a card"
+                    } else {
+                        "the card"
+                    }
+                );
+            }
+            let mut cfg = args.alsa_request(&devices[0]).stand_in();
+            if devices[0].starts_with(SERVER_PREFIX) {
+                // Through a server the mix runs in blocks of its shortest
+                // period, unless asked for longer ones.
+                let block = ossd::output::pulse::server_block(cfg.pcm.rate);
+                if cfg.period_frames < block {
+                    cfg.buffer_frames = cfg.buffer_frames / cfg.period_frames.max(1) * block;
+                    cfg.period_frames = block;
                 }
-            );
-            let req = args.alsa_request(&devices[0]);
-            (0, Box::new(ClockSink::stand_in(req.stand_in())), true)
+            }
+            (0, Box::new(ClockSink::stand_in(cfg)), true)
         }
     };
     let device = devices[first].clone();
@@ -463,8 +540,30 @@ fn capture_opener(req: &AlsaRequest, capture_names: &[String]) -> Option<SourceO
 /// A device is opened again (after an idle release, when it went away,
 /// to move between devices or to change the period) at the rate and
 /// channels the mix runs at; in its sample format if it takes it.
-fn reopener(reopen_req: AlsaRequest, user_format: Option<SampleFormat>) -> SinkOpener {
+fn reopener(
+    reopen_req: AlsaRequest,
+    user_format: Option<SampleFormat>,
+    user_dropped: Arc<AtomicBool>,
+) -> SinkOpener {
+    let mut servers = Connector::default();
     Box::new(move |name, want| {
+        if let Some(address) = name.strip_prefix(SERVER_PREFIX) {
+            if !user_dropped.load(Ordering::Acquire) {
+                return Err(ossd::device::DeviceError::ServerAbsent {
+                    server: address.to_owned(),
+                    why: "not yet: ossd has not become its user".into(),
+                });
+            }
+            // The mix goes to a server in the format asked for, else in
+            // S16_LE (what servers' sinks mostly run at: nothing to convert).
+            let mut want = *want;
+            if user_format.is_none() {
+                want.pcm.sample = SampleFormat::S16Le;
+            }
+            return servers
+                .open(address, &want)
+                .map(|s| Box::new(s) as Box<dyn ossd::output::Sink>);
+        }
         let pinned = AlsaRequest {
             device: name.to_owned(),
             period_frames: want.period_frames,
@@ -488,6 +587,15 @@ fn reopener(reopen_req: AlsaRequest, user_format: Option<SampleFormat>) -> SinkO
     })
 }
 
+/// The user ossd runs as: the configured one, else the one whose sound
+/// server it plays through, else the default (`None`: stay root).
+fn run_as(args: &Settings, server_user: Option<&str>) -> Option<String> {
+    args.user
+        .clone()
+        .or(server_user.map(str::to_owned))
+        .or_else(system::default_user)
+}
+
 /// SIGHUP: read the config file again and apply what can change live.
 fn reloader(config_path: Option<PathBuf>, cli: FileConfig) -> Reloader {
     Box::new(move || {
@@ -501,9 +609,11 @@ fn reloader(config_path: Option<PathBuf>, cli: FileConfig) -> Reloader {
     })
 }
 
-/// Every fd that needs root is open: become the configured user.
-fn become_user(args: &Settings) -> Result<(), String> {
-    let user = args.user.clone().or_else(system::default_user);
+/// Every fd that needs root is open: become the configured user, else the
+/// user whose sound server ossd plays through (`server_user`), else the
+/// default one.
+fn become_user(args: &Settings, server_user: Option<&str>) -> Result<(), String> {
+    let user = run_as(args, server_user);
     match user.as_deref() {
         None => tracing::warn!(
             "running as root: there is no user `ossd` \

@@ -24,6 +24,27 @@ pub fn default_user() -> Option<String> {
     }
 }
 
+/// Points HOME and XDG_RUNTIME_DIR at `user`'s, where the sound server's
+/// client library looks for its files (its cookie, its runtime directory),
+/// before ossd becomes that user: left at root's, it could not read them.
+/// Call it while the process has one thread (the environment is the
+/// process's). "root", or a user that does not exist, changes nothing.
+pub fn use_home_of(user: &str) {
+    let Ok(Some(u)) = User::from_name(user) else {
+        return;
+    };
+    if u.uid.is_root() {
+        return;
+    }
+    std::env::set_var("HOME", &u.dir);
+    let runtime = format!("/run/user/{}", u.uid);
+    if std::path::Path::new(&runtime).is_dir() {
+        std::env::set_var("XDG_RUNTIME_DIR", runtime);
+    } else {
+        std::env::remove_var("XDG_RUNTIME_DIR");
+    }
+}
+
 /// Becomes `user` for good: its primary group, its supplementary groups (so
 /// it keeps `audio`), then its uid; then checks that root cannot be regained.
 /// Call it after /dev/cuse and the ALSA device are open. "root", or a user

@@ -736,9 +736,14 @@ impl<'a> Engine<'a> {
                 .as_ref()
                 .map_or(0, |s| s.config().buffer_frames);
             self.out.pace.restart(buffer);
-        } else if let (Some((delay, t0, t1)), false) = (delay, missing) {
+        } else if let (Some((delay, t0, t1)), false, true) = (
+            delay,
+            missing,
+            self.out.sink.as_ref().is_some_and(|s| s.has_hw_pointer()),
+        ) {
             // An underrun ALSA did not see: the device fell behind the
-            // clock. The same: credited to the clients, and counted.
+            // clock. The same: credited to the clients, and counted. (A
+            // sound server keeps its stream's position itself.)
             let played = self.out.sink_written.saturating_sub(delay);
             if let Some(lost) = self.out.pace.check(played, t0, t1) {
                 self.out.unseen += 1;

@@ -45,6 +45,9 @@ pub struct AlsaSink<P: PlaybackPcm = PCM> {
     pcm: P,
     cfg: DeviceConfig,
     xruns: u64,
+    /// A card's PCM (ALSA names its card), not a plugin's such as a sound
+    /// server's.
+    hw: bool,
 }
 
 impl<P: PlaybackPcm> std::fmt::Debug for AlsaSink<P> {
@@ -57,14 +60,25 @@ impl AlsaSink {
     /// Opens and configures the PCM. Errors say which step failed.
     pub fn open(req: &AlsaRequest) -> Result<AlsaSink, DeviceError> {
         let (pcm, cfg) = open_pcm(req, Direction::Playback)?;
-        Ok(AlsaSink::on(pcm, cfg))
+        // A plugin with no card behind it (a sound server's) has no card
+        // number.
+        let hw = pcm.info().map_or(true, |i| i.get_card() >= 0);
+        Ok(AlsaSink {
+            hw,
+            ..AlsaSink::on(pcm, cfg)
+        })
     }
 }
 
 impl<P: PlaybackPcm> AlsaSink<P> {
     /// A sink on a PCM that is open and configured as `cfg` says.
     pub fn on(pcm: P, cfg: DeviceConfig) -> AlsaSink<P> {
-        AlsaSink { pcm, cfg, xruns: 0 }
+        AlsaSink {
+            pcm,
+            cfg,
+            xruns: 0,
+            hw: true,
+        }
     }
 
     /// Recovers from an underrun or suspend (counted), retries after a signal;
@@ -124,16 +138,24 @@ impl<P: PlaybackPcm> Sink for AlsaSink<P> {
     fn xruns(&self) -> u64 {
         self.xruns
     }
+
+    fn has_hw_pointer(&self) -> bool {
+        self.hw
+    }
 }
 
-/// The first card's `hw:N,0` that opens for playback, for when no device is
-/// named. Returns the name, or a message listing what was tried.
+/// The first card's `hw:N,0` that can play, for when no device is named:
+/// one that opens for playback, or that another program holds (a sound
+/// server: the card is there, and its own), never a later card that
+/// happens to be free (an HDMI output nobody hears). Returns the name, or
+/// a message listing what was tried.
 pub fn first_playback_device() -> Result<String, String> {
     let mut tried = Vec::new();
     for card in alsa::card::Iter::new().flatten() {
         let name = format!("hw:{},0", card.get_index());
-        match PCM::new(&name, Direction::Playback, true) {
+        match crate::device::quietly(|| PCM::new(&name, Direction::Playback, true)) {
             Ok(_) => return Ok(name),
+            Err(e) if e.errno() == libc::EBUSY => return Ok(name),
             Err(e) => tried.push(format!("{name} ({e})")),
         }
     }

@@ -9,6 +9,7 @@ pub mod adapt;
 pub mod alsa;
 pub mod clock;
 pub mod pace;
+pub mod pulse;
 
 pub use crate::pcm::Position;
 use crate::pcm::{DeviceConfig, DeviceError};
@@ -39,4 +40,13 @@ pub trait Sink: Send {
     fn delay(&mut self) -> u64;
     /// Underruns of the device so far.
     fn xruns(&self) -> u64;
+    /// Whether the device's position comes from a hardware pointer, which
+    /// counts frames modulo the buffer (an ALSA hw PCM, or a plug over
+    /// one): a wake-up later than a buffer can then hide an underrun, and
+    /// the engine compares the device with the clock ([`pace`]). A sound
+    /// server's PCM (ALSA's `pulse`, `pipewire`) reports the server's
+    /// stream instead, whose position and underruns the server keeps.
+    fn has_hw_pointer(&self) -> bool {
+        true
+    }
 }

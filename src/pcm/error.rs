@@ -46,6 +46,14 @@ pub enum DeviceError {
     /// The device vanished (unplugged, driver unbound).
     #[error("the device is gone: {0}")]
     Gone(#[source] alsa::Error),
+    /// A sound server could not be reached (not running, its socket
+    /// missing, the network down) or did not answer in time.
+    #[error("cannot reach the sound server {server}: {why}")]
+    ServerAbsent { server: String, why: String },
+    /// The sound server closed the connection or the stream, or stopped
+    /// taking sound.
+    #[error("the sound server {server} went away: {why}")]
+    ServerGone { server: String, why: String },
     /// The output device, released while idle, came back with another
     /// configuration than the mixer runs at.
     #[error("the device reopened as {got:?}, not {want:?}")]
@@ -65,6 +73,12 @@ pub enum DeviceError {
 }
 
 impl DeviceError {
+    /// Another program holds the device (a sound server, another player):
+    /// there, but not for ossd now. Like an absent one, it is tried again.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, DeviceError::Open { source, .. } if source.errno() == libc::EBUSY)
+    }
+
     /// The device is not there (no such card or PCM, or it vanished), as
     /// opposed to there and refusing: ossd then plays to a stand-in clock
     /// and waits for it.
@@ -73,7 +87,9 @@ impl DeviceError {
             DeviceError::Open { source, .. } => {
                 matches!(source.errno(), libc::ENOENT | libc::ENODEV | libc::ENXIO)
             }
-            DeviceError::Gone(_) => true,
+            DeviceError::Gone(_)
+            | DeviceError::ServerAbsent { .. }
+            | DeviceError::ServerGone { .. } => true,
             _ => false,
         }
     }
@@ -136,6 +152,8 @@ mod tests {
         assert!(open(libc::ENOENT).is_absent());
         assert!(open(libc::ENODEV).is_absent());
         assert!(!open(libc::EBUSY).is_absent());
+        assert!(open(libc::EBUSY).is_busy());
+        assert!(!open(libc::ENOENT).is_busy());
         assert!(!open(libc::EACCES).is_absent());
         assert!(DeviceError::Gone(err(libc::ENODEV)).is_absent());
         assert!(!DeviceError::Alsa(err(libc::EIO)).is_absent());
