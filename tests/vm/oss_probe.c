@@ -46,50 +46,7 @@
 #define TIMEOUT 30
 #endif
 
-#ifndef SNDCTL_DSP_SYNCGROUP
-typedef struct oss_syncgroup {
-	int id;
-	int mode;
-	int filler[16];
-} oss_syncgroup;
-#define SNDCTL_DSP_SYNCGROUP _IOWR('P', 28, oss_syncgroup)
-#define SNDCTL_DSP_SYNCSTART _IOW('P', 29, int)
-#endif
-
-/* oss_audioinfo (SNDCTL_AUDIOINFO, SNDCTL_ENGINEINFO), as OSS 4 lays it out. */
-typedef struct {
-	int dev;
-	char name[64];
-	int busy;
-	int pid;
-	int caps;
-	int iformats, oformats;
-	int magic;
-	char cmd[64];
-	int card_number;
-	int port_number;
-	int mixer_dev;
-	int legacy_device;
-	int enabled;
-	int flags;
-	int min_rate, max_rate;
-	int min_channels, max_channels;
-	int binding;
-	int rate_source;
-	char handle[32];
-	unsigned int nrates;
-	unsigned int rates[20];
-	char song_name[64];
-	char label[16];
-	int latency;
-	char devnode[32];
-	int next_play_engine;
-	int next_rec_engine;
-	int filler[184];
-} oss4_audioinfo;
-_Static_assert(sizeof(oss4_audioinfo) == 1180, "oss_audioinfo is 1180 bytes");
-#define OSS4_AUDIOINFO _IOWR('X', 7, oss4_audioinfo)
-#define OSS4_ENGINEINFO _IOWR('X', 12, oss4_audioinfo)
+#include "oss4_audioinfo.h"
 #define OSS4_CAP_INPUT 0x00010000
 #define OSS4_CAP_OUTPUT 0x00020000
 #define OSS4_CAP_FREERATE 0x10000000

@@ -15,15 +15,7 @@
 #define PROG "oss_syncgroup"
 #include "oss_common.h"
 
-#ifndef SNDCTL_DSP_SYNCGROUP
-typedef struct oss_syncgroup {
-	int id;
-	int mode;
-	int filler[16];
-} oss_syncgroup;
-#define SNDCTL_DSP_SYNCGROUP _IOWR('P', 28, oss_syncgroup)
-#define SNDCTL_DSP_SYNCSTART _IOW('P', 29, int)
-#endif
+#include "oss4_audioinfo.h"
 
 #define FILES 3
 #define FRAMES 4800

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../oss4_audioinfo.h"
 
 /* ------------------------------------------------------------------ OSS 4 */
 
@@ -72,37 +73,6 @@ typedef struct {
 	int filler[172];
 } oss4_sysinfo;
 
-/* oss_audioinfo (SNDCTL_AUDIOINFO, SNDCTL_ENGINEINFO). */
-typedef struct {
-	int dev;
-	char name[64];
-	int busy;
-	int pid;
-	int caps;
-	int iformats, oformats;
-	int magic;
-	char cmd[64];
-	int card_number;
-	int port_number;
-	int mixer_dev;
-	int legacy_device;
-	int enabled;
-	int flags;
-	int min_rate, max_rate;
-	int min_channels, max_channels;
-	int binding;
-	int rate_source;
-	char handle[32];
-	unsigned int nrates;
-	unsigned int rates[20];
-	char song_name[64];
-	char label[16];
-	int latency;
-	char devnode[32];
-	int next_play_engine;
-	int next_rec_engine;
-	int filler[184];
-} oss4_audioinfo;
 
 _Static_assert(sizeof(oss4_audio_errinfo) == 104, "audio_errinfo is 104 bytes");
 #if defined(__i386__)
@@ -112,7 +82,6 @@ _Static_assert(sizeof(oss4_count_t) == 140, "oss_count_t is 140 bytes on i386");
 _Static_assert(sizeof(oss4_count_t) == 144, "oss_count_t is 144 bytes");
 #endif
 _Static_assert(sizeof(oss4_sysinfo) == 1248, "oss_sysinfo is 1248 bytes");
-_Static_assert(sizeof(oss4_audioinfo) == 1180, "oss_audioinfo is 1180 bytes");
 
 #define OSS4_GETPLAYVOL _IOR('P', 24, int)
 #define OSS4_SETPLAYVOL _IOWR('P', 24, int)
@@ -125,8 +94,6 @@ _Static_assert(sizeof(oss4_audioinfo) == 1180, "oss_audioinfo is 1180 bytes");
 #define OSS4_CURRENT_OPTR _IOR('P', 36, oss4_count_t)
 #define OSS4_GET_CHNORDER _IOR('P', 42, unsigned long long)
 #define OSS4_SYSINFO _IOR('X', 1, oss4_sysinfo)
-#define OSS4_AUDIOINFO _IOWR('X', 7, oss4_audioinfo)
-#define OSS4_ENGINEINFO _IOWR('X', 12, oss4_audioinfo)
 #define OSS4_GETVERSION _IOR('M', 118, int)
 #define OSS4_DSP_CAP_INPUT 0x00010000 /* can record */
 /* A 'P' ioctl no OSS version defines, with a size (so CUSE passes it on). */
