@@ -6,8 +6,9 @@
 # session manager WirePlumber linking streams to it, as a desktop runs them. ossd started
 # as root with no --device finds it, says so, runs as alice and plays through it: at most
 # one device underrun by its first second of capture, 2 s of a client's tone within 3 s
-# (open to close), heard whole and at its pitch on the card's capture side. PipeWire is stopped at the end (and PulseAudio, if an earlier check left
-# it running, at the start): the card is free after it.
+# (open to close), heard whole and at its pitch on the card's capture side. PipeWire is
+# stopped at the end (and PulseAudio, if an earlier check left it running, at the start):
+# the card is free after it.
 #
 # The setup (the host has pipewire, wireplumber and libpipewire-module-protocol-pulse,
 # but not Debian's pipewire-pulse package, which conflicts with pulseaudio; nor udev in
@@ -147,8 +148,12 @@ t_server_pipewire() {
   need_bin oss_write
   command -v pipewire >/dev/null || die "no pipewire on the host"
   command -v wireplumber >/dev/null || die "no wireplumber on the host"
-  local log=$ART/server-pipewire.log u out ms
-  pa_stop TERM   # an earlier check's PulseAudio
+  local log=$ART/server-pipewire.log u out ms pa
+  pa=$(cat "$ART/pulseaudio.pid" 2>/dev/null || true)
+  if [ -n "$pa" ] && kill -0 "$pa" 2>/dev/null; then   # an earlier check's
+    pa_stop TERM
+    echo "alice's PulseAudio (pid $pa), which an earlier check left running, stopped"
+  fi
   server_setup
   trap pw_stop EXIT
   pw_start
