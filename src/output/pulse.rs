@@ -15,22 +15,23 @@
 //! server is counted (GETERROR, sndstat, latency adaptation) while the
 //! stream plays on.
 //!
-//! The server runs its own thread (libpulse's threaded main loop). The
-//! engine thread takes that loop's lock for each call; what the server
-//! says (room to write, an underrun, the stream or the connection failing)
-//! wakes the engine through a condition variable of ours, so that every
-//! wait has a deadline: a server that stops answering is a device that is
-//! gone, as an unplugged card is.
+//! libpulse's main loop runs on the engine's own thread (its standard loop,
+//! polled while the engine waits for room), not on a thread of its own: a
+//! server request then wakes one thread, not two (the loop's, which woke
+//! the engine), which in the emulated test guest cost ossd about a third of
+//! its CPU time through a server. Every wait has a deadline: a server that
+//! stops answering is a device that is gone, as an unplugged card is.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libpulse_binding as pa;
 use pa::context::{Context, FlagSet as ContextFlags, State as ContextState};
-use pa::mainloop::threaded::Mainloop;
+use pa::mainloop::standard::Mainloop;
 use pa::stream::{FlagSet as StreamFlags, Latency, SeekMode, State as StreamState, Stream};
+use pa::time::MicroSeconds;
 
 use super::Sink;
 use crate::device::DeviceError;
@@ -90,38 +91,12 @@ pub fn pa_format(s: SampleFormat) -> Option<pa::sample::Format> {
     })
 }
 
-/// What the server's thread tells the engine: a count that moves on every
-/// event (room to write, an underrun, a state change), for timed waits.
-#[derive(Default)]
-struct Wake {
-    events: Mutex<u64>,
-    cv: Condvar,
-}
-
-impl Wake {
-    fn bump(&self) {
-        *self.events.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.cv.notify_all();
-    }
-
-    fn seen(&self) -> u64 {
-        *self.events.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits until an event after `seen`, or `timeout`.
-    fn wait(&self, seen: u64, timeout: Duration) {
-        let g = self.events.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = self.cv.wait_timeout_while(g, timeout, |n| *n == seen);
-    }
-}
-
 pub struct PulseSink {
     // Field order is drop order: the stream before the context before the
-    // main loop (whose thread `drop` stops first).
+    // main loop.
     stream: Option<Stream>,
     context: Context,
     mainloop: Mainloop,
-    wake: Arc<Wake>,
     underflows: Arc<AtomicU64>,
     cfg: DeviceConfig,
     server: String,
@@ -132,12 +107,13 @@ pub struct PulseSink {
     unsent: Vec<u8>,
 }
 
-// SAFETY: the libpulse objects are used only by the thread that owns the
-// sink (the engine's), always under the main loop's lock, as libpulse's
-// threaded API requires; the main loop's own thread touches them only from
-// inside libpulse. The binding's `Mainloop` holds an `Rc` that is never
-// cloned out of this struct, so moving the whole sink to another thread
-// moves every reference to it. The callbacks capture only `Arc`s.
+// SAFETY: libpulse's standard main loop has no thread of its own and is
+// tied to no thread: the sink is made on a connecting thread and then moved,
+// whole, to the engine's, which alone uses it from then on; every libpulse
+// call, and every callback (libpulse runs them inside the loop's dispatch),
+// happens on the thread that owns the sink. The binding's `Rc`s are never
+// cloned out of this struct, so a move takes every reference along. The one
+// callback captures only an `Arc`.
 unsafe impl Send for PulseSink {}
 
 impl std::fmt::Debug for PulseSink {
@@ -195,7 +171,6 @@ impl PulseSink {
             stream: None,
             context,
             mainloop,
-            wake: Arc::new(Wake::default()),
             underflows: Arc::new(AtomicU64::new(0)),
             cfg: DeviceConfig {
                 pcm: PcmFormat {
@@ -209,17 +184,11 @@ impl PulseSink {
             server: name.to_owned(),
             unsent: Vec::new(),
         };
-        let w = s.wake.clone();
-        s.context
-            .set_state_callback(Some(Box::new(move || w.bump())));
         s.context
             .connect(server, ContextFlags::NOAUTOSPAWN, None)
             .map_err(|e| unreachable(name, e))?;
-        s.mainloop.start().map_err(|e| unreachable(name, e))?;
         let deadline = Instant::now() + CONNECT_TIMEOUT;
-        let mut guard = Locked::new(&mut s.mainloop);
         loop {
-            let seen = s.wake.seen();
             match s.context.get_state() {
                 ContextState::Ready => break,
                 ContextState::Failed | ContextState::Terminated => {
@@ -230,21 +199,15 @@ impl PulseSink {
             if Instant::now() >= deadline {
                 return Err(unreachable(name, "no answer in 3 s"));
             }
-            let wake = &s.wake;
-            guard.unlocked(|| wake.wait(seen, Duration::from_millis(100)));
+            s.turn(deadline).map_err(|e| unreachable(name, e))?;
         }
         let mut map = pa::channelmap::Map::default();
         map.init_extend(spec.channels, pa::channelmap::MapDef::ALSA);
         let mut stream = Stream::new(&mut s.context, "OSS (/dev/dsp)", &spec, Some(&map))
             .ok_or_else(|| unreachable(name, s.context.errno()))?;
-        let w = s.wake.clone();
-        stream.set_write_callback(Some(Box::new(move |_| w.bump())));
-        let w = s.wake.clone();
-        stream.set_state_callback(Some(Box::new(move || w.bump())));
-        let (w, n) = (s.wake.clone(), s.underflows.clone());
+        let n = s.underflows.clone();
         stream.set_underflow_callback(Some(Box::new(move || {
             n.fetch_add(1, Ordering::Relaxed);
-            w.bump();
         })));
         let attr = pa::def::BufferAttr {
             maxlength: u32::MAX,
@@ -260,13 +223,12 @@ impl PulseSink {
             | StreamFlags::AUTO_TIMING_UPDATE
             | StreamFlags::INTERPOLATE_TIMING;
         let connected = stream.connect_playback(None, Some(&attr), flags, None, None);
-        let stream = s.stream.insert(stream);
+        s.stream = Some(stream);
         connected.map_err(|e| unreachable(name, e))?;
         loop {
-            let seen = s.wake.seen();
-            match stream.get_state() {
-                StreamState::Ready => break,
-                StreamState::Failed | StreamState::Terminated => {
+            match s.stream.as_ref().map(Stream::get_state) {
+                Some(StreamState::Ready) => break,
+                Some(StreamState::Failed | StreamState::Terminated) | None => {
                     return Err(unreachable(name, s.context.errno()));
                 }
                 _ => {}
@@ -274,19 +236,28 @@ impl PulseSink {
             if Instant::now() >= deadline {
                 return Err(unreachable(name, "no stream in 3 s"));
             }
-            let wake = &s.wake;
-            guard.unlocked(|| wake.wait(seen, Duration::from_millis(100)));
+            s.turn(deadline).map_err(|e| unreachable(name, e))?;
         }
         // What the server granted.
-        if let Some(a) = stream.get_buffer_attr() {
+        if let Some(a) = s.stream.as_mut().and_then(|st| st.get_buffer_attr()) {
             s.cfg.period_frames = (a.minreq as usize / fb).max(1) as u32;
             s.cfg.buffer_frames = (a.tlength as usize / fb).max(1) as u32;
         }
-        drop(guard);
         // A period, and room for a block beyond it (a block is at most a
         // period).
         s.unsent = Vec::with_capacity(2 * s.cfg.period_frames as usize * fb);
         Ok(s)
+    }
+
+    /// One turn of the main loop on this thread: what the server sent is
+    /// handled (callbacks included) and what is queued for it is sent,
+    /// waiting for the server at most until `until`.
+    fn turn(&mut self, until: Instant) -> Result<(), pa::error::PAErr> {
+        let wait = until.saturating_duration_since(Instant::now());
+        let wait = MicroSeconds(u64::try_from(wait.as_micros()).unwrap_or(u64::MAX));
+        self.mainloop.prepare(Some(wait))?;
+        self.mainloop.poll()?;
+        self.mainloop.dispatch().map(drop)
     }
 
     /// The error for a stream or connection that failed.
@@ -376,30 +347,6 @@ impl Connector {
     }
 }
 
-/// The main loop's lock, held while this lives.
-struct Locked<'a>(&'a mut Mainloop);
-
-impl<'a> Locked<'a> {
-    fn new(m: &'a mut Mainloop) -> Locked<'a> {
-        m.lock();
-        Locked(m)
-    }
-
-    /// Runs `f` with the lock let go.
-    fn unlocked<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        self.0.unlock();
-        let r = f();
-        self.0.lock();
-        r
-    }
-}
-
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        self.0.unlock();
-    }
-}
-
 impl Sink for PulseSink {
     fn config(&self) -> DeviceConfig {
         self.cfg
@@ -411,31 +358,24 @@ impl Sink for PulseSink {
             f64::from(self.cfg.buffer_frames) / f64::from(self.cfg.pcm.rate.max(1)),
         );
         let deadline = Instant::now() + buffer + STALL;
-        let mut guard = Locked::new(&mut self.mainloop);
         loop {
-            let seen = self.wake.seen();
             let stream = self.stream.as_ref().expect("opened");
             match (self.context.get_state(), stream.get_state()) {
                 (ContextState::Ready, StreamState::Ready) => {}
-                _ => {
-                    let why = self.context.errno();
-                    drop(guard);
-                    return Err(self.gone(why));
-                }
+                _ => return Err(self.gone(self.context.errno())),
             }
             if stream.writable_size().unwrap_or(0) >= self.unsent.len() + need {
                 return Ok(());
             }
-            let now = Instant::now();
-            if now >= deadline {
-                drop(guard);
+            if Instant::now() >= deadline {
                 return Err(self.gone(format!(
                     "it took no sound for {:.1} s",
                     (buffer + STALL).as_secs_f64()
                 )));
             }
-            let wake = &self.wake;
-            guard.unlocked(|| wake.wait(seen, deadline - now));
+            if let Err(e) = self.turn(deadline) {
+                return Err(self.gone(e));
+            }
         }
     }
 
@@ -445,21 +385,22 @@ impl Sink for PulseSink {
         if self.unsent.len() < self.cfg.period_frames as usize * fb {
             return Ok(());
         }
-        let g = Locked::new(&mut self.mainloop);
         let r =
             self.stream
                 .as_mut()
                 .expect("opened")
                 .write_copy(&self.unsent, 0, SeekMode::Relative);
-        drop(g);
         self.unsent.clear();
-        r.map_err(|e| self.gone(e))
+        r.map_err(|e| self.gone(e))?;
+        // Sent now, not at the next wait: without blocking (a failure shows
+        // in the states the next wait looks at).
+        let _ = self.mainloop.iterate(false);
+        Ok(())
     }
 
     fn delay(&mut self) -> u64 {
         let rate = u64::from(self.cfg.pcm.rate);
         let unsent = (self.unsent.len() / self.cfg.pcm.frame_bytes()) as u64;
-        let _g = Locked::new(&mut self.mainloop);
         unsent
             + match self.stream.as_ref().map(|s| s.get_latency()) {
                 Some(Ok(Latency::Positive(us))) => us.0 * rate / 1_000_000,
@@ -478,17 +419,13 @@ impl Sink for PulseSink {
 
 impl Drop for PulseSink {
     fn drop(&mut self) {
-        self.mainloop.lock();
         if let Some(stream) = self.stream.as_mut() {
-            stream.set_write_callback(None);
-            stream.set_state_callback(None);
             stream.set_underflow_callback(None);
             let _ = stream.disconnect();
         }
-        self.context.set_state_callback(None);
         self.context.disconnect();
-        self.mainloop.unlock();
-        self.mainloop.stop();
+        // The goodbye sent (without waiting for the server).
+        let _ = self.mainloop.iterate(false);
     }
 }
 
