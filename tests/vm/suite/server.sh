@@ -113,3 +113,31 @@ srv_ossd_stop() {
 srv_device() { grep '^0: ' "/dev/sndstat-$1" || true; }
 # srv_underruns NAME: the device underruns /dev/sndstat-NAME's device line counts.
 srv_underruns() { sed -n 's/^0: .*, \([0-9]*\) underruns\{0,1\}$/\1/p' "/dev/sndstat-$1"; }
+
+# srv_plays_through NAME PROGRAM PID LABEL: the checks' common end, once ossd (started
+# by srv_ossd NAME) and the capture (srv_capture_start NAME) run: ossd said it plays
+# through alice's PROGRAM (pid PID), runs as alice, has at most one device underrun by
+# its first second, and 2 s of a client's tone take at most 3 s open to close and are
+# heard whole at pitch (LABEL names the way in the messages).
+srv_plays_through() {
+  local name=$1 program=$2 pid=$3 label=$4 log=$ART/$1.log u out ms
+  sleep 1
+  u=$(srv_underruns "$name")
+  srv_device "$name"
+  grep -E "alice's sound server \($program, pid $pid\) runs: playing through it, as alice" "$log" ||
+    die_with_log "$log" "ossd did not say that it plays through alice's sound server ($program, pid $pid)"
+  grep -q "^Uid:[[:space:]]*${SRV_UID}[[:space:]]" "/proc/$SRV_OSSD/status" ||
+    die "ossd does not run as alice: $(grep '^Uid:' "/proc/$SRV_OSSD/status")"
+  srv_device "$name" | grep -q "^0: server:unix:$SRV_SOCK " || die "ossd does not play through $SRV_SOCK: $(srv_device "$name")"
+  echo "device underruns in ossd's first second: $u"
+  [ "${u:-9}" -le 1 ] || die_with_log "$log" "$u device underruns in ossd's first second $label (at most 1)"
+  out=$(timeout 20 "$BIN/oss_write" -d "/dev/dsp-$name" "$ART/server-2s.s16" S16_LE 48000 2) ||
+    die_with_log "$log" "oss_write $label failed: $out"
+  echo "$out"
+  ms=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) ~ /^ms,?$/) t += $i } END { print t + 0 }' <<<"$out")
+  echo "2 s $label took $ms ms, open to close"
+  srv_capture_stop
+  [ "$ms" -le 3000 ] || die_with_log "$log" "2 s $label took $ms ms (at most 3000)"
+  judge "$label" "$ART/$name.raw" --freq 500 --seconds 2.0
+  srv_device "$name"
+}

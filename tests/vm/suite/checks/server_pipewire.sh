@@ -148,7 +148,7 @@ t_server_pipewire() {
   need_bin oss_write
   command -v pipewire >/dev/null || die "no pipewire on the host"
   command -v wireplumber >/dev/null || die "no wireplumber on the host"
-  local log=$ART/server-pipewire.log u out ms pa
+  local log=$ART/server-pipewire.log pa
   pa=$(cat "$ART/pulseaudio.pid" 2>/dev/null || true)
   if [ -n "$pa" ] && kill -0 "$pa" 2>/dev/null; then   # an earlier check's
     pa_stop TERM
@@ -166,25 +166,7 @@ t_server_pipewire() {
   grep -E '^(format|rate|channels|period_size|buffer_size):' /proc/asound/Loopback/pcm0p/sub0/hw_params | tr '\n' ' '
   echo
   srv_capture_start server-pipewire
-  sleep 1
-  u=$(srv_underruns server-pipewire)
-  srv_device server-pipewire
-  grep -E "alice's sound server \(pipewire, pid $PW_PID\) runs: playing through it, as alice" "$log" ||
-    die_with_log "$log" "ossd did not say that it plays through alice's sound server (pipewire, pid $PW_PID)"
-  grep -q "^Uid:[[:space:]]*${SRV_UID}[[:space:]]" "/proc/$SRV_OSSD/status" ||
-    die "ossd does not run as alice: $(grep '^Uid:' "/proc/$SRV_OSSD/status")"
-  srv_device server-pipewire | grep -q "^0: server:unix:$SRV_SOCK " || die "ossd does not play through $SRV_SOCK: $(srv_device server-pipewire)"
-  echo "device underruns by ossd's first second of capture: $u"
-  [ "${u:-9}" -le 1 ] || die_with_log "$log" "$u device underruns by ossd's first second of capture through PipeWire (at most 1)"
-  out=$(timeout 20 "$BIN/oss_write" -d /dev/dsp-server-pipewire "$ART/server-2s.s16" S16_LE 48000 2) ||
-    die_with_log "$log" "oss_write through PipeWire failed: $out"
-  echo "$out"
-  ms=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) ~ /^ms,?$/) t += $i } END { print t + 0 }' <<<"$out")
-  echo "2 s through PipeWire took $ms ms, open to close"
-  srv_capture_stop
-  [ "$ms" -le 3000 ] || die_with_log "$log" "2 s through PipeWire took $ms ms (at most 3000)"
-  judge "through PipeWire" "$ART/server-pipewire.raw" --freq 500 --seconds 2.0
-  srv_device server-pipewire
+  srv_plays_through server-pipewire pipewire "$PW_PID" "through PipeWire"
   srv_ossd_stop "$log"
   trap - EXIT
   pw_stop
