@@ -101,8 +101,9 @@ struct Args {
     /// Close the card after this many ms without clients (0, the default: never).
     #[arg(long)]
     idle_release_ms: Option<u32>,
-    /// Mix with real-time priority (SCHED_FIFO; default false). Says clearly
-    /// in the log whether it got it.
+    /// Mix with real-time priority (SCHED_FIFO; default false), and serve
+    /// the requests one step below it. Says clearly in the log whether it
+    /// got it.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     rt: Option<bool>,
     /// Its SCHED_FIFO priority, 1 to 99 (default 20).
@@ -327,6 +328,9 @@ fn run(args: Settings, config_path: Option<PathBuf>, cli: FileConfig) -> Result<
         "READY=1\nSTATUS=serving /dev/{} on {device}",
         args.dsp
     ));
+    if args.rt {
+        request_thread_realtime(args.rt_priority);
+    }
     let result = daemon.run(Some(&signals)).map_err(|e| e.to_string());
     system::notify("STOPPING=1");
     result?;
@@ -612,6 +616,20 @@ fn reloader(config_path: Option<PathBuf>, cli: FileConfig) -> Reloader {
 /// Every fd that needs root is open: become the configured user, else the
 /// user whose sound server ossd plays through (`server_user`), else the
 /// default one.
+/// With `--rt`, the thread that serves the requests (this one, from here
+/// on) runs SCHED_FIFO one step below the engine: a blocking write reaches
+/// its ring only through it, as the engine frees room, so on a busy machine
+/// a request thread of ordinary priority lets the rings run dry while the
+/// engine plays on (a gap in the client's sound, measured in the test VM).
+/// Threads it starts later run SCHED_OTHER ([`system::set_realtime`]).
+fn request_thread_realtime(engine_priority: i32) {
+    let prio = (engine_priority - 1).max(1);
+    match system::set_realtime(prio) {
+        Ok(()) => tracing::info!(priority = prio, "request thread runs SCHED_FIFO"),
+        Err(e) => tracing::warn!("no real-time scheduling for the requests: {e}"),
+    }
+}
+
 fn become_user(args: &Settings, server_user: Option<&str>) -> Result<(), String> {
     let user = run_as(args, server_user);
     match user.as_deref() {

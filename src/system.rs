@@ -205,7 +205,7 @@ pub fn return_big_buffers() {
 
 /// Makes the calling thread SCHED_FIFO at `priority` (1..=99). Only this
 /// thread: threads it starts later run SCHED_OTHER (SCHED_RESET_ON_FORK), so
-/// call it from the thread that needs it (the engine's).
+/// call it from the thread that needs it (the engine's, the requests').
 pub fn set_realtime(priority: i32) -> Result<(), String> {
     let param = libc::sched_param {
         sched_priority: priority,

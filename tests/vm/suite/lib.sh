@@ -42,7 +42,7 @@ SOX3_SECONDS=$(awk 'BEGIN { printf "%.9f", 110592 / 44100 }')
 # ffmpeg's OSS muxer writes whole 4096-byte blocks and drops the last partial one at
 # the end (libavdevice/oss_enc.c): 1 s of its 44.1 kHz mono sine is 21 blocks.
 FFMPEG_SECONDS=$(awk 'BEGIN { printf "%.9f", 21 * 2048 / 44100 }')
-FFMPEG3_SECONDS=$(awk 'BEGIN { printf "%.9f", 64 * 2048 / 44100 }')
+FFMPEG3_SECONDS=$(awk 'BEGIN { printf "%.9f", 107 * 2048 / 44100 }')   # 5 s: 107 blocks
 
 # Set by the runner in the guest: the binary under test, and the capture the
 # checks cut their parts from (CAP, a file growing under arecord CAP_PID).

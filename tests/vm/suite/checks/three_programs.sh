@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # sox (440 Hz), mpg123 (660 Hz) and ffmpeg (880 Hz) at once: all three tones sound,
-# together. ffmpeg takes seconds to start in this guest, so it goes first (a 3 s
+# together. ffmpeg takes seconds to start in this guest, so it goes first (a 5 s
 # tone) and the other two (2.5 s) start once it writes to /dev/dsp.
 ffmpeg_plays() {  # ffmpeg_plays PID: PID (timeout) has an ffmpeg child writing to /dev/dsp
   local c w
@@ -21,7 +21,7 @@ t_three_programs() {
   need_file "$ART/three-660.mp3"
   local p1 p2 p3 r1=0 r2=0 r3=0 out
   begin_capture
-  timeout 60 ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i sine=frequency=880:duration=3 -f oss /dev/dsp & p3=$!
+  timeout 60 ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i sine=frequency=880:duration=5 -f oss /dev/dsp & p3=$!
   # shellcheck disable=SC2064
   trap "kill $p3 2>/dev/null || true" EXIT
   wait_for 30 ffmpeg_plays "$p3" || die "ffmpeg did not start writing to /dev/dsp within 30 s"
